@@ -1,0 +1,755 @@
+//! The client, its builder, and the servers it can talk to.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::call::{CancelTokenCall, CreateOrderCall, ReadTokenCall};
+use crate::error::{ConfigError, Error};
+use crate::order::OrderRequest;
+use crate::retry::RetryPolicy;
+use crate::token::CustomerToken;
+use crate::transport::{Clock, Shared, TokioClock};
+
+/// A region of Klarna's hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Region {
+    /// Europe (`api.klarna.com`).
+    Europe,
+    /// North America (`api-na.klarna.com`).
+    NorthAmerica,
+    /// Oceania (`api-oc.klarna.com`).
+    Oceania,
+}
+
+/// A server that serves the Customer Token API.
+///
+/// ```
+/// use klarna_customer_token::{Endpoint, Region};
+/// assert_eq!(Endpoint::KlarnaPlayground(Region::Europe).base_url(), "https://api.playground.klarna.com");
+/// assert!(Endpoint::Kustom.is_live());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// Klarna's live hosts.
+    Klarna(Region),
+    /// Klarna's playground (test) hosts.
+    KlarnaPlayground(Region),
+    /// Kustom Checkout's live host.
+    Kustom,
+    /// Kustom Checkout's playground (test) host.
+    KustomPlayground,
+}
+
+impl Endpoint {
+    /// The base URL of the host.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Self::Klarna(Region::Europe) => "https://api.klarna.com",
+            Self::Klarna(Region::NorthAmerica) => "https://api-na.klarna.com",
+            Self::Klarna(Region::Oceania) => "https://api-oc.klarna.com",
+            Self::KlarnaPlayground(Region::Europe) => "https://api.playground.klarna.com",
+            Self::KlarnaPlayground(Region::NorthAmerica) => "https://api-na.playground.klarna.com",
+            Self::KlarnaPlayground(Region::Oceania) => "https://api-oc.playground.klarna.com",
+            Self::Kustom => "https://api.kustom.co",
+            Self::KustomPlayground => "https://api.playground.kustom.co",
+        }
+    }
+
+    /// Whether this host charges real money.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Klarna(_) | Self::Kustom)
+    }
+}
+
+/// Where the client sends its requests: the last of `endpoint` and
+/// `base_url` wins.
+#[derive(Clone, Debug)]
+enum Target {
+    Endpoint(Endpoint),
+    BaseUrl(String),
+}
+
+/// How the client authenticates: the last of `basic_auth` and `api_key`
+/// wins.
+#[derive(Clone)]
+enum Credentials {
+    ApiKey(SecretString),
+    Basic {
+        username: String,
+        password: SecretString,
+    },
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            Self::Basic { .. } => f.write_str("Basic(<redacted>)"),
+        }
+    }
+}
+
+impl Credentials {
+    /// The secret strings whose prefix tells the environment of an API key.
+    fn key_material(&self) -> [&str; 2] {
+        match self {
+            Self::ApiKey(key) => [key.expose_secret(), ""],
+            Self::Basic { username, password } => [username.as_str(), password.expose_secret()],
+        }
+    }
+
+    fn header(&self) -> Result<HeaderValue, ConfigError> {
+        let value = match self {
+            // API keys are sent verbatim, as Klarna documents.
+            Self::ApiKey(key) => format!("Basic {}", key.expose_secret()),
+            Self::Basic { username, password } => {
+                let pair = format!("{username}:{}", password.expose_secret());
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
+            }
+        };
+        let mut header = HeaderValue::from_str(&value).map_err(|_| {
+            ConfigError::new(
+                "the credentials contain characters that cannot be sent in an HTTP header",
+            )
+        })?;
+        header.set_sensitive(true);
+        Ok(header)
+    }
+}
+
+/// A client for the Customer Token API.
+///
+/// Cheap to clone (clones share one connection pool), `Send` and `Sync`.
+/// Its `Debug` output never shows credentials.
+///
+/// ```no_run
+/// use klarna_customer_token::{Client, CustomerToken, Endpoint, Region};
+///
+/// # async fn run() -> Result<(), klarna_customer_token::Error> {
+/// let client = Client::builder()
+///     .api_key("klarna_test_api_…")
+///     .endpoint(Endpoint::KlarnaPlayground(Region::Europe))
+///     .build()?;
+/// let token = CustomerToken::new("0b1d9815-165e-42e2-8867-35bc03789e00")?;
+/// let details = client.read_token(&token).await?;
+/// println!("{:?}", details.status());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.shared.base_url)
+            .field("credentials", &"<redacted>")
+            .field("attempt_timeout", &self.shared.attempt_timeout)
+            .field("retry", &self.shared.retry)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// Reads a customer token: its status and payment method.
+    ///
+    /// Returns a call that runs when awaited; see [`ReadTokenCall`] for
+    /// per-call settings.
+    ///
+    /// # Errors
+    /// [`Error::Api`] with 404 (`TOKEN_NOT_FOUND`) or 403 among others,
+    /// [`Error::Timeout`], [`Error::Connection`] or
+    /// [`Error::UndecodableResponse`].
+    pub fn read_token<'a>(&'a self, token: &'a CustomerToken) -> ReadTokenCall<'a> {
+        ReadTokenCall::new(self, token)
+    }
+
+    /// Creates an order charged to a customer token.
+    ///
+    /// The call carries an idempotency key from the moment it is made, before
+    /// it is awaited: read it with
+    /// [`CreateOrderCall::idempotency_key`] so that a caller whose future is
+    /// dropped can still reconcile, or give your own with
+    /// [`CreateOrderCall::with_idempotency_key`]. Every retry sends the same
+    /// key. The order is validated before anything is sent.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] when the order breaks a rule (nothing is sent),
+    /// [`Error::Api`] when Klarna refuses it (for example 403
+    /// `TOKEN_CANCELLED`), [`Error::Timeout`], [`Error::Connection`], or
+    /// [`Error::UndecodableResponse`] when the order was created but its body
+    /// could not be read. [`Error::order_outcome`] tells whether the
+    /// customer may have been charged.
+    pub fn create_order<'a>(
+        &'a self,
+        token: &'a CustomerToken,
+        order: &'a OrderRequest,
+    ) -> CreateOrderCall<'a> {
+        CreateOrderCall::new(self, token, order)
+    }
+
+    /// Cancels a customer token for good. Cancelling a token that is
+    /// already cancelled is not an error on Klarna's side either way: a
+    /// retried cancel is safe.
+    ///
+    /// # Errors
+    /// [`Error::Api`] with 404 or 403 among others, [`Error::Timeout`] or
+    /// [`Error::Connection`].
+    pub fn cancel_token<'a>(&'a self, token: &'a CustomerToken) -> CancelTokenCall<'a> {
+        CancelTokenCall::new(self, token)
+    }
+}
+
+/// Configures a [`Client`].
+///
+/// `build()` refuses a missing endpoint or missing credentials, a test API
+/// key on a live endpoint or a live key on a playground endpoint, and a
+/// plain `http://` URL that is not loopback unless
+/// [`allow_insecure_http`](Self::allow_insecure_http) is called.
+///
+/// # TLS
+/// The `rustls` feature (the default) and the `native-tls` feature each
+/// provide TLS. When both are on, rustls is used. With neither, only plain
+/// HTTP to loopback (or with `allow_insecure_http`) works.
+#[derive(Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    credentials: Option<Credentials>,
+    target: Option<Target>,
+    allow_insecure_http: bool,
+    connect_timeout: Duration,
+    attempt_timeout: Duration,
+    retry: RetryPolicy,
+    proxy: Option<SecretString>,
+    root_certificates: Vec<Vec<u8>>,
+    user_agent_suffix: Option<String>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            target: None,
+            allow_insecure_http: false,
+            connect_timeout: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            proxy: None,
+            root_certificates: Vec::new(),
+            user_agent_suffix: None,
+            clock: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials)
+            .field("target", &self.target)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("retry", &self.retry)
+            .field("proxy", &self.proxy.as_ref().map(|_| "<redacted>"))
+            .field("root_certificates", &self.root_certificates.len())
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Authenticates with a username and a password (legacy credentials such
+    /// as `K123456_abcd12345` and a shared secret), sent as standard HTTP
+    /// Basic. Replaces any earlier credentials.
+    pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::Basic {
+            username: username.into(),
+            password: SecretString::from(password.into()),
+        });
+        self
+    }
+
+    /// Authenticates with an API key (`klarna_test_api_…`,
+    /// `klarna_live_api_…`, `kco_test_api_…`, `kco_live_api_…`), sent
+    /// verbatim as `Authorization: Basic <key>`, as Klarna documents.
+    /// Replaces any earlier credentials.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::ApiKey(SecretString::from(key.into())));
+        self
+    }
+
+    /// Talks to one of Klarna's or Kustom's hosts. Replaces any earlier
+    /// endpoint or base URL.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.target = Some(Target::Endpoint(endpoint));
+        self
+    }
+
+    /// Talks to any other server, such as a local sandbox or a proxy.
+    /// Replaces any earlier endpoint or base URL. A trailing slash is
+    /// ignored.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.target = Some(Target::BaseUrl(url.into()));
+        self
+    }
+
+    /// Allows a plain `http://` base URL that is not loopback. Credentials
+    /// then cross the network unencrypted.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self
+    }
+
+    /// How long to wait for a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt may take, from sending the request to the last
+    /// byte of the answer (default 30 s).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// The retry policy of every call (see [`RetryPolicy`] for the
+    /// defaults). Calls can override it.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sends every request through this HTTP or HTTPS proxy. The URL may
+    /// carry proxy credentials; they are never shown.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(SecretString::from(url.into()));
+        self
+    }
+
+    /// Trusts the certificates of a PEM bundle in addition to the system's
+    /// roots.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Appends to the `User-Agent`, in Klarna's convention, for example
+    /// `Platform/acme-billing_2.1`.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] saying what is missing or refused.
+    pub fn build(self) -> Result<Client, Error> {
+        let credentials = self
+            .credentials
+            .ok_or_else(|| ConfigError::new("no credentials: call basic_auth(…) or api_key(…)"))?;
+        let target = self
+            .target
+            .ok_or_else(|| ConfigError::new("no server: call endpoint(…) or base_url(…)"))?;
+        if credentials.key_material().iter().all(|s| s.is_empty()) {
+            return Err(ConfigError::new("the credentials are empty").into());
+        }
+        let base_url = match &target {
+            Target::Endpoint(endpoint) => {
+                check_key_environment(&credentials, *endpoint)?;
+                endpoint.base_url().to_owned()
+            }
+            Target::BaseUrl(url) => check_base_url(url, self.allow_insecure_http)?,
+        };
+        let authorization = credentials.header()?;
+        let user_agent = user_agent(self.user_agent_suffix.as_deref())?;
+
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            // Klarna does not redirect; following one could send the
+            // credentials or the order somewhere unexpected.
+            .redirect(reqwest::redirect::Policy::none())
+            // Every retry is this crate's, under its policy.
+            .retry(reqwest::retry::never())
+            .pool_idle_timeout(Duration::from_secs(60));
+        http = configure_tls(
+            http,
+            &self.root_certificates,
+            base_url.starts_with("https:"),
+        )?;
+        if let Some(proxy) = &self.proxy {
+            let proxy = reqwest::Proxy::all(proxy.expose_secret())
+                .map_err(|_| ConfigError::new("the proxy URL is not valid"))?;
+            http = http.proxy(proxy);
+        } else {
+            http = http.no_proxy();
+        }
+        let http = http
+            .build()
+            .map_err(|e| ConfigError::new(format!("the HTTP client could not be built: {e}")))?;
+
+        Ok(Client {
+            shared: Arc::new(Shared {
+                http,
+                base_url,
+                authorization,
+                user_agent,
+                attempt_timeout: self.attempt_timeout,
+                retry: self.retry,
+                clock: self.clock.unwrap_or_else(|| Arc::new(TokioClock::new())),
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "rustls")]
+fn select_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.tls_backend_rustls()
+}
+
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+fn select_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder.tls_backend_native()
+}
+
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn configure_tls(
+    builder: reqwest::ClientBuilder,
+    pems: &[Vec<u8>],
+    _https: bool,
+) -> Result<reqwest::ClientBuilder, ConfigError> {
+    let mut certificates = Vec::new();
+    for pem in pems {
+        let bundle = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|_| ConfigError::new("a root certificate is not valid PEM"))?;
+        if bundle.is_empty() {
+            return Err(ConfigError::new(
+                "a root certificate bundle holds no certificate",
+            ));
+        }
+        certificates.extend(bundle);
+    }
+    let builder = select_tls(builder);
+    Ok(if certificates.is_empty() {
+        builder
+    } else {
+        builder.tls_certs_merge(certificates)
+    })
+}
+
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn configure_tls(
+    builder: reqwest::ClientBuilder,
+    pems: &[Vec<u8>],
+    https: bool,
+) -> Result<reqwest::ClientBuilder, ConfigError> {
+    if https || !pems.is_empty() {
+        return Err(ConfigError::new(
+            "this build has no TLS: enable the `rustls` or `native-tls` feature",
+        ));
+    }
+    Ok(builder)
+}
+
+fn check_key_environment(credentials: &Credentials, endpoint: Endpoint) -> Result<(), ConfigError> {
+    let material = credentials.key_material();
+    let has = |marker: &str| material.iter().any(|s| s.contains(marker));
+    if endpoint.is_live() && has("_test_api_") {
+        return Err(ConfigError::new(format!(
+            "a test API key cannot be used on the live endpoint {endpoint:?}"
+        )));
+    }
+    if !endpoint.is_live() && has("_live_api_") {
+        return Err(ConfigError::new(format!(
+            "a live API key cannot be used on the playground endpoint {endpoint:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Parses and checks a base URL; returns it without a trailing slash.
+fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, ConfigError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ConfigError::new(format!("the base URL is not a valid URL: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ConfigError::new(
+            "the base URL must not carry credentials: use basic_auth(…) or api_key(…)",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(ConfigError::new(
+            "the base URL must not have a query or a fragment",
+        ));
+    }
+    match parsed.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if !loopback && !allow_insecure_http {
+                return Err(ConfigError::new(
+                    "the base URL uses plain http:// to a host that is not loopback; \
+                     use https:// or call allow_insecure_http()",
+                ));
+            }
+        }
+        other => {
+            return Err(ConfigError::new(format!(
+                "the base URL must use https:// (or http:// to loopback), not {other}://"
+            )));
+        }
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `Library/klarna-customer-token_<ver> Language/Rust_<ver> OS/<os>`, in
+/// Klarna's convention, with the caller's suffix.
+fn user_agent(suffix: Option<&str>) -> Result<HeaderValue, ConfigError> {
+    let mut value = format!(
+        "Library/{}_{} Language/Rust_{} OS/{}",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        env!("KCT_RUSTC_VERSION"),
+        std::env::consts::OS,
+    );
+    if let Some(suffix) = suffix.map(str::trim).filter(|s| !s.is_empty()) {
+        value.push(' ');
+        value.push_str(suffix);
+    }
+    HeaderValue::from_str(&value).map_err(|_| {
+        ConfigError::new("the User-Agent suffix holds characters not allowed in a header")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_error(builder: ClientBuilder) -> String {
+        match builder.build() {
+            Err(Error::Config(e)) => e.to_string(),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn build_refuses_missing_parts() {
+        assert!(
+            config_error(Client::builder().endpoint(Endpoint::Kustom)).contains("no credentials")
+        );
+        assert!(config_error(Client::builder().api_key("k")).contains("no server"));
+        assert!(
+            config_error(
+                Client::builder()
+                    .api_key("")
+                    .endpoint(Endpoint::KustomPlayground)
+            )
+            .contains("empty")
+        );
+    }
+
+    #[test]
+    fn build_refuses_keys_of_the_wrong_environment() {
+        let live = Endpoint::Klarna(Region::Europe);
+        let test = Endpoint::KlarnaPlayground(Region::Oceania);
+        let msg = config_error(
+            Client::builder()
+                .api_key("klarna_test_api_secret")
+                .endpoint(live),
+        );
+        assert!(msg.contains("test API key"), "{msg}");
+        assert!(!msg.contains("secret"));
+        let msg = config_error(
+            Client::builder()
+                .api_key("kco_live_api_secret")
+                .endpoint(test),
+        );
+        assert!(msg.contains("live API key"), "{msg}");
+        let msg = config_error(
+            Client::builder()
+                .basic_auth("0d4e-uuid", "kco_test_api_secret")
+                .endpoint(Endpoint::Kustom),
+        );
+        assert!(msg.contains("test API key"), "{msg}");
+        assert!(
+            Client::builder()
+                .api_key("klarna_live_api_x")
+                .endpoint(live)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Client::builder()
+                .api_key("kco_test_api_x")
+                .endpoint(Endpoint::KustomPlayground)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Client::builder()
+                .basic_auth("K1_a", "s")
+                .endpoint(live)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn build_checks_the_base_url() {
+        let ok = |url: &str| {
+            Client::builder()
+                .api_key("k")
+                .base_url(url)
+                .build()
+                .map(|c| c.base_url().to_owned())
+        };
+        assert_eq!(
+            ok("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(ok("http://localhost:1//").unwrap(), "http://localhost:1");
+        assert_eq!(
+            ok("http://[::1]:9/prefix/").unwrap(),
+            "http://[::1]:9/prefix"
+        );
+        assert_eq!(ok("https://api.example/").unwrap(), "https://api.example");
+        assert!(ok("http://10.0.0.1:8080").is_err());
+        assert!(ok("http://example.com").is_err());
+        assert!(ok("ftp://127.0.0.1").is_err());
+        assert!(ok("https://user:pw@api.example").is_err());
+        assert!(ok("https://api.example/?q=1").is_err());
+        assert!(ok("not a url").is_err());
+        let insecure = Client::builder()
+            .api_key("k")
+            .base_url("http://example.com")
+            .allow_insecure_http()
+            .build();
+        assert!(insecure.is_ok());
+    }
+
+    #[test]
+    fn last_call_wins() {
+        let c = Client::builder()
+            .api_key("klarna_test_api_x")
+            .endpoint(Endpoint::Klarna(Region::Europe))
+            .base_url("http://127.0.0.1:1")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), "http://127.0.0.1:1");
+        let c = Client::builder()
+            .basic_auth("u", "p")
+            .base_url("http://127.0.0.1:1")
+            .endpoint(Endpoint::Kustom)
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), "https://api.kustom.co");
+        // The later api_key replaces the test-environment basic auth.
+        assert!(
+            Client::builder()
+                .basic_auth("u", "klarna_test_api_x")
+                .api_key("klarna_live_api_y")
+                .endpoint(Endpoint::Klarna(Region::Europe))
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let builder = Client::builder()
+            .basic_auth("K123_user", "hunter2-secret")
+            .proxy("http://proxyuser:proxypass@127.0.0.1:3128")
+            .base_url("http://127.0.0.1:9");
+        let shown = format!("{builder:?}");
+        assert!(
+            !shown.contains("hunter2")
+                && !shown.contains("proxypass")
+                && !shown.contains("K123_user"),
+            "{shown}"
+        );
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("K123_user"),
+            "{shown}"
+        );
+        let shown = format!("{:?}", client.shared);
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn credentials_are_encoded_as_documented() {
+        let basic = Credentials::Basic {
+            username: "K123456_abcd12345".into(),
+            password: SecretString::from("shared-secret"),
+        };
+        assert_eq!(
+            basic.header().unwrap().to_str().unwrap(),
+            "Basic SzEyMzQ1Nl9hYmNkMTIzNDU6c2hhcmVkLXNlY3JldA=="
+        );
+        assert!(basic.header().unwrap().is_sensitive());
+        let key = Credentials::ApiKey(SecretString::from("klarna_test_api_abc"));
+        assert_eq!(
+            key.header().unwrap().to_str().unwrap(),
+            "Basic klarna_test_api_abc"
+        );
+        let bad = Credentials::ApiKey(SecretString::from("a\nb"));
+        assert!(bad.header().is_err());
+    }
+
+    #[test]
+    fn user_agent_follows_klarna_convention() {
+        let ua = user_agent(Some("Platform/acme_1.0")).unwrap();
+        let ua = ua.to_str().unwrap();
+        assert!(
+            ua.starts_with(&format!(
+                "Library/klarna-customer-token_{} Language/Rust_",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{ua}"
+        );
+        assert!(ua.contains(" OS/"), "{ua}");
+        assert!(ua.ends_with(" Platform/acme_1.0"), "{ua}");
+        assert!(user_agent(Some("bad\nsuffix")).is_err());
+    }
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<Client>();
+    }
+}

@@ -1,0 +1,607 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::enums::{ErrorCode, FraudStatus};
+use crate::idempotency::IdempotencyKey;
+use crate::order::AuthorizedPaymentMethod;
+use crate::validate::ValidationErrors;
+
+/// Everything that can go wrong, in one type.
+///
+/// Its `Display` says what happened in lowercase words, with Klarna's error
+/// code, messages and correlation id when there are some; `source()` leads
+/// to the underlying cause. Nothing it shows holds a credential, and a
+/// customer token appears only as its last four characters.
+///
+/// For create-order, [`order_outcome`](Self::order_outcome) answers the one
+/// question that matters after a failure: could the customer have been
+/// charged?
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input was rejected before anything was sent. Nothing reached
+    /// Klarna.
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    /// The client could not be built from its configuration.
+    #[error("invalid client configuration: {0}")]
+    Config(ConfigError),
+    /// Klarna (or a gateway in front of it) answered with a status that is
+    /// not a success.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// No complete answer arrived in time. The request may have been
+    /// processed.
+    #[error(transparent)]
+    Timeout(Box<TransportError>),
+    /// The connection failed. When it failed after the request was sent, the
+    /// request may have been processed.
+    #[error(transparent)]
+    Connection(Box<TransportError>),
+    /// Klarna answered with a status the call expects but a body that could
+    /// not be decoded. For create-order with a 2xx, **the order was
+    /// created**: do not retry it with a new key.
+    #[error(transparent)]
+    UndecodableResponse(Box<UndecodableResponse>),
+}
+
+impl From<ValidationErrors> for Error {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
+
+impl Error {
+    /// The HTTP status Klarna answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api(e) => Some(e.status),
+            Self::UndecodableResponse(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// Klarna's `error_code`, if the answer carried one.
+    pub fn error_code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::Api(e) => e.error_code.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Klarna's correlation id, from the body or the `Klarna-Correlation-Id`
+    /// header. Quote it when you contact Klarna.
+    pub fn correlation_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(e) => e.correlation_id.as_deref(),
+            Self::UndecodableResponse(e) => e.correlation_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later, with the same
+    /// idempotency key for create-order. The client has already retried such
+    /// failures as far as its retry policy allows.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Validation(_) | Self::Config(_) | Self::UndecodableResponse(_) => false,
+            Self::Timeout(_) | Self::Connection(_) => true,
+            Self::Api(e) => crate::retry::status_is_retryable(e.status, e.body_is_json()),
+        }
+    }
+
+    /// The violations, when the input was rejected before sending.
+    pub fn validation(&self) -> Option<&ValidationErrors> {
+        match self {
+            Self::Validation(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn call(&self) -> Option<&CallInfo> {
+        match self {
+            Self::Api(e) => Some(&e.call),
+            Self::Timeout(e) | Self::Connection(e) => Some(&e.call),
+            Self::UndecodableResponse(e) => Some(&e.call),
+            _ => None,
+        }
+    }
+
+    /// The operation that failed, when a request was attempted.
+    pub fn operation(&self) -> Option<Operation> {
+        self.call().map(|c| c.operation)
+    }
+
+    /// How many attempts were made, when a request was attempted.
+    pub fn attempts(&self) -> Option<u32> {
+        self.call().map(|c| c.attempts)
+    }
+
+    /// The idempotency key of a failed create-order call. Retry with this
+    /// key, within 24 hours, to learn the outcome without charging twice.
+    pub fn idempotency_key(&self) -> Option<&IdempotencyKey> {
+        self.call().and_then(|c| c.idempotency_key.as_ref())
+    }
+
+    /// For create-order: whether the order was created, may have been
+    /// created, or certainly was not. `None` for other operations and for
+    /// input rejected before sending (nothing was sent, so nothing was
+    /// created).
+    pub fn order_outcome(&self) -> Option<OrderOutcome> {
+        self.call().and_then(|c| c.outcome)
+    }
+
+    /// How long Klarna asked the caller to wait (`Retry-After` or
+    /// `X-Ratelimit-Reset`), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(e) => e.retry_after,
+            _ => None,
+        }
+    }
+
+    /// The API error, when Klarna answered with a failure status.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a [`Client`](crate::Client) could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The operations of the Customer Token API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Read a token (`readCustomerToken`).
+    ReadToken,
+    /// Create an order with a token (`createOrder`).
+    CreateOrder,
+    /// Cancel a token (`patchCustomerToken`).
+    CancelToken,
+}
+
+impl Operation {
+    /// The facade's name of the operation, such as `create_order`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadToken => "read_token",
+            Self::CreateOrder => "create_order",
+            Self::CancelToken => "cancel_token",
+        }
+    }
+    /// Klarna's `operationId`, such as `createOrder`.
+    pub fn operation_id(self) -> &'static str {
+        match self {
+            Self::ReadToken => "readCustomerToken",
+            Self::CreateOrder => "createOrder",
+            Self::CancelToken => "patchCustomerToken",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a failed create-order call did, worked out across all its attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OrderOutcome {
+    /// No attempt could have reached Klarna's processing, and the final
+    /// answer was a definitive rejection: no order exists.
+    NotCreated,
+    /// An attempt ended ambiguously (a timeout or a dropped connection after
+    /// the request was sent, or a 5xx): Klarna may have created the order.
+    /// This API cannot read an order back, so reconcile by sending the same
+    /// order again **with the same idempotency key** within 24 hours: Klarna
+    /// then returns the order if it exists, or creates it once if it does
+    /// not.
+    MayHaveBeenCreated,
+    /// Klarna answered with a success, but its body could not be decoded:
+    /// the order exists. Do not send it again with a new key.
+    Created,
+}
+
+impl fmt::Display for OrderOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotCreated => "the order was not created",
+            Self::MayHaveBeenCreated => "the order may have been created",
+            Self::Created => "the order was created",
+        })
+    }
+}
+
+/// What every error of a sent call knows about the call.
+#[derive(Clone, Debug)]
+pub(crate) struct CallInfo {
+    pub(crate) operation: Operation,
+    /// The token, redacted to its last four characters.
+    pub(crate) token: String,
+    pub(crate) attempts: u32,
+    pub(crate) idempotency_key: Option<IdempotencyKey>,
+    pub(crate) outcome: Option<OrderOutcome>,
+}
+
+impl fmt::Display for CallInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} for token {}", self.operation, self.token)
+    }
+}
+
+impl CallInfo {
+    fn tail(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        write!(f, " (after {} attempt{plural})", self.attempts)?;
+        if let Some(outcome) = self.outcome {
+            write!(f, "; {outcome}")?;
+        }
+        if let Some(key) = &self.idempotency_key {
+            write!(f, "; idempotency key {key}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A failure status from Klarna or from a gateway in front of it.
+pub struct ApiError {
+    pub(crate) status: u16,
+    pub(crate) error_code: Option<ErrorCode>,
+    pub(crate) error_messages: Vec<String>,
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) fraud_status: Option<FraudStatus>,
+    pub(crate) authorized_payment_method: Option<AuthorizedPaymentMethod>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) raw_body: Bytes,
+    /// The body as it may be shown: token redacted, cut short.
+    pub(crate) body_preview: String,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) call: CallInfo,
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// Klarna's `error_code`, if the body carried one.
+    pub fn error_code(&self) -> Option<&ErrorCode> {
+        self.error_code.as_ref()
+    }
+    /// Klarna's messages (`error_messages`, or a single `error_message`).
+    pub fn error_messages(&self) -> &[String] {
+        &self.error_messages
+    }
+    /// Klarna's correlation id, from the body or the header.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+    /// The `reason` of a create-order rejection, if given.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+    /// The `fraud_status` of a create-order rejection, if given.
+    pub fn fraud_status(&self) -> Option<&FraudStatus> {
+        self.fraud_status.as_ref()
+    }
+    /// The payment method of a create-order rejection, if given.
+    pub fn authorized_payment_method(&self) -> Option<&AuthorizedPaymentMethod> {
+        self.authorized_payment_method.as_ref()
+    }
+    /// The response's content type.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+    /// The body exactly as received, such as the HTML page of a gateway's
+    /// 401. It may contain the full customer token: do not log it.
+    pub fn raw_body(&self) -> &[u8] {
+        &self.raw_body
+    }
+    /// How long Klarna asked the caller to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+    /// Whether the body was a JSON error document.
+    pub(crate) fn body_is_json(&self) -> bool {
+        self.error_code.is_some()
+            || !self.error_messages.is_empty()
+            || serde_json::from_slice::<serde::de::IgnoredAny>(&self.raw_body).is_ok()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: klarna answered {}", self.call, self.status)?;
+        if let Some(code) = &self.error_code {
+            write!(f, " {code}")?;
+        }
+        if !self.error_messages.is_empty() {
+            write!(f, ": {}", self.error_messages.join("; "))?;
+        } else if self.error_code.is_none() && !self.body_preview.is_empty() {
+            let kind = self
+                .content_type
+                .as_deref()
+                .unwrap_or("unknown content type");
+            write!(f, " with a {kind} body: {}", self.body_preview)?;
+        }
+        if let Some(id) = &self.correlation_id {
+            write!(f, " [correlation id {id}]")?;
+        }
+        if let Some(wait) = self.retry_after {
+            write!(f, " [asked to wait {}s]", wait.as_secs_f64())?;
+        }
+        self.call.tail(f)
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("operation", &self.call.operation)
+            .field("token", &self.call.token)
+            .field("status", &self.status)
+            .field("error_code", &self.error_code)
+            .field("error_messages", &self.error_messages)
+            .field("correlation_id", &self.correlation_id)
+            .field("content_type", &self.content_type)
+            .field("body", &self.body_preview)
+            .field("retry_after", &self.retry_after)
+            .field("attempts", &self.call.attempts)
+            .field("idempotency_key", &self.call.idempotency_key)
+            .field("outcome", &self.call.outcome)
+            .finish()
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Whether a transport failure was a timeout or a connection problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TransportKind {
+    Timeout,
+    Connection,
+}
+
+/// A request that got no complete answer: a timeout or a connection failure.
+pub struct TransportError {
+    pub(crate) kind: TransportKind,
+    pub(crate) detail: String,
+    pub(crate) sent: bool,
+    pub(crate) source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    pub(crate) call: CallInfo,
+}
+
+impl TransportError {
+    /// Whether the request could have reached Klarna before it failed.
+    /// `false` only when the connection was never established.
+    pub fn may_have_been_sent(&self) -> bool {
+        self.sent
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TransportKind::Timeout => "timed out",
+            TransportKind::Connection => "connection failed",
+        };
+        write!(f, "{} failed: {what}: {}", self.call, self.detail)?;
+        self.call.tail(f)
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("kind", &self.kind)
+            .field("operation", &self.call.operation)
+            .field("token", &self.call.token)
+            .field("detail", &self.detail)
+            .field("sent", &self.sent)
+            .field("attempts", &self.call.attempts)
+            .field("idempotency_key", &self.call.idempotency_key)
+            .field("outcome", &self.call.outcome)
+            .finish()
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An answer whose body could not be decoded.
+pub struct UndecodableResponse {
+    pub(crate) status: u16,
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) raw_body: Bytes,
+    pub(crate) body_preview: String,
+    pub(crate) source: serde_json::Error,
+    pub(crate) path: String,
+    pub(crate) call: CallInfo,
+}
+
+impl UndecodableResponse {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// The body exactly as received. It may contain the full customer
+    /// token: do not log it.
+    pub fn raw_body(&self) -> &[u8] {
+        &self.raw_body
+    }
+    /// Where in the body decoding failed, such as `fraud_status`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl fmt::Display for UndecodableResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: klarna answered {} but the body could not be decoded",
+            self.call, self.status
+        )?;
+        if !self.path.is_empty() {
+            write!(f, " at {}", self.path)?;
+        }
+        write!(f, ": {}", self.source)?;
+        if let Some(id) = &self.correlation_id {
+            write!(f, " [correlation id {id}]")?;
+        }
+        if self.call.operation == Operation::CreateOrder {
+            f.write_str("; do not retry with a new idempotency key")?;
+        }
+        self.call.tail(f)
+    }
+}
+
+impl fmt::Debug for UndecodableResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UndecodableResponse")
+            .field("operation", &self.call.operation)
+            .field("token", &self.call.token)
+            .field("status", &self.status)
+            .field("path", &self.path)
+            .field("error", &self.source.to_string())
+            .field("body", &self.body_preview)
+            .field("attempts", &self.call.attempts)
+            .field("idempotency_key", &self.call.idempotency_key)
+            .field("outcome", &self.call.outcome)
+            .finish()
+    }
+}
+
+impl std::error::Error for UndecodableResponse {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Klarna's error body (`ErrorV2`), read leniently: any field may be absent
+/// or of an unexpected type without failing the decoding.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct ErrorBody(serde_json::Value);
+
+impl ErrorBody {
+    pub(crate) fn parse(body: &[u8]) -> Option<Self> {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(value @ serde_json::Value::Object(_)) => Some(Self(value)),
+            _ => None,
+        }
+    }
+
+    fn string(&self, field: &str) -> Option<String> {
+        self.0
+            .get(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+
+    pub(crate) fn error_code(&self) -> Option<ErrorCode> {
+        self.string("error_code").map(ErrorCode::from)
+    }
+
+    pub(crate) fn correlation_id(&self) -> Option<String> {
+        self.string("correlation_id")
+    }
+
+    pub(crate) fn reason(&self) -> Option<String> {
+        self.string("reason")
+    }
+
+    pub(crate) fn fraud_status(&self) -> Option<FraudStatus> {
+        self.string("fraud_status").map(FraudStatus::from)
+    }
+
+    pub(crate) fn authorized_payment_method(&self) -> Option<AuthorizedPaymentMethod> {
+        self.0
+            .get("authorized_payment_method")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    pub(crate) fn messages(&self) -> Vec<String> {
+        let mut out: Vec<String> = match self.0.get("error_messages") {
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|m| m.as_str().map(str::to_owned))
+                .collect(),
+            Some(serde_json::Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        };
+        if let Some(one) = self.string("error_message") {
+            out.push(one);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn check<T: Send + Sync + 'static + std::error::Error>() {}
+        check::<Error>();
+        check::<ApiError>();
+        check::<TransportError>();
+        check::<UndecodableResponse>();
+        check::<ValidationErrors>();
+    }
+
+    #[test]
+    fn error_body_reads_both_message_shapes() {
+        let body = ErrorBody::parse(
+            br#"{"error_code":"BAD_VALUE","error_messages":["a","b"],"error_message":"c","correlation_id":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(body.messages(), ["a", "b", "c"]);
+        assert_eq!(body.error_code(), Some(ErrorCode::BadValue));
+        assert_eq!(body.correlation_id().as_deref(), Some("x"));
+        assert!(ErrorBody::parse(b"<html>").is_none());
+        assert!(ErrorBody::parse(b"[1]").is_none());
+    }
+}

@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+
+mod call;
+mod client;
+mod enums;
+mod error;
+mod generated;
+mod idempotency;
+pub mod limits;
+mod order;
+mod retry;
+mod token;
+mod transport;
+mod validate;
+
+pub use call::{CallFuture, CancelTokenCall, CreateOrderCall, ReadTokenCall};
+pub use client::{Client, ClientBuilder, Endpoint, Region};
+pub use enums::{
+    AuthorizedPaymentMethodType, ErrorCode, FraudStatus, OrderLineType, PaymentMethodType,
+    SubscriptionInterval, TokenStatus,
+};
+pub use error::{
+    ApiError, ConfigError, Error, Operation, OrderOutcome, TransportError, UndecodableResponse,
+};
+pub use idempotency::IdempotencyKey;
+pub use order::{
+    Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
+    OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
+};
+pub use retry::RetryPolicy;
+pub use token::{CardInformation, CustomerToken, DirectDebitInformation, TokenDetails};
+pub use validate::{ValidationErrors, Violation};

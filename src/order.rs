@@ -1,0 +1,986 @@
+//! Orders: the request that charges a customer token, its parts and builders,
+//! and the order Klarna creates.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::enums::{AuthorizedPaymentMethodType, FraudStatus, OrderLineType, SubscriptionInterval};
+use crate::error::Error;
+use crate::idempotency::IdempotencyKey;
+use crate::validate::{self, ValidationErrors};
+
+/// The body of a create-order request (`customer_token_order`).
+///
+/// Build one with [`OrderRequest::builder`], which fills in the order totals
+/// and validates everything, or load one from the API's own JSON with
+/// [`OrderRequest::from_json`] and check it with [`OrderRequest::validate`].
+/// [`Client::create_order`](crate::Client::create_order) validates again
+/// before anything is sent.
+///
+/// It serializes to exactly the JSON Klarna expects. Its `Debug` output hides
+/// personal data (the shipping address and the attachment body).
+///
+/// ```
+/// use klarna_customer_token::{OrderLine, OrderRequest};
+///
+/// let order = OrderRequest::builder()
+///     .purchase_currency("EUR")
+///     .line(OrderLine::builder("Monthly plan").quantity(1).unit_price(1190).tax_rate(1900).build()?)
+///     .build()?;
+/// assert_eq!(order.order_amount(), 1190);
+/// assert_eq!(order.order_tax_amount(), 190);
+/// # Ok::<(), klarna_customer_token::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) attachment: Option<Attachment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auto_capture: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant_reference1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant_reference2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant_urls: Option<MerchantUrls>,
+    pub(crate) order_amount: i64,
+    pub(crate) order_lines: Vec<OrderLine>,
+    pub(crate) order_tax_amount: i64,
+    pub(crate) purchase_currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) shipping_address: Option<Address>,
+}
+
+impl OrderRequest {
+    /// Starts building an order.
+    pub fn builder() -> OrderRequestBuilder {
+        OrderRequestBuilder::default()
+    }
+
+    /// Reads an order from the API's own JSON. A field of the wrong type or
+    /// a field the API does not know is reported with its path, such as
+    /// `order_lines[2].quantity`. The order is not validated: call
+    /// [`validate`](Self::validate) for that.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] naming the path of the first problem.
+    pub fn from_json(json: &[u8]) -> Result<Self, Error> {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let order: Self = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| ValidationErrors::from_deserialize(&e))?;
+        de.end()
+            .map_err(|e| ValidationErrors::single("", format!("trailing data: {e}")))?;
+        Ok(order)
+    }
+
+    /// Serializes the order to the JSON Klarna expects.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing these types cannot fail: every map key is a string.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Checks every schema constraint and Klarna's arithmetic, and reports
+    /// every violation at once, each with its JSON path.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`] listing every violation.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        validate::check_order(self)
+    }
+
+    /// Total amount of the order in minor units, tax and discounts included.
+    pub fn order_amount(&self) -> i64 {
+        self.order_amount
+    }
+    /// Total tax of the order in minor units.
+    pub fn order_tax_amount(&self) -> i64 {
+        self.order_tax_amount
+    }
+    /// The order lines.
+    pub fn order_lines(&self) -> &[OrderLine] {
+        &self.order_lines
+    }
+    /// ISO 4217 currency code, as given.
+    pub fn purchase_currency(&self) -> &str {
+        &self.purchase_currency
+    }
+    /// Whether Klarna should capture the order at once.
+    pub fn auto_capture(&self) -> Option<bool> {
+        self.auto_capture
+    }
+    /// Pass-through merchant data.
+    pub fn merchant_data(&self) -> Option<&str> {
+        self.merchant_data.as_deref()
+    }
+    /// The merchant's first reference, shown to the customer as the order number.
+    pub fn merchant_reference1(&self) -> Option<&str> {
+        self.merchant_reference1.as_deref()
+    }
+    /// The merchant's second reference.
+    pub fn merchant_reference2(&self) -> Option<&str> {
+        self.merchant_reference2.as_deref()
+    }
+    /// The merchant's URLs.
+    pub fn merchant_urls(&self) -> Option<&MerchantUrls> {
+        self.merchant_urls.as_ref()
+    }
+    /// The attachment.
+    pub fn attachment(&self) -> Option<&Attachment> {
+        self.attachment.as_ref()
+    }
+    /// The shipping address.
+    pub fn shipping_address(&self) -> Option<&Address> {
+        self.shipping_address.as_ref()
+    }
+}
+
+impl fmt::Debug for OrderRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrderRequest")
+            .field("purchase_currency", &self.purchase_currency)
+            .field("order_amount", &self.order_amount)
+            .field("order_tax_amount", &self.order_tax_amount)
+            .field("order_lines", &self.order_lines)
+            .field("merchant_reference1", &self.merchant_reference1)
+            .field("merchant_reference2", &self.merchant_reference2)
+            .field("merchant_data", &self.merchant_data)
+            .field("merchant_urls", &self.merchant_urls)
+            .field("auto_capture", &self.auto_capture)
+            .field("attachment", &self.attachment)
+            .field("shipping_address", &self.shipping_address)
+            .finish()
+    }
+}
+
+/// Builds an [`OrderRequest`], filling in the totals it is not given.
+///
+/// `order_amount` defaults to the sum of the lines' `total_amount`.
+/// `order_tax_amount` defaults to the sum of the lines' `total_tax_amount`
+/// when any line has a `tax_rate` (EU style), and otherwise to the sum of the
+/// `sales_tax` lines' `total_amount` (US style, 0 when there are none).
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct OrderRequestBuilder {
+    order: OrderRequestParts,
+}
+
+#[derive(Clone, Debug, Default)]
+struct OrderRequestParts {
+    attachment: Option<Attachment>,
+    auto_capture: Option<bool>,
+    merchant_data: Option<String>,
+    merchant_reference1: Option<String>,
+    merchant_reference2: Option<String>,
+    merchant_urls: Option<MerchantUrls>,
+    order_amount: Option<i64>,
+    order_lines: Vec<OrderLine>,
+    order_tax_amount: Option<i64>,
+    purchase_currency: Option<String>,
+    shipping_address: Option<Address>,
+}
+
+impl OrderRequestBuilder {
+    /// ISO 4217 currency code, three letters (required).
+    pub fn purchase_currency(mut self, currency: impl Into<String>) -> Self {
+        self.order.purchase_currency = Some(currency.into());
+        self
+    }
+    /// Adds one order line (at least one is required, at most 1000).
+    pub fn line(mut self, line: OrderLine) -> Self {
+        self.order.order_lines.push(line);
+        self
+    }
+    /// Adds several order lines.
+    pub fn lines(mut self, lines: impl IntoIterator<Item = OrderLine>) -> Self {
+        self.order.order_lines.extend(lines);
+        self
+    }
+    /// Sets the order total instead of computing it from the lines.
+    pub fn order_amount(mut self, amount: i64) -> Self {
+        self.order.order_amount = Some(amount);
+        self
+    }
+    /// Sets the order tax instead of computing it from the lines.
+    pub fn order_tax_amount(mut self, amount: i64) -> Self {
+        self.order.order_tax_amount = Some(amount);
+        self
+    }
+    /// The merchant's first reference (at most 255 characters), shown to the
+    /// customer as the order number.
+    pub fn merchant_reference1(mut self, reference: impl Into<String>) -> Self {
+        self.order.merchant_reference1 = Some(reference.into());
+        self
+    }
+    /// The merchant's second reference (at most 255 characters).
+    pub fn merchant_reference2(mut self, reference: impl Into<String>) -> Self {
+        self.order.merchant_reference2 = Some(reference.into());
+        self
+    }
+    /// Pass-through data (at most 6000 characters).
+    pub fn merchant_data(mut self, data: impl Into<String>) -> Self {
+        self.order.merchant_data = Some(data.into());
+        self
+    }
+    /// The merchant's confirmation and push URLs.
+    pub fn merchant_urls(mut self, urls: MerchantUrls) -> Self {
+        self.order.merchant_urls = Some(urls);
+        self
+    }
+    /// Extra merchant data for Klarna's risk assessment.
+    pub fn attachment(mut self, attachment: Attachment) -> Self {
+        self.order.attachment = Some(attachment);
+        self
+    }
+    /// Whether Klarna should capture the order at once (default `false`).
+    pub fn auto_capture(mut self, auto_capture: bool) -> Self {
+        self.order.auto_capture = Some(auto_capture);
+        self
+    }
+    /// Where the goods are shipped.
+    pub fn shipping_address(mut self, address: Address) -> Self {
+        self.order.shipping_address = Some(address);
+        self
+    }
+
+    /// Fills in the totals and validates the whole order.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] listing every violation, each with its path.
+    pub fn build(self) -> Result<OrderRequest, Error> {
+        let parts = self.order;
+        let Some(purchase_currency) = parts.purchase_currency else {
+            return Err(ValidationErrors::single("purchase_currency", "is required").into());
+        };
+        let order_amount = match parts.order_amount {
+            Some(amount) => amount,
+            None => validate::sum_total_amounts(&parts.order_lines),
+        };
+        let order_tax_amount = match parts.order_tax_amount {
+            Some(amount) => amount,
+            None => validate::expected_order_tax(&parts.order_lines),
+        };
+        let order = OrderRequest {
+            attachment: parts.attachment,
+            auto_capture: parts.auto_capture,
+            merchant_data: parts.merchant_data,
+            merchant_reference1: parts.merchant_reference1,
+            merchant_reference2: parts.merchant_reference2,
+            merchant_urls: parts.merchant_urls,
+            order_amount,
+            order_lines: parts.order_lines,
+            order_tax_amount,
+            purchase_currency,
+            shipping_address: parts.shipping_address,
+        };
+        order.validate()?;
+        Ok(order)
+    }
+}
+
+/// One line of an order (`order_line`).
+///
+/// ```
+/// use klarna_customer_token::{OrderLine, OrderLineType};
+///
+/// let line = OrderLine::builder("Running shoe")
+///     .quantity(2)
+///     .unit_price(2500)
+///     .total_discount_amount(500)
+///     .tax_rate(1900)
+///     .build()?;
+/// assert_eq!(line.total_amount(), 4500);
+/// assert_eq!(line.total_tax_amount(), Some(718)); // 4500 * 1900 / 11900, rounded
+///
+/// let discount = OrderLine::builder("Welcome discount")
+///     .line_type(OrderLineType::Discount)
+///     .quantity(1)
+///     .unit_price(-500)
+///     .tax_rate(1900)
+///     .build()?;
+/// assert_eq!(discount.total_tax_amount(), Some(-80));
+/// # Ok::<(), klarna_customer_token::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) image_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant_data: Option<String>,
+    pub(crate) name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) product_identifiers: Option<ProductIdentifiers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) product_url: Option<String>,
+    pub(crate) quantity: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) quantity_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tax_rate: Option<i64>,
+    pub(crate) total_amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) total_discount_amount: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) total_tax_amount: Option<i64>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) line_type: Option<OrderLineType>,
+    pub(crate) unit_price: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) subscription: Option<Subscription>,
+}
+
+impl fmt::Debug for OrderLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("OrderLine");
+        s.field("name", &self.name)
+            .field("quantity", &self.quantity)
+            .field("unit_price", &self.unit_price)
+            .field("total_amount", &self.total_amount);
+        optional(&mut s, "type", &self.line_type);
+        optional(&mut s, "tax_rate", &self.tax_rate);
+        optional(&mut s, "total_tax_amount", &self.total_tax_amount);
+        optional(&mut s, "total_discount_amount", &self.total_discount_amount);
+        optional(&mut s, "quantity_unit", &self.quantity_unit);
+        optional(&mut s, "reference", &self.reference);
+        optional(&mut s, "merchant_data", &self.merchant_data);
+        optional(&mut s, "image_url", &self.image_url);
+        optional(&mut s, "product_url", &self.product_url);
+        optional(&mut s, "product_identifiers", &self.product_identifiers);
+        optional(&mut s, "subscription", &self.subscription);
+        s.finish()
+    }
+}
+
+fn optional<T: fmt::Debug>(s: &mut fmt::DebugStruct<'_, '_>, name: &str, value: &Option<T>) {
+    if let Some(value) = value {
+        s.field(name, value);
+    }
+}
+
+impl OrderLine {
+    /// Starts building a line with its name (1 to 255 characters).
+    pub fn builder(name: impl Into<String>) -> OrderLineBuilder {
+        OrderLineBuilder {
+            line: OrderLineParts {
+                name: name.into(),
+                ..OrderLineParts::default()
+            },
+        }
+    }
+
+    /// The line's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Number of items.
+    pub fn quantity(&self) -> i64 {
+        self.quantity
+    }
+    /// Price of one item in minor units, tax included.
+    pub fn unit_price(&self) -> i64 {
+        self.unit_price
+    }
+    /// `quantity × unit_price − total_discount_amount`, in minor units.
+    pub fn total_amount(&self) -> i64 {
+        self.total_amount
+    }
+    /// Tax rate in basis points (1900 is 19 %).
+    pub fn tax_rate(&self) -> Option<i64> {
+        self.tax_rate
+    }
+    /// Tax included in `total_amount`, in minor units.
+    pub fn total_tax_amount(&self) -> Option<i64> {
+        self.total_tax_amount
+    }
+    /// Discount on the line, in minor units.
+    pub fn total_discount_amount(&self) -> Option<i64> {
+        self.total_discount_amount
+    }
+    /// The line's type; none means a physical good.
+    pub fn line_type(&self) -> Option<&OrderLineType> {
+        self.line_type.as_ref()
+    }
+    /// The unit of the quantity, such as `pcs`.
+    pub fn quantity_unit(&self) -> Option<&str> {
+        self.quantity_unit.as_deref()
+    }
+    /// The merchant's article number.
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
+    }
+    /// Pass-through data for the line.
+    pub fn merchant_data(&self) -> Option<&str> {
+        self.merchant_data.as_deref()
+    }
+    /// URL of a product image.
+    pub fn image_url(&self) -> Option<&str> {
+        self.image_url.as_deref()
+    }
+    /// URL of the product page.
+    pub fn product_url(&self) -> Option<&str> {
+        self.product_url.as_deref()
+    }
+    /// Product identifiers.
+    pub fn product_identifiers(&self) -> Option<&ProductIdentifiers> {
+        self.product_identifiers.as_ref()
+    }
+    /// The subscription this line renews.
+    pub fn subscription(&self) -> Option<&Subscription> {
+        self.subscription.as_ref()
+    }
+}
+
+/// Builds an [`OrderLine`].
+///
+/// `quantity` and `unit_price` are required. `total_amount` defaults to
+/// `quantity × unit_price − total_discount_amount`; when a `tax_rate` is set,
+/// `total_tax_amount` defaults to `total_amount × tax_rate / (10000 +
+/// tax_rate)`, computed on the absolute value, rounded half away from zero,
+/// with the sign of `total_amount`.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct OrderLineBuilder {
+    line: OrderLineParts,
+}
+
+#[derive(Clone, Debug, Default)]
+struct OrderLineParts {
+    image_url: Option<String>,
+    merchant_data: Option<String>,
+    name: String,
+    product_identifiers: Option<ProductIdentifiers>,
+    product_url: Option<String>,
+    quantity: Option<i64>,
+    quantity_unit: Option<String>,
+    reference: Option<String>,
+    tax_rate: Option<i64>,
+    total_amount: Option<i64>,
+    total_discount_amount: Option<i64>,
+    total_tax_amount: Option<i64>,
+    line_type: Option<OrderLineType>,
+    unit_price: Option<i64>,
+    subscription: Option<Subscription>,
+}
+
+impl OrderLineBuilder {
+    /// Number of items (required, at least 0).
+    pub fn quantity(mut self, quantity: i64) -> Self {
+        self.line.quantity = Some(quantity);
+        self
+    }
+    /// Price of one item in minor units, tax included (required). Negative
+    /// only on discount, gift card and store credit lines.
+    pub fn unit_price(mut self, unit_price: i64) -> Self {
+        self.line.unit_price = Some(unit_price);
+        self
+    }
+    /// Tax rate in basis points, 0 to 10000 (1900 is 19 %).
+    pub fn tax_rate(mut self, tax_rate: i64) -> Self {
+        self.line.tax_rate = Some(tax_rate);
+        self
+    }
+    /// Discount on the line in minor units (at least 0).
+    pub fn total_discount_amount(mut self, amount: i64) -> Self {
+        self.line.total_discount_amount = Some(amount);
+        self
+    }
+    /// Sets the line total instead of computing it.
+    pub fn total_amount(mut self, amount: i64) -> Self {
+        self.line.total_amount = Some(amount);
+        self
+    }
+    /// Sets the line tax instead of computing it.
+    pub fn total_tax_amount(mut self, amount: i64) -> Self {
+        self.line.total_tax_amount = Some(amount);
+        self
+    }
+    /// The line's type (none means a physical good).
+    pub fn line_type(mut self, line_type: OrderLineType) -> Self {
+        self.line.line_type = Some(line_type);
+        self
+    }
+    /// The unit of the quantity, such as `pcs` (1 to 8 characters).
+    pub fn quantity_unit(mut self, unit: impl Into<String>) -> Self {
+        self.line.quantity_unit = Some(unit.into());
+        self
+    }
+    /// The merchant's article number (at most 256 characters).
+    pub fn reference(mut self, reference: impl Into<String>) -> Self {
+        self.line.reference = Some(reference.into());
+        self
+    }
+    /// Pass-through data for the line (at most 255 characters).
+    pub fn merchant_data(mut self, data: impl Into<String>) -> Self {
+        self.line.merchant_data = Some(data.into());
+        self
+    }
+    /// URL of a product image (at most 1024 characters).
+    pub fn image_url(mut self, url: impl Into<String>) -> Self {
+        self.line.image_url = Some(url.into());
+        self
+    }
+    /// URL of the product page (at most 1024 characters).
+    pub fn product_url(mut self, url: impl Into<String>) -> Self {
+        self.line.product_url = Some(url.into());
+        self
+    }
+    /// Product identifiers.
+    pub fn product_identifiers(mut self, identifiers: ProductIdentifiers) -> Self {
+        self.line.product_identifiers = Some(identifiers);
+        self
+    }
+    /// The subscription this line renews; Klarna asks for it on
+    /// subscription lines.
+    pub fn subscription(mut self, subscription: Subscription) -> Self {
+        self.line.subscription = Some(subscription);
+        self
+    }
+
+    /// Fills in the totals and validates the line on its own. Paths in the
+    /// errors are relative to the line, such as `total_tax_amount`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] listing every violation.
+    pub fn build(self) -> Result<OrderLine, Error> {
+        let p = self.line;
+        let mut missing = ValidationErrors::default();
+        if p.quantity.is_none() {
+            missing.push("quantity", "is required");
+        }
+        if p.unit_price.is_none() {
+            missing.push("unit_price", "is required");
+        }
+        let (Some(quantity), Some(unit_price)) = (p.quantity, p.unit_price) else {
+            return Err(missing.into());
+        };
+        let total_amount = match p.total_amount {
+            Some(amount) => amount,
+            None => {
+                validate::line_total(quantity, unit_price, p.total_discount_amount.unwrap_or(0))
+            }
+        };
+        let total_tax_amount = match (p.total_tax_amount, p.tax_rate) {
+            (Some(tax), _) => Some(tax),
+            (None, Some(rate)) => Some(validate::line_tax(total_amount, rate)),
+            (None, None) => None,
+        };
+        let line = OrderLine {
+            image_url: p.image_url,
+            merchant_data: p.merchant_data,
+            name: p.name,
+            product_identifiers: p.product_identifiers,
+            product_url: p.product_url,
+            quantity,
+            quantity_unit: p.quantity_unit,
+            reference: p.reference,
+            tax_rate: p.tax_rate,
+            total_amount,
+            total_discount_amount: p.total_discount_amount,
+            total_tax_amount,
+            line_type: p.line_type,
+            unit_price,
+            subscription: p.subscription,
+        };
+        validate::check_line_alone(&line)?;
+        Ok(line)
+    }
+}
+
+/// Product identifiers of an order line (all optional).
+///
+/// ```
+/// use klarna_customer_token::ProductIdentifiers;
+/// let ids = ProductIdentifiers::new().brand("shoe-brand").category_path("Shoes > Running");
+/// assert_eq!(ids.get_brand(), Some("shoe-brand"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[must_use]
+pub struct ProductIdentifiers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) category_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) global_trade_item_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) manufacturer_part_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) size: Option<String>,
+}
+
+macro_rules! setters {
+    ($ty:ident { $( $(#[$doc:meta])* $field:ident / $getter:ident, )+ }) => {
+        impl $ty {
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, value: impl Into<String>) -> Self {
+                    self.$field = Some(value.into());
+                    self
+                }
+                $(#[$doc])*
+                pub fn $getter(&self) -> Option<&str> {
+                    self.$field.as_deref()
+                }
+            )+
+        }
+    };
+}
+
+impl ProductIdentifiers {
+    /// No identifiers yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+setters!(ProductIdentifiers {
+    /// Brand (at most 70 characters).
+    brand / get_brand,
+    /// Category path, segments joined by " > " (at most 750 characters).
+    category_path / get_category_path,
+    /// GTIN, EAN or UPC (at most 50 characters).
+    global_trade_item_number / get_global_trade_item_number,
+    /// Manufacturer part number (at most 70 characters).
+    manufacturer_part_number / get_manufacturer_part_number,
+    /// Color (at most 64 characters).
+    color / get_color,
+    /// Size (at most 64 characters).
+    size / get_size,
+});
+
+/// The subscription an order line renews. All three fields are required.
+///
+/// ```
+/// use klarna_customer_token::{Subscription, SubscriptionInterval};
+/// let plan = Subscription::new("Gold plan", SubscriptionInterval::Month, 1);
+/// assert_eq!(plan.interval_count(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    pub(crate) name: String,
+    pub(crate) interval: SubscriptionInterval,
+    pub(crate) interval_count: i64,
+}
+
+impl Subscription {
+    /// A subscription renewing every `interval_count` `interval`s (at least 1).
+    pub fn new(
+        name: impl Into<String>,
+        interval: SubscriptionInterval,
+        interval_count: i64,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            interval,
+            interval_count,
+        }
+    }
+    /// The subscription's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The renewal interval.
+    pub fn interval(&self) -> &SubscriptionInterval {
+        &self.interval
+    }
+    /// How many intervals between renewals.
+    pub fn interval_count(&self) -> i64 {
+        self.interval_count
+    }
+}
+
+/// A postal address (all fields optional). Its `Debug` output shows which
+/// fields are set, never their values.
+///
+/// ```
+/// use klarna_customer_token::Address;
+/// let address = Address::new().given_name("Adam").family_name("Andersson").country("GB");
+/// assert!(!format!("{address:?}").contains("Adam"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[must_use]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) attention: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) organization_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) street_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) street_address2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) title: Option<String>,
+}
+
+impl Address {
+    /// An empty address.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn fields(&self) -> [(&'static str, &Option<String>); 13] {
+        [
+            ("attention", &self.attention),
+            ("city", &self.city),
+            ("country", &self.country),
+            ("email", &self.email),
+            ("family_name", &self.family_name),
+            ("given_name", &self.given_name),
+            ("organization_name", &self.organization_name),
+            ("phone", &self.phone),
+            ("postal_code", &self.postal_code),
+            ("region", &self.region),
+            ("street_address", &self.street_address),
+            ("street_address2", &self.street_address2),
+            ("title", &self.title),
+        ]
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Address");
+        for (name, value) in self.fields() {
+            if value.is_some() {
+                s.field(name, &format_args!("<redacted>"));
+            }
+        }
+        s.finish()
+    }
+}
+
+setters!(Address {
+    /// Attention line (at most 99 characters).
+    attention / get_attention,
+    /// City (at most 99 characters).
+    city / get_city,
+    /// ISO 3166 alpha-2 country code, two letters.
+    country / get_country,
+    /// Email address (at most 99 characters).
+    email / get_email,
+    /// Family name (at most 99 characters).
+    family_name / get_family_name,
+    /// Given name (at most 99 characters).
+    given_name / get_given_name,
+    /// Organization name (at most 99 characters).
+    organization_name / get_organization_name,
+    /// Phone number (5 to 99 characters).
+    phone / get_phone,
+    /// Postal code (at most 10 characters).
+    postal_code / get_postal_code,
+    /// Region or state (at most 99 characters).
+    region / get_region,
+    /// Street address (at most 99 characters).
+    street_address / get_street_address,
+    /// Second street address line (at most 99 characters).
+    street_address2 / get_street_address2,
+    /// Title, such as "Mr." (at most 20 characters).
+    title / get_title,
+});
+
+/// Extra merchant data for Klarna's risk assessment. `body` is a JSON
+/// document serialized into a string. Its `Debug` output hides the body.
+///
+/// ```
+/// use klarna_customer_token::Attachment;
+/// let a = Attachment::new("application/vnd.klarna.internal.emd-v2+json", r#"{"customer_account_info":[]}"#);
+/// assert_eq!(a.content_type(), "application/vnd.klarna.internal.emd-v2+json");
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub(crate) body: String,
+    pub(crate) content_type: String,
+}
+
+impl Attachment {
+    /// An attachment with its content type and body.
+    pub fn new(content_type: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            body: body.into(),
+            content_type: content_type.into(),
+        }
+    }
+    /// The body.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+    /// The content type.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("content_type", &self.content_type)
+            .field(
+                "body",
+                &format_args!("<redacted, {} bytes>", self.body.len()),
+            )
+            .finish()
+    }
+}
+
+/// The merchant's URLs for the order.
+///
+/// ```
+/// use klarna_customer_token::MerchantUrls;
+/// let urls = MerchantUrls::new("https://shop.example/thanks").push("https://shop.example/push");
+/// assert_eq!(urls.get_push(), Some("https://shop.example/push"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[must_use]
+pub struct MerchantUrls {
+    pub(crate) confirmation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) push: Option<String>,
+}
+
+impl MerchantUrls {
+    /// URLs with the confirmation page (at most 2000 characters).
+    pub fn new(confirmation: impl Into<String>) -> Self {
+        Self {
+            confirmation: confirmation.into(),
+            push: None,
+        }
+    }
+    /// The push notification URL (at most 2000 characters).
+    pub fn push(mut self, url: impl Into<String>) -> Self {
+        self.push = Some(url.into());
+        self
+    }
+    /// The confirmation URL.
+    pub fn confirmation(&self) -> &str {
+        &self.confirmation
+    }
+    /// The push notification URL.
+    pub fn get_push(&self) -> Option<&str> {
+        self.push.as_deref()
+    }
+}
+
+/// The order body Klarna returns (`order`). The facade wraps it in
+/// [`CreatedOrder`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OrderBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) authorized_payment_method: Option<AuthorizedPaymentMethod>,
+    pub(crate) fraud_status: FraudStatus,
+    pub(crate) order_id: String,
+    // Klarna's description marks it required, but its own examples omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) redirect_url: Option<String>,
+}
+
+/// The payment method Klarna authorized for a new order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuthorizedPaymentMethod {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    number_of_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    number_of_installments: Option<i64>,
+    #[serde(rename = "type")]
+    method_type: AuthorizedPaymentMethodType,
+}
+
+impl AuthorizedPaymentMethod {
+    /// The kind of payment method.
+    pub fn method_type(&self) -> &AuthorizedPaymentMethodType {
+        &self.method_type
+    }
+    /// Days until payment is due, where it applies.
+    pub fn number_of_days(&self) -> Option<i64> {
+        self.number_of_days
+    }
+    /// Number of installments, where it applies.
+    pub fn number_of_installments(&self) -> Option<i64> {
+        self.number_of_installments
+    }
+}
+
+/// An order Klarna created, with the idempotency key that created it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CreatedOrder {
+    body: OrderBody,
+    idempotency_key: IdempotencyKey,
+    correlation_id: Option<String>,
+    attempts: u32,
+}
+
+impl CreatedOrder {
+    pub(crate) fn new(
+        body: OrderBody,
+        idempotency_key: IdempotencyKey,
+        correlation_id: Option<String>,
+        attempts: u32,
+    ) -> Self {
+        Self {
+            body,
+            idempotency_key,
+            correlation_id,
+            attempts,
+        }
+    }
+    /// Klarna's order id, used for all later order management.
+    pub fn order_id(&self) -> &str {
+        &self.body.order_id
+    }
+    /// Klarna's fraud assessment: capture only when `Accepted`.
+    pub fn fraud_status(&self) -> &FraudStatus {
+        &self.body.fraud_status
+    }
+    /// Where to send the customer to let Klarna set its cookie, if Klarna
+    /// gave one.
+    pub fn redirect_url(&self) -> Option<&str> {
+        self.body.redirect_url.as_deref()
+    }
+    /// The payment method Klarna authorized, if it says.
+    pub fn authorized_payment_method(&self) -> Option<&AuthorizedPaymentMethod> {
+        self.body.authorized_payment_method.as_ref()
+    }
+    /// The idempotency key the order was created with. Sending the same
+    /// order again with this key within 24 hours returns this same order.
+    pub fn idempotency_key(&self) -> &IdempotencyKey {
+        &self.idempotency_key
+    }
+    /// Klarna's correlation id for the successful attempt, if it sent one.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+    /// How many attempts the call took.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}

@@ -1,0 +1,249 @@
+//! When and how a call is tried again.
+//!
+//! Classification is a set of pure functions so that the table of what is
+//! retried can be tested on its own.
+
+use std::time::Duration;
+
+/// How a call is retried.
+///
+/// The defaults: 2 retries (3 attempts), exponential backoff from 250 ms with
+/// full jitter, capped at 5 s, and a 90 s deadline covering every attempt and
+/// every wait. A `Retry-After` or `X-Ratelimit-Reset` of up to 60 s is
+/// honoured; when the wait it asks for would overrun the deadline (or is
+/// longer than 60 s), the call fails at once and the error carries the wait
+/// that was asked for.
+///
+/// Create-order is safe to retry because every attempt of a call carries the
+/// same `Klarna-Idempotency-Key`; read and cancel are idempotent by nature.
+///
+/// ```
+/// use std::time::Duration;
+/// use klarna_customer_token::RetryPolicy;
+///
+/// let patient = RetryPolicy::default().max_retries(5).deadline(Duration::from_secs(300));
+/// assert_eq!(patient.get_max_retries(), 5);
+/// let once = RetryPolicy::none();
+/// assert_eq!(once.get_max_retries(), 0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    deadline: Duration,
+}
+
+/// The longest server-requested wait that is honoured.
+pub(crate) const MAX_SERVER_WAIT: Duration = Duration::from_secs(60);
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+            deadline: Duration::from_secs(90),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt and nothing hidden: no retry of any kind.
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+    /// How many times a failed attempt is retried (attempts = retries + 1).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+    /// The first backoff's upper bound; each later one doubles it.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+    /// The cap on any one backoff.
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+    /// The overall deadline, covering every attempt and every wait.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+    /// How many times a failed attempt is retried.
+    pub fn get_max_retries(&self) -> u32 {
+        self.max_retries
+    }
+    /// The overall deadline.
+    pub fn get_deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The backoff before retry number `retry` (1-based): a uniformly random
+    /// duration between zero and `min(max_backoff, initial_backoff × 2^(retry−1))`.
+    pub(crate) fn backoff(&self, retry: u32, random: impl FnOnce(u64) -> u64) -> Duration {
+        let ceiling = backoff_ceiling(self.initial_backoff, self.max_backoff, retry);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(random(millis))
+    }
+}
+
+fn backoff_ceiling(initial: Duration, cap: Duration, retry: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(retry.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    initial.checked_mul(factor).unwrap_or(cap).min(cap)
+}
+
+/// How an attempt ended, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// The connection failed or no complete answer came in time.
+    Transport,
+    /// An answer with this status; `json_body` tells whether its body was a
+    /// JSON document (a gateway's error page is not).
+    Response { status: u16, json_body: bool },
+}
+
+/// Whether an attempt that ended this way is worth trying again.
+pub(crate) fn is_retryable(attempt: Attempt) -> bool {
+    match attempt {
+        Attempt::Transport => true,
+        Attempt::Response { status, json_body } => status_is_retryable(status, json_body),
+    }
+}
+
+/// The status table: 408, 429, 500, 502, 503 and 504 are retried; 501 is
+/// not; any other 5xx is retried only when its body is not JSON (a gateway's
+/// page rather than Klarna's answer); every other status is final.
+pub(crate) fn status_is_retryable(status: u16, json_body: bool) -> bool {
+    match status {
+        408 | 429 | 500 | 502 | 503 | 504 => true,
+        501 => false,
+        500..=599 => !json_body,
+        _ => false,
+    }
+}
+
+/// Whether an attempt that ended this way could have been processed by
+/// Klarna although the caller cannot tell: a timeout or a dropped
+/// connection after the request was sent, or any 5xx.
+pub(crate) fn is_ambiguous(attempt: Attempt, sent: bool) -> bool {
+    match attempt {
+        Attempt::Transport => sent,
+        Attempt::Response { status, .. } => (500..=599).contains(&status),
+    }
+}
+
+/// Parses a wait in seconds from `Retry-After` or `X-Ratelimit-Reset`.
+/// Only delta-seconds are understood (whole or fractional); anything else,
+/// including an HTTP date, is ignored.
+pub(crate) fn parse_wait(value: &str) -> Option<Duration> {
+    let seconds: f64 = value.trim().parse().ok()?;
+    if seconds.is_finite() && seconds >= 0.0 {
+        Duration::try_from_secs_f64(seconds).ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_table() {
+        let json = |status| Attempt::Response {
+            status,
+            json_body: true,
+        };
+        let page = |status| Attempt::Response {
+            status,
+            json_body: false,
+        };
+        let table: &[(Attempt, bool)] = &[
+            (Attempt::Transport, true),
+            (json(408), true),
+            (json(429), true),
+            (page(429), true),
+            (json(500), true),
+            (json(502), true),
+            (page(502), true),
+            (json(503), true),
+            (json(504), true),
+            (json(501), false),
+            (page(501), false),
+            (page(505), true),
+            (page(599), true),
+            (json(505), false),
+            (json(507), false),
+            (json(400), false),
+            (json(401), false),
+            (page(401), false),
+            (json(403), false),
+            (json(404), false),
+            (json(409), false),
+            (json(422), false),
+            (json(200), false),
+            (json(302), false),
+        ];
+        for (attempt, expected) in table {
+            assert_eq!(is_retryable(*attempt), *expected, "{attempt:?}");
+        }
+    }
+
+    #[test]
+    fn ambiguity_table() {
+        assert!(is_ambiguous(Attempt::Transport, true));
+        assert!(!is_ambiguous(Attempt::Transport, false));
+        for status in [500, 501, 502, 503, 504, 599] {
+            assert!(is_ambiguous(
+                Attempt::Response {
+                    status,
+                    json_body: true
+                },
+                true
+            ));
+        }
+        for status in [200, 400, 401, 403, 404, 409, 429] {
+            assert!(!is_ambiguous(
+                Attempt::Response {
+                    status,
+                    json_body: true
+                },
+                true
+            ));
+        }
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_under_an_exponential_capped_ceiling() {
+        let policy = RetryPolicy::default();
+        // The random source receives the ceiling in milliseconds.
+        let ceiling = |retry| policy.backoff(retry, |max| max).as_millis();
+        assert_eq!(ceiling(1), 250);
+        assert_eq!(ceiling(2), 500);
+        assert_eq!(ceiling(3), 1000);
+        assert_eq!(ceiling(5), 4000);
+        assert_eq!(ceiling(6), 5000);
+        assert_eq!(ceiling(40), 5000);
+        assert_eq!(policy.backoff(3, |_| 0), Duration::ZERO);
+    }
+
+    #[test]
+    fn waits_parse_as_delta_seconds_only() {
+        assert_eq!(parse_wait("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_wait(" 1.5 "), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_wait("-1"), None);
+        assert_eq!(parse_wait("NaN"), None);
+        assert_eq!(parse_wait("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_wait("1e400"), None);
+    }
+}

@@ -1,0 +1,741 @@
+//! Every rule an order must pass before it is sent: the schema's constraints
+//! and the arithmetic Klarna checks. This is the one implementation of the
+//! rules; everything that validates an order calls it.
+//!
+//! Arithmetic runs in `i128`, so no input can overflow, and a rule that
+//! depends on a field that is already invalid is skipped rather than
+//! reported twice.
+
+use std::fmt;
+
+use crate::enums::OrderLineType;
+use crate::limits::{self, Length};
+use crate::order::{Address, OrderLine, OrderRequest, ProductIdentifiers, Subscription};
+
+/// One rule an input breaks, with the JSON path of the field, such as
+/// `order_lines[3].total_tax_amount`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Violation {
+    path: String,
+    message: String,
+}
+
+impl Violation {
+    /// The 0-based JSON path of the field, such as `order_lines[3].total_tax_amount`.
+    /// Empty when the problem concerns the document as a whole.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// What is wrong, in words.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every violation found in an input, reported together.
+///
+/// ```
+/// use klarna_customer_token::{OrderLine, OrderRequest};
+///
+/// let err = OrderRequest::builder()
+///     .purchase_currency("EURO")
+///     .line(OrderLine::builder("Plan").quantity(1).unit_price(1000).build()?)
+///     .order_amount(999)
+///     .build()
+///     .unwrap_err();
+/// let problems = err.validation().unwrap();
+/// let paths: Vec<&str> = problems.iter().map(|v| v.path()).collect();
+/// assert_eq!(paths, ["purchase_currency", "order_amount"]);
+/// # Ok::<(), klarna_customer_token::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidationErrors {
+    violations: Vec<Violation>,
+}
+
+impl ValidationErrors {
+    /// The violations, in the order of the fields.
+    pub fn iter(&self) -> std::slice::Iter<'_, Violation> {
+        self.violations.iter()
+    }
+    /// How many violations there are.
+    pub fn len(&self) -> usize {
+        self.violations.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.violations.is_empty()
+    }
+    /// The violation at `path`, if there is one.
+    pub fn at(&self, path: &str) -> Option<&Violation> {
+        self.violations.iter().find(|v| v.path == path)
+    }
+
+    pub(crate) fn single(path: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::default();
+        errors.push(path, message);
+        errors
+    }
+
+    pub(crate) fn push(&mut self, path: &str, message: impl Into<String>) {
+        self.violations.push(Violation {
+            path: path.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn from_deserialize(e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        Self::single(&path, e.inner().to_string())
+    }
+
+    fn into_result(self) -> Result<(), Self> {
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a ValidationErrors {
+    type Item = &'a Violation;
+    type IntoIter = std::slice::Iter<'a, Violation>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.violations.len() {
+            0 => f.write_str("no violations"),
+            1 => write!(f, "{}", self.violations[0]),
+            n => {
+                write!(f, "{n} violations: ")?;
+                for (i, v) in self.violations.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Builds `prefix.field` paths.
+#[derive(Clone, Copy)]
+struct At<'a>(&'a str);
+
+impl At<'_> {
+    fn field(self, name: &str) -> String {
+        if self.0.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.0)
+        }
+    }
+}
+
+fn check_length(
+    errors: &mut ValidationErrors,
+    at: At<'_>,
+    field: &str,
+    value: Option<&str>,
+    length: Length,
+) -> bool {
+    let Some(value) = value else { return true };
+    // A string's byte length bounds its character count from above, so most
+    // values need no counting at all.
+    if length.min == 0 && value.len() <= length.max {
+        return true;
+    }
+    let count = value.chars().count();
+    if count < length.min || count > length.max {
+        let message = if length.min == 0 {
+            format!("must be at most {} characters, got {count}", length.max)
+        } else {
+            format!(
+                "must be {} to {} characters, got {count}",
+                length.min, length.max
+            )
+        };
+        errors.push(&at.field(field), message);
+        return false;
+    }
+    true
+}
+
+fn letters(value: &str, count: usize) -> bool {
+    value.len() == count && value.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+fn line_type_of(line: &OrderLine) -> OrderLineType {
+    line.line_type.clone().unwrap_or(OrderLineType::Physical)
+}
+
+/// `quantity × unit_price − total_discount_amount`, saturated to `i64`.
+pub(crate) fn line_total(quantity: i64, unit_price: i64, discount: i64) -> i64 {
+    saturate(i128::from(quantity) * i128::from(unit_price) - i128::from(discount))
+}
+
+/// The tax included in `total_amount` at `tax_rate` basis points: computed on
+/// the absolute value, rounded half away from zero, then given the sign of
+/// the amount. A rate outside 0..=10000 yields 0 (and is reported elsewhere).
+pub(crate) fn line_tax(total_amount: i64, tax_rate: i64) -> i64 {
+    if !(0..=limits::MAX_TAX_RATE).contains(&tax_rate) {
+        return 0;
+    }
+    let amount = i128::from(total_amount).abs();
+    let rate = i128::from(tax_rate);
+    let denominator = 10_000 + rate;
+    // round(amount * rate / denominator), half away from zero.
+    let tax = (2 * amount * rate + denominator) / (2 * denominator);
+    saturate(if total_amount < 0 { -tax } else { tax })
+}
+
+fn saturate(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Σ `total_amount` of the lines, saturated.
+pub(crate) fn sum_total_amounts(lines: &[OrderLine]) -> i64 {
+    saturate(lines.iter().map(|l| i128::from(l.total_amount)).sum())
+}
+
+/// Whether the order is taxed EU style: any line carries a `tax_rate`.
+fn eu_style(lines: &[OrderLine]) -> bool {
+    lines.iter().any(|l| l.tax_rate.is_some())
+}
+
+/// The `order_tax_amount` the lines imply: Σ `total_tax_amount` in EU style,
+/// otherwise Σ `total_amount` of the `sales_tax` lines.
+pub(crate) fn expected_order_tax(lines: &[OrderLine]) -> i64 {
+    saturate(expected_order_tax_wide(lines))
+}
+
+fn expected_order_tax_wide(lines: &[OrderLine]) -> i128 {
+    if eu_style(lines) {
+        lines
+            .iter()
+            .map(|l| i128::from(l.total_tax_amount.unwrap_or(0)))
+            .sum()
+    } else {
+        lines
+            .iter()
+            .filter(|l| line_type_of(l) == OrderLineType::SalesTax)
+            .map(|l| i128::from(l.total_amount))
+            .sum()
+    }
+}
+
+/// Validates one line on its own, with paths relative to the line.
+pub(crate) fn check_line_alone(line: &OrderLine) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    check_line(&mut errors, At(""), line);
+    errors.into_result()
+}
+
+/// Which of a line's amounts passed their own constraints, so that the
+/// order-level arithmetic can skip what is already reported.
+struct LineAmounts {
+    total_ok: bool,
+    tax_ok: bool,
+}
+
+fn check_line(errors: &mut ValidationErrors, at: At<'_>, line: &OrderLine) -> LineAmounts {
+    let kind = line_type_of(line);
+    if !kind.is_known() {
+        errors.push(
+            &at.field("type"),
+            format!(
+                "must be one of {}, got {:?}",
+                OrderLineType::KNOWN.join(", "),
+                kind.as_str()
+            ),
+        );
+    }
+    let negative_allowed = kind.allows_negative_amounts();
+
+    check_length(errors, at, "name", Some(&line.name), limits::LINE_NAME);
+    check_length(
+        errors,
+        at,
+        "reference",
+        line.reference.as_deref(),
+        limits::LINE_REFERENCE,
+    );
+    check_length(
+        errors,
+        at,
+        "merchant_data",
+        line.merchant_data.as_deref(),
+        limits::LINE_MERCHANT_DATA,
+    );
+    check_length(
+        errors,
+        at,
+        "image_url",
+        line.image_url.as_deref(),
+        limits::URL,
+    );
+    check_length(
+        errors,
+        at,
+        "product_url",
+        line.product_url.as_deref(),
+        limits::URL,
+    );
+    check_length(
+        errors,
+        at,
+        "quantity_unit",
+        line.quantity_unit.as_deref(),
+        limits::QUANTITY_UNIT,
+    );
+    if let Some(ids) = &line.product_identifiers {
+        check_product_identifiers(errors, &at.field("product_identifiers"), ids);
+    }
+    if let Some(subscription) = &line.subscription {
+        check_subscription(errors, &at.field("subscription"), subscription);
+    }
+
+    let quantity_ok = line.quantity >= 0;
+    if !quantity_ok {
+        errors.push(
+            &at.field("quantity"),
+            format!("must be at least 0, got {}", line.quantity),
+        );
+    }
+    let unit_price_ok = check_amount(
+        errors,
+        at,
+        "unit_price",
+        line.unit_price,
+        negative_allowed,
+        &kind,
+    );
+    let total_ok = check_amount(
+        errors,
+        at,
+        "total_amount",
+        line.total_amount,
+        negative_allowed,
+        &kind,
+    );
+    let discount_ok = match line.total_discount_amount {
+        Some(d) if d < 0 => {
+            errors.push(
+                &at.field("total_discount_amount"),
+                format!("must be at least 0, got {d}"),
+            );
+            false
+        }
+        _ => true,
+    };
+    let rate_ok = match line.tax_rate {
+        Some(r) if !(0..=limits::MAX_TAX_RATE).contains(&r) => {
+            errors.push(
+                &at.field("tax_rate"),
+                format!(
+                    "must be 0 to {} basis points, got {r}",
+                    limits::MAX_TAX_RATE
+                ),
+            );
+            false
+        }
+        _ => true,
+    };
+    let tax_ok = match line.total_tax_amount {
+        Some(t) if i128::from(t).abs() > i128::from(limits::MAX_LINE_AMOUNT) => {
+            errors.push(
+                &at.field("total_tax_amount"),
+                format!("must be within ±{}, got {t}", limits::MAX_LINE_AMOUNT),
+            );
+            false
+        }
+        _ => true,
+    };
+
+    // total_amount = quantity × unit_price − total_discount_amount
+    if quantity_ok && unit_price_ok && discount_ok && total_ok {
+        let expected = i128::from(line.quantity) * i128::from(line.unit_price)
+            - i128::from(line.total_discount_amount.unwrap_or(0));
+        if expected != i128::from(line.total_amount) {
+            errors.push(
+                &at.field("total_amount"),
+                format!(
+                    "must equal quantity × unit_price − total_discount_amount = {expected}, got {}",
+                    line.total_amount
+                ),
+            );
+        }
+    }
+
+    // total_tax_amount within ±1 of total_amount × tax_rate / (10000 + tax_rate)
+    if let Some(rate) = line.tax_rate
+        && rate_ok
+        && total_ok
+        && tax_ok
+    {
+        let tax = i128::from(line.total_tax_amount.unwrap_or(0));
+        let amount = i128::from(line.total_amount);
+        let rate = i128::from(rate);
+        let denominator = 10_000 + rate;
+        // |tax − amount × rate / denominator| ≤ 1, in integers.
+        if (tax * denominator - amount * rate).abs() > denominator {
+            let expected = line_tax(line.total_amount, rate as i64);
+            let got = match line.total_tax_amount {
+                Some(t) => t.to_string(),
+                None => "none".to_owned(),
+            };
+            errors.push(
+                &at.field("total_tax_amount"),
+                format!(
+                    "must be within 1 of total_amount × tax_rate / (10000 + tax_rate) = {expected}, got {got}"
+                ),
+            );
+        }
+    }
+    LineAmounts { total_ok, tax_ok }
+}
+
+fn check_amount(
+    errors: &mut ValidationErrors,
+    at: At<'_>,
+    field: &str,
+    value: i64,
+    negative_allowed: bool,
+    kind: &OrderLineType,
+) -> bool {
+    if i128::from(value).abs() > i128::from(limits::MAX_LINE_AMOUNT) {
+        errors.push(
+            &at.field(field),
+            format!("must be within ±{}, got {value}", limits::MAX_LINE_AMOUNT),
+        );
+        return false;
+    }
+    if value < 0 && !negative_allowed {
+        errors.push(
+            &at.field(field),
+            format!(
+                "must not be negative on a {} line (only discount, gift_card and store_credit lines may be), got {value}",
+                kind.as_str()
+            ),
+        );
+        return false;
+    }
+    true
+}
+
+fn check_product_identifiers(errors: &mut ValidationErrors, path: &str, ids: &ProductIdentifiers) {
+    let at = At(path);
+    check_length(errors, at, "brand", ids.brand.as_deref(), limits::BRAND);
+    check_length(
+        errors,
+        at,
+        "category_path",
+        ids.category_path.as_deref(),
+        limits::CATEGORY_PATH,
+    );
+    check_length(
+        errors,
+        at,
+        "global_trade_item_number",
+        ids.global_trade_item_number.as_deref(),
+        limits::GTIN,
+    );
+    check_length(
+        errors,
+        at,
+        "manufacturer_part_number",
+        ids.manufacturer_part_number.as_deref(),
+        limits::MPN,
+    );
+    check_length(errors, at, "color", ids.color.as_deref(), limits::COLOR);
+    check_length(errors, at, "size", ids.size.as_deref(), limits::SIZE);
+}
+
+fn check_subscription(errors: &mut ValidationErrors, path: &str, subscription: &Subscription) {
+    let at = At(path);
+    if !subscription.interval.is_known() {
+        errors.push(
+            &at.field("interval"),
+            format!(
+                "must be one of {}, got {:?}",
+                crate::SubscriptionInterval::KNOWN.join(", "),
+                subscription.interval.as_str()
+            ),
+        );
+    }
+    if subscription.interval_count < limits::MIN_INTERVAL_COUNT {
+        errors.push(
+            &at.field("interval_count"),
+            format!("must be at least 1, got {}", subscription.interval_count),
+        );
+    }
+}
+
+fn check_address(errors: &mut ValidationErrors, path: &str, address: &Address) {
+    let at = At(path);
+    for (field, value) in address.fields() {
+        let Some(value) = value.as_deref() else {
+            continue;
+        };
+        match field {
+            "country" => {
+                if !letters(value, 2) {
+                    // Never echo personal data: say what is wrong, not the value.
+                    errors.push(
+                        &at.field(field),
+                        "must be two letters (ISO 3166 alpha-2, pattern ^[A-Za-z]{2}$)",
+                    );
+                }
+            }
+            "phone" => {
+                check_length(errors, at, field, Some(value), limits::PHONE);
+            }
+            "postal_code" => {
+                check_length(errors, at, field, Some(value), limits::POSTAL_CODE);
+            }
+            "title" => {
+                check_length(errors, at, field, Some(value), limits::TITLE);
+            }
+            _ => {
+                check_length(errors, at, field, Some(value), limits::ADDRESS_FIELD);
+            }
+        }
+    }
+}
+
+/// Validates a whole order.
+pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let top = At("");
+
+    if !letters(&order.purchase_currency, 3) {
+        errors.push(
+            "purchase_currency",
+            format!(
+                "must be three letters (ISO 4217, pattern ^[A-Za-z]{{3}}$), got {:?}",
+                truncate_for_message(&order.purchase_currency)
+            ),
+        );
+    }
+    let amount_ok = order.order_amount >= limits::MIN_ORDER_AMOUNT;
+    if !amount_ok {
+        errors.push(
+            "order_amount",
+            format!("must be at least 1, got {}", order.order_amount),
+        );
+    }
+    let tax_ok = order.order_tax_amount >= 0;
+    if !tax_ok {
+        errors.push(
+            "order_tax_amount",
+            format!("must be at least 0, got {}", order.order_tax_amount),
+        );
+    }
+    check_length(
+        &mut errors,
+        top,
+        "merchant_data",
+        order.merchant_data.as_deref(),
+        limits::MERCHANT_DATA,
+    );
+    check_length(
+        &mut errors,
+        top,
+        "merchant_reference1",
+        order.merchant_reference1.as_deref(),
+        limits::MERCHANT_REFERENCE,
+    );
+    check_length(
+        &mut errors,
+        top,
+        "merchant_reference2",
+        order.merchant_reference2.as_deref(),
+        limits::MERCHANT_REFERENCE,
+    );
+    if let Some(urls) = &order.merchant_urls {
+        let at = At("merchant_urls");
+        check_length(
+            &mut errors,
+            at,
+            "confirmation",
+            Some(&urls.confirmation),
+            limits::MERCHANT_URL,
+        );
+        check_length(
+            &mut errors,
+            at,
+            "push",
+            urls.push.as_deref(),
+            limits::MERCHANT_URL,
+        );
+    }
+    if let Some(address) = &order.shipping_address {
+        check_address(&mut errors, "shipping_address", address);
+    }
+
+    let lines = &order.order_lines;
+    let count_ok = (limits::MIN_ORDER_LINES..=limits::MAX_ORDER_LINES).contains(&lines.len());
+    if !count_ok {
+        errors.push(
+            "order_lines",
+            format!(
+                "must hold {} to {} lines, got {}",
+                limits::MIN_ORDER_LINES,
+                limits::MAX_ORDER_LINES,
+                lines.len()
+            ),
+        );
+    }
+    let mut all_totals_ok = true;
+    let mut all_taxes_ok = true;
+    for (i, line) in lines.iter().enumerate() {
+        let path = format!("order_lines[{i}]");
+        let amounts = check_line(&mut errors, At(&path), line);
+        all_totals_ok &= amounts.total_ok;
+        all_taxes_ok &= amounts.tax_ok;
+    }
+
+    if !lines.is_empty() {
+        // order_amount = Σ total_amount, exactly.
+        if amount_ok && all_totals_ok {
+            let sum: i128 = lines.iter().map(|l| i128::from(l.total_amount)).sum();
+            if sum != i128::from(order.order_amount) {
+                errors.push(
+                    "order_amount",
+                    format!(
+                        "must equal the sum of the lines' total_amount = {sum}, got {}",
+                        order.order_amount
+                    ),
+                );
+            }
+        }
+        if eu_style(lines) {
+            // Tolerance: ± the number of lines.
+            if tax_ok && all_taxes_ok {
+                let sum = expected_order_tax_wide(lines);
+                let tolerance = lines.len() as i128;
+                if (i128::from(order.order_tax_amount) - sum).abs() > tolerance {
+                    errors.push(
+                        "order_tax_amount",
+                        format!(
+                            "must be within {tolerance} of the sum of the lines' total_tax_amount = {sum}, got {}",
+                            order.order_tax_amount
+                        ),
+                    );
+                }
+            }
+        } else {
+            // US style or untaxed: the tax is carried by sales_tax lines.
+            for (i, line) in lines.iter().enumerate() {
+                if let Some(tax) = line.total_tax_amount
+                    && tax != 0
+                {
+                    errors.push(
+                        &format!("order_lines[{i}].total_tax_amount"),
+                        format!(
+                            "must be absent when no line has a tax_rate (US style: tax goes on a sales_tax line), got {tax}"
+                        ),
+                    );
+                }
+            }
+            if tax_ok && all_totals_ok {
+                let sum = expected_order_tax_wide(lines);
+                if sum != i128::from(order.order_tax_amount) {
+                    errors.push(
+                        "order_tax_amount",
+                        format!(
+                            "must equal the sum of the sales_tax lines' total_amount = {sum} when no line has a tax_rate, got {}",
+                            order.order_tax_amount
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    sort_by_field_order(&mut errors);
+    errors.into_result()
+}
+
+/// Orders violations as the fields appear: top-level fields first, then the
+/// lines in order. The sort is stable, so each field keeps its own order.
+fn sort_by_field_order(errors: &mut ValidationErrors) {
+    errors.violations.sort_by_key(|v| {
+        let line = v
+            .path
+            .strip_prefix("order_lines[")
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        match line {
+            Some(n) => (1, n),
+            None if v.path == "order_lines" => (1, 0),
+            None => (0, 0),
+        }
+    });
+}
+
+/// Shortens a user value for an error message, so that a 10 MB field does
+/// not become a 10 MB message.
+fn truncate_for_message(value: &str) -> String {
+    const MAX: usize = 16;
+    match value.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tax_rounds_half_away_from_zero() {
+        // 2500 at 19 %: 399.16 -> 399.
+        assert_eq!(line_tax(2500, 1900), 399);
+        assert_eq!(line_tax(-2500, 1900), -399);
+        // 105 at 5 %: 5.0 exactly.
+        assert_eq!(line_tax(105, 500), 5);
+        // 21 at 10 %: 1.909 -> 2; 11 at 10 %: exactly 1.0.
+        assert_eq!(line_tax(21, 1000), 2);
+        assert_eq!(line_tax(11, 1000), 1);
+        // Half: 10000 at 10000 bp (100 %) is 5000 exactly; 3 at 10000 is 1.5 -> 2.
+        assert_eq!(line_tax(3, 10_000), 2);
+        assert_eq!(line_tax(-3, 10_000), -2);
+        assert_eq!(line_tax(i64::MAX, 10_000), i64::MAX / 2 + 1);
+        assert_eq!(line_tax(i64::MIN, 10_000), i64::MIN / 2);
+        assert_eq!(line_tax(100, -5), 0);
+    }
+
+    #[test]
+    fn totals_saturate() {
+        assert_eq!(line_total(i64::MAX, i64::MAX, 0), i64::MAX);
+        assert_eq!(line_total(i64::MAX, i64::MIN, i64::MAX), i64::MIN);
+        assert_eq!(line_total(3, 100, 50), 250);
+    }
+
+    #[test]
+    fn messages_truncate_long_values() {
+        assert_eq!(truncate_for_message("EUR"), "EUR");
+        assert_eq!(truncate_for_message(&"x".repeat(100)).chars().count(), 17);
+    }
+}
