@@ -22,13 +22,11 @@ macro_rules! call_settings {
     ($ty:ident) => {
         impl<'a> $ty<'a> {
             /// Overrides the client's retry policy for this call.
-            #[must_use]
             pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
                 self.options.retry = policy;
                 self
             }
             /// Overrides the client's per-attempt timeout for this call.
-            #[must_use]
             pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
                 self.options.attempt_timeout = timeout;
                 self
@@ -189,7 +187,6 @@ impl<'a> CreateOrderCall<'a> {
     /// Sends this key instead of the random one, for example a key from
     /// [`IdempotencyKey::derive`] or the key of an earlier call being
     /// reconciled. It is never replaced.
-    #[must_use]
     pub fn with_idempotency_key(mut self, key: IdempotencyKey) -> Self {
         self.key = key;
         self

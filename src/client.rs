@@ -365,6 +365,7 @@ impl ClientBuilder {
     }
 
     #[cfg(test)]
+    #[allow(dead_code)] // Used by the retry tests.
     pub(crate) fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
