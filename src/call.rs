@@ -119,7 +119,7 @@ impl<'a> ReadTokenCall<'a> {
             if let Some(id) = &success.correlation_id {
                 span.record("correlation_id", id.as_str());
             }
-            span.record("status", 200);
+            span.record("status", success.status);
             close_span::<()>(&span, started, &Ok(()), Some(success.attempts));
             success.value
         });
@@ -223,7 +223,7 @@ impl<'a> CreateOrderCall<'a> {
                 if let Some(id) = &success.correlation_id {
                     span.record("correlation_id", id.as_str());
                 }
-                span.record("status", 200);
+                span.record("status", success.status);
                 close_span::<()>(&span, started, &Ok(()), Some(success.attempts));
                 Ok(CreatedOrder::new(
                     success.value,
@@ -293,7 +293,7 @@ impl<'a> CancelTokenCall<'a> {
         .await;
         match result {
             Ok(success) => {
-                span.record("status", 202);
+                span.record("status", success.status);
                 close_span::<()>(&span, started, &Ok(()), Some(success.attempts));
                 Ok(())
             }

@@ -984,3 +984,54 @@ impl CreatedOrder {
         self.attempts
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_personal_data() {
+        let order = OrderRequest::builder()
+            .purchase_currency("GBP")
+            .line(
+                OrderLine::builder("Running shoe")
+                    .quantity(1)
+                    .unit_price(2500)
+                    .build()
+                    .unwrap(),
+            )
+            .shipping_address(
+                Address::new()
+                    .given_name("Adam")
+                    .family_name("Andersson")
+                    .email("adam@example.com")
+                    .phone("+44795465131")
+                    .street_address("33 Cavendish Square")
+                    .postal_code("W1G 0PW")
+                    .city("London")
+                    .country("GB"),
+            )
+            .attachment(Attachment::new(
+                "application/vnd.klarna.internal.emd-v2+json",
+                r#"{"customer_account_info":[{"unique_account_identifier":"adam@example.com"}]}"#,
+            ))
+            .build()
+            .unwrap();
+        let shown = format!("{order:?}");
+        for personal in [
+            "Adam",
+            "Andersson",
+            "adam@example.com",
+            "+44795465131",
+            "Cavendish",
+            "W1G",
+            "London",
+        ] {
+            assert!(!shown.contains(personal), "{personal} in {shown}");
+        }
+        assert!(
+            shown.contains("Running shoe") && shown.contains("given_name"),
+            "{shown}"
+        );
+    }
+}

@@ -129,6 +129,7 @@ impl fmt::Debug for CallContext {
 /// What the facade learns from a successful call.
 pub(crate) struct Success<T> {
     pub(crate) value: T,
+    pub(crate) status: u16,
     pub(crate) correlation_id: Option<String>,
     pub(crate) attempts: u32,
 }
@@ -223,7 +224,14 @@ impl CallContext {
                     (kind, server_wait(&answer.headers))
                 }
                 Err(e) => {
-                    tracing::debug!(parent: &span, error = %e, "attempt failed");
+                    // reqwest's own message holds the URL, and so the full
+                    // token: log only what kind of failure it was.
+                    tracing::debug!(
+                        parent: &span,
+                        timeout = e.is_timeout(),
+                        connect = e.is_connect(),
+                        "attempt failed"
+                    );
                     (Attempt::Transport, None)
                 }
             };
@@ -345,6 +353,7 @@ impl CallContext {
                 let correlation_id =
                     header_str(value.headers(), CORRELATION_HEADER).map(str::to_owned);
                 return Ok(Success {
+                    status: value.status().as_u16(),
                     value: value.into_inner(),
                     correlation_id,
                     attempts,
@@ -366,6 +375,7 @@ impl CallContext {
                     match decode(&recorded.body) {
                         Ok(value) => Ok(Success {
                             value,
+                            status: recorded.status,
                             correlation_id: header_str(&recorded.headers, CORRELATION_HEADER)
                                 .map(str::to_owned),
                             attempts,
