@@ -105,6 +105,22 @@ impl Credentials {
         }
     }
 
+    /// Every form in which the credentials could be echoed back, longest
+    /// first, so that a longer form is hidden before its parts.
+    fn echo_forms(&self) -> Vec<SecretString> {
+        let mut forms: Vec<String> = match self {
+            Self::ApiKey(key) => vec![key.expose_secret().to_owned()],
+            Self::Basic { username, password } => vec![
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{}", password.expose_secret())),
+                password.expose_secret().to_owned(),
+                username.clone(),
+            ],
+        };
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.into_iter().map(SecretString::from).collect()
+    }
+
     fn header(&self) -> Result<HeaderValue, ConfigError> {
         let value = match self {
             // API keys are sent verbatim, as Klarna documents.
@@ -428,6 +444,7 @@ impl ClientBuilder {
                 attempt_timeout: self.attempt_timeout,
                 retry: self.retry,
                 clock: self.clock.unwrap_or_else(|| Arc::new(TokioClock::new())),
+                secrets: credentials.echo_forms(),
             }),
         })
     }

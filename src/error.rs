@@ -96,7 +96,7 @@ impl Error {
         match self {
             Self::Validation(_) | Self::Config(_) | Self::UndecodableResponse(_) => false,
             Self::Timeout(_) | Self::Connection(_) => true,
-            Self::Api(e) => crate::retry::status_is_retryable(e.status, e.body_is_json()),
+            Self::Api(e) => crate::retry::status_is_retryable(e.status, e.json_body),
         }
     }
 
@@ -288,8 +288,10 @@ pub struct ApiError {
     pub(crate) fraud_status: Option<FraudStatus>,
     pub(crate) authorized_payment_method: Option<AuthorizedPaymentMethod>,
     pub(crate) content_type: Option<String>,
+    /// Whether the body is a JSON document, judged as the retry loop judges it.
+    pub(crate) json_body: bool,
     pub(crate) raw_body: Bytes,
-    /// The body as it may be shown: token redacted, cut short.
+    /// The body as it may be shown: token and credentials redacted, cut short.
     pub(crate) body_preview: String,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) call: CallInfo,
@@ -336,12 +338,6 @@ impl ApiError {
     /// How long Klarna asked the caller to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
-    }
-    /// Whether the body was a JSON error document.
-    pub(crate) fn body_is_json(&self) -> bool {
-        self.error_code.is_some()
-            || !self.error_messages.is_empty()
-            || serde_json::from_slice::<serde::de::IgnoredAny>(&self.raw_body).is_ok()
     }
 }
 
@@ -455,7 +451,9 @@ pub struct UndecodableResponse {
     pub(crate) correlation_id: Option<String>,
     pub(crate) raw_body: Bytes,
     pub(crate) body_preview: String,
-    pub(crate) source: serde_json::Error,
+    /// The decoder's message, with the token and credentials redacted: a
+    /// decoder quotes the values it rejects.
+    pub(crate) source: Redacted,
     pub(crate) path: String,
     pub(crate) call: CallInfo,
 }
@@ -504,7 +502,7 @@ impl fmt::Debug for UndecodableResponse {
             .field("token", &self.call.token)
             .field("status", &self.status)
             .field("path", &self.path)
-            .field("error", &self.source.to_string())
+            .field("error", &self.source.0)
             .field("body", &self.body_preview)
             .field("attempts", &self.call.attempts)
             .field("idempotency_key", &self.call.idempotency_key)
@@ -518,6 +516,19 @@ impl std::error::Error for UndecodableResponse {
         Some(&self.source)
     }
 }
+
+/// An underlying error's message, redacted; it stands in for the original in
+/// the `source()` chain.
+#[derive(Clone, Debug)]
+pub(crate) struct Redacted(pub(crate) String);
+
+impl fmt::Display for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Redacted {}
 
 /// Klarna's error body (`ErrorV2`), read leniently: any field may be absent
 /// or of an unexpected type without failing the decoding.

@@ -17,8 +17,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use tracing::Instrument;
 
 use crate::error::{
-    ApiError, CallInfo, Error, ErrorBody, Operation, OrderOutcome, TransportError, TransportKind,
-    UndecodableResponse,
+    ApiError, CallInfo, Error, ErrorBody, Operation, OrderOutcome, Redacted, TransportError,
+    TransportKind, UndecodableResponse,
 };
 use crate::idempotency::IdempotencyKey;
 use crate::retry::{self, Attempt, RetryPolicy};
@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) attempt_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Credential strings to hide should a server echo them.
+    pub(crate) secrets: Vec<secrecy::SecretString>,
 }
 
 impl fmt::Debug for Shared {
@@ -457,7 +459,10 @@ impl CallContext {
         let outcome = self.outcome_for_failure(definitive);
         let error = ApiError {
             status: recorded.status,
-            error_code: body.as_ref().and_then(ErrorBody::error_code),
+            error_code: body
+                .as_ref()
+                .and_then(ErrorBody::error_code)
+                .map(|code| crate::ErrorCode::from(self.scrub(code.as_str()))),
             error_messages: body
                 .as_ref()
                 .map(|b| b.messages().iter().map(|m| self.scrub(m)).collect())
@@ -465,11 +470,16 @@ impl CallContext {
             correlation_id: body
                 .as_ref()
                 .and_then(ErrorBody::correlation_id)
-                .or(header_id),
-            reason: body.as_ref().and_then(ErrorBody::reason),
+                .or(header_id)
+                .map(|id| self.scrub(&id)),
+            reason: body
+                .as_ref()
+                .and_then(ErrorBody::reason)
+                .map(|reason| self.scrub(&reason)),
             fraud_status: body.as_ref().and_then(ErrorBody::fraud_status),
             authorized_payment_method: body.as_ref().and_then(ErrorBody::authorized_payment_method),
             content_type,
+            json_body: is_json(&recorded.headers, &recorded.body),
             body_preview: self.preview(&recorded.body),
             raw_body: recorded.body,
             retry_after,
@@ -488,22 +498,32 @@ impl CallContext {
         let path = e.path().to_string();
         Error::UndecodableResponse(Box::new(UndecodableResponse {
             status: recorded.status,
-            correlation_id: header_str(&recorded.headers, CORRELATION_HEADER).map(str::to_owned),
+            correlation_id: header_str(&recorded.headers, CORRELATION_HEADER)
+                .map(|id| self.scrub(id)),
             body_preview: self.preview(&recorded.body),
             raw_body: recorded.body,
-            source: e.into_inner(),
+            source: Redacted(self.scrub(&e.into_inner().to_string())),
             path: if path == "." { String::new() } else { path },
             call: self.call_info(key, outcome),
         }))
     }
 
-    /// Replaces the full token by its redacted form.
+    /// Replaces the full token by its redacted form, and any credential a
+    /// server echoed by `<redacted>`.
     fn scrub(&self, text: &str) -> String {
-        if self.token.is_empty() {
+        use secrecy::ExposeSecret as _;
+        let mut out = if self.token.is_empty() {
             text.to_owned()
         } else {
             text.replace(&self.token, &self.token_redacted)
+        };
+        for secret in &self.shared.secrets {
+            let secret = secret.expose_secret();
+            if secret.len() >= 4 && out.contains(secret) {
+                out = out.replace(secret, "<redacted>");
+            }
         }
+        out
     }
 
     /// A short, single-line, token-free view of a body for messages.
