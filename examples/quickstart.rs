@@ -1,47 +1,33 @@
-//! The quickstart walkthrough, against a mock server started in-process on
-//! 127.0.0.1: no account and no network.
+//! The quickstart walkthrough.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! ```text
+//! cargo run --features sandbox --example quickstart
+//! ```
+//!
+//! By default it runs against the in-process sandbox: no account and no
+//! network. With `KLARNA_USERNAME`, `KLARNA_PASSWORD` and
+//! `KLARNA_CUSTOMER_TOKEN` set (and optionally `KLARNA_ENDPOINT` or
+//! `KLARNA_BASE_URL`), it reads that token and creates one order on that
+//! server instead; it cancels the token only when given `--cancel`.
 
-use httpmock::prelude::*;
+use klarna_customer_token::sandbox::{Sandbox, tokens};
 use klarna_customer_token::{
-    Client, CustomerToken, Error, ErrorCode, OrderLine, OrderRequest, TokenStatus,
+    Client, CustomerToken, Endpoint, Error, ErrorCode, OrderLine, OrderRequest, Region,
 };
 
-const TOKEN: &str = "0b1d9815-165e-42e2-8867-35bc03789e00";
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let klarna = MockServer::start_async().await;
-    let path = format!("/customer-token/v1/tokens/{TOKEN}");
-    println!("mock Customer Token API at {}", klarna.base_url());
+async fn main() -> Result<()> {
+    let cancel = std::env::args().skip(1).any(|a| a == "--cancel");
+    match std::env::var("KLARNA_CUSTOMER_TOKEN") {
+        Ok(token) => real_server(&token, cancel).await,
+        Err(_) => sandbox().await,
+    }
+}
 
-    klarna
-        .mock_async(|when, then| {
-            when.method(GET).path(path.clone());
-            then.status(200)
-                .header("content-type", "application/json")
-                .body(r#"{"payment_method_type":"INVOICE","status":"ACTIVE"}"#);
-        })
-        .await;
-
-    let client = Client::builder()
-        .basic_auth("K123456_abcd12345", "shared-secret")
-        .base_url(klarna.base_url())
-        .build()?;
-
-    // 1. Read the token.
-    let token = CustomerToken::new(TOKEN)?;
-    let details = client.read_token(&token).await?;
-    println!(
-        "1. token {token}: status {}, payment method {}",
-        details.status(),
-        details.payment_method_type()
-    );
-    assert_eq!(details.status(), &TokenStatus::Active);
-
-    // 2. Create an order. The idempotency key exists before the call is sent.
-    let order = OrderRequest::builder()
+fn order() -> Result<OrderRequest> {
+    Ok(OrderRequest::builder()
         .purchase_currency("GBP")
         .line(
             OrderLine::builder("Running shoe")
@@ -51,73 +37,137 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .build()?,
         )
         .merchant_reference1("ON4711")
-        .build()?;
+        .build()?)
+}
+
+async fn sandbox() -> Result<()> {
+    let sandbox = Sandbox::start().await?;
+    println!("sandbox Customer Token API at {}", sandbox.base_url());
+    let client = sandbox.client();
+    let token = CustomerToken::new(tokens::ACTIVE_INVOICE)?;
+
+    // 1. Read the token.
+    let details = client.read_token(&token).await?;
     println!(
-        "   order: {} {} (tax {}), computed by the builder",
+        "1. read token {token}: {}, paid by {}",
+        details.status(),
+        details.payment_method_type()
+    );
+
+    // 2. Create an order. The idempotency key exists before it is sent.
+    let order = order()?;
+    let call = client.create_order(&token, &order);
+    let key = call.idempotency_key().clone();
+    println!(
+        "2. creating an order of {} {} (tax {}) with idempotency key {key}",
         order.order_amount(),
         order.purchase_currency(),
         order.order_tax_amount()
     );
-    let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
-    // The mock answers this key with one order, as Klarna would.
-    let order_mock = klarna
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path(format!("{path}/order"))
-                .header("klarna-idempotency-key", key.as_str());
-            then.status(200)
-                .header("content-type", "application/json")
-                .header("klarna-correlation-id", "quickstart-1")
-                .body(r#"{"order_id":"f3392f8b-6116-4073-ab96-e330819e2c07","fraud_status":"ACCEPTED"}"#);
-        })
-        .await;
     let created = call.await?;
     println!(
-        "2. created order {} ({}) with idempotency key {}",
+        "   created order {} ({})",
         created.order_id(),
-        created.fraud_status(),
-        created.idempotency_key()
+        created.fraud_status()
     );
 
     // 3. The same key again: the same order, not a second charge.
     let again = client
         .create_order(&token, &order)
-        .with_idempotency_key(key.clone())
+        .with_idempotency_key(key)
         .await?;
     println!(
-        "3. repeated with the same key: order {} (same: {})",
+        "3. repeated with the same key: order {} ({}), orders stored: {}",
         again.order_id(),
-        again.order_id() == created.order_id()
+        if again.order_id() == created.order_id() {
+            "the same order"
+        } else {
+            "A DIFFERENT ORDER"
+        },
+        sandbox.orders().len()
     );
 
     // 4. Cancel the token.
-    klarna
-        .mock_async(|when, then| {
-            when.method(PATCH).path(format!("{path}/status"));
-            then.status(202);
-        })
-        .await;
     client.cancel_token(&token).await?;
-    println!("4. cancelled token {token}");
+    println!(
+        "4. cancelled token {token}: now {}",
+        client.read_token(&token).await?.status()
+    );
 
     // 5. Another order on the cancelled token fails with a typed error.
-    order_mock.delete_async().await;
-    klarna
-        .mock_async(|when, then| {
-            when.method(POST).path(format!("{path}/order"));
-            then.status(403)
-                .header("content-type", "application/json")
-                .body(r#"{"error_code":"TOKEN_CANCELLED","error_messages":["The token has been cancelled"],"correlation_id":"quickstart-2"}"#);
-        })
-        .await;
     match client.create_order(&token, &order).await {
-        Err(e @ Error::Api(_)) if e.error_code() == Some(&ErrorCode::TokenCancelled) => {
-            println!("5. as expected: {e}");
-            println!("   outcome: {:?}", e.order_outcome());
+        Err(e) if e.error_code() == Some(&ErrorCode::TokenCancelled) => {
+            println!("5. another order is refused, as it should be:\n   {e}");
         }
         Err(other) => return Err(other.into()),
         Ok(order) => return Err(format!("unexpected order {}", order.order_id()).into()),
+    }
+    Ok(())
+}
+
+fn endpoint(name: &str) -> Result<Endpoint> {
+    Ok(match name {
+        "klarna-eu" => Endpoint::Klarna(Region::Europe),
+        "klarna-na" => Endpoint::Klarna(Region::NorthAmerica),
+        "klarna-oc" => Endpoint::Klarna(Region::Oceania),
+        "klarna-playground-eu" => Endpoint::KlarnaPlayground(Region::Europe),
+        "klarna-playground-na" => Endpoint::KlarnaPlayground(Region::NorthAmerica),
+        "klarna-playground-oc" => Endpoint::KlarnaPlayground(Region::Oceania),
+        "kustom" => Endpoint::Kustom,
+        "kustom-playground" => Endpoint::KustomPlayground,
+        other => {
+            return Err(format!(
+                "unknown KLARNA_ENDPOINT {other:?}: use klarna-eu, klarna-na, klarna-oc, \
+                 klarna-playground-eu, klarna-playground-na, klarna-playground-oc, \
+                 kustom or kustom-playground"
+            )
+            .into());
+        }
+    })
+}
+
+async fn real_server(token: &str, cancel: bool) -> Result<()> {
+    let username = std::env::var("KLARNA_USERNAME").map_err(|_| "KLARNA_USERNAME is not set")?;
+    let password = std::env::var("KLARNA_PASSWORD").map_err(|_| "KLARNA_PASSWORD is not set")?;
+    let mut builder = Client::builder().basic_auth(username, password);
+    builder = match std::env::var("KLARNA_BASE_URL") {
+        Ok(url) => builder.base_url(url),
+        Err(_) => {
+            let name = std::env::var("KLARNA_ENDPOINT")
+                .unwrap_or_else(|_| "klarna-playground-eu".to_owned());
+            builder.endpoint(endpoint(&name)?)
+        }
+    };
+    let client = builder.build()?;
+    println!("server: {}", client.base_url());
+    let token = CustomerToken::new(token)?;
+
+    let details = client.read_token(&token).await?;
+    println!(
+        "1. read token {token}: {}, paid by {}",
+        details.status(),
+        details.payment_method_type()
+    );
+    let order = order()?;
+    let call = client.create_order(&token, &order);
+    println!(
+        "2. creating one order with idempotency key {}",
+        call.idempotency_key()
+    );
+    match call.await {
+        Ok(created) => println!(
+            "   created order {} ({})",
+            created.order_id(),
+            created.fraud_status()
+        ),
+        Err(e @ Error::Api(_)) => println!("   refused: {e}"),
+        Err(e) => return Err(e.into()),
+    }
+    if cancel {
+        client.cancel_token(&token).await?;
+        println!("3. cancelled token {token}");
+    } else {
+        println!("3. token left as it is (pass --cancel to cancel it)");
     }
     Ok(())
 }

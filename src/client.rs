@@ -9,11 +9,12 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::call::{CancelTokenCall, CreateOrderCall, ReadTokenCall};
+use crate::clock::{Clock, TokioClock};
 use crate::error::{ConfigError, Error};
 use crate::order::OrderRequest;
 use crate::retry::RetryPolicy;
 use crate::token::CustomerToken;
-use crate::transport::{Clock, Shared, TokioClock};
+use crate::transport::Shared;
 
 /// A region of Klarna's hosts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -380,10 +381,11 @@ impl ClientBuilder {
         self
     }
 
-    #[cfg(test)]
-    #[allow(dead_code)] // Used by the retry tests.
-    pub(crate) fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+    /// The clock for deadlines and for the waits between attempts (default:
+    /// tokio's). Tests can pass a [`VirtualClock`](crate::clock::VirtualClock)
+    /// so that backoff and `Retry-After` waits cost no real time.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
         self
     }
 

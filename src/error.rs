@@ -223,10 +223,13 @@ impl fmt::Display for Operation {
 #[non_exhaustive]
 pub enum OrderOutcome {
     /// No attempt could have reached Klarna's processing, and the final
-    /// answer was a definitive rejection: no order exists.
+    /// answer was a definitive rejection (400, 401, 403 or 404), or no
+    /// connection was ever made: no order exists.
     NotCreated,
     /// An attempt ended ambiguously (a timeout or a dropped connection after
-    /// the request was sent, or a 5xx): Klarna may have created the order.
+    /// the request was sent, or a 5xx), or the final answer proves nothing
+    /// either way (such as 409, 422, 429 or a redirect): Klarna may have
+    /// created the order. A later 409 does not erase an earlier ambiguity.
     /// This API cannot read an order back, so reconcile by sending the same
     /// order again **with the same idempotency key** within 24 hours: Klarna
     /// then returns the order if it exists, or creates it once if it does

@@ -5,6 +5,7 @@
 
 mod call;
 mod client;
+pub mod clock;
 mod enums;
 mod error;
 mod generated;
@@ -12,6 +13,9 @@ mod idempotency;
 pub mod limits;
 mod order;
 mod retry;
+#[cfg(feature = "sandbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
+pub mod sandbox;
 mod token;
 mod transport;
 mod validate;

@@ -7,8 +7,6 @@
 //! which the facade builds its answer or its error.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -16,6 +14,7 @@ use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::error::{
     ApiError, CallInfo, Error, ErrorBody, Operation, OrderOutcome, Redacted, TransportError,
     TransportKind, UndecodableResponse,
@@ -25,38 +24,6 @@ use crate::retry::{self, Attempt, RetryPolicy};
 
 /// The header Klarna names its correlation id in.
 pub(crate) const CORRELATION_HEADER: &str = "klarna-correlation-id";
-
-/// A source of time for deadlines and waits. Tests replace it so that waits
-/// cost no real time.
-pub(crate) trait Clock: Send + Sync + fmt::Debug {
-    /// Time elapsed since an arbitrary fixed point.
-    fn now(&self) -> Duration;
-    /// Waits for `duration`.
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-}
-
-/// The real clock: tokio's, so that a paused tokio clock applies too.
-#[derive(Debug)]
-pub(crate) struct TokioClock {
-    origin: tokio::time::Instant,
-}
-
-impl TokioClock {
-    pub(crate) fn new() -> Self {
-        Self {
-            origin: tokio::time::Instant::now(),
-        }
-    }
-}
-
-impl Clock for TokioClock {
-    fn now(&self) -> Duration {
-        self.origin.elapsed()
-    }
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}
 
 /// What every call of one client shares.
 pub(crate) struct Shared {
@@ -455,7 +422,9 @@ impl CallContext {
             .record()
             .retry_after
             .or_else(|| server_wait(&recorded.headers));
-        let definitive = !(500..600).contains(&recorded.status);
+        // Only these answers prove that Klarna refused the order; anything
+        // else (409, 429, 3xx, 5xx…) leaves the caller to reconcile.
+        let definitive = matches!(recorded.status, 400 | 401 | 403 | 404);
         let outcome = self.outcome_for_failure(definitive);
         let error = ApiError {
             status: recorded.status,

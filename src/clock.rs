@@ -1,0 +1,109 @@
+//! Time as the client sees it: for deadlines and for the waits between
+//! attempts.
+//!
+//! The default is tokio's clock. Tests can give a client a [`VirtualClock`],
+//! whose waits cost no real time, with
+//! [`ClientBuilder::clock`](crate::ClientBuilder::clock).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// A source of time for deadlines and for the waits between attempts.
+///
+/// The per-attempt timeout is not measured with it: it is enforced by the
+/// HTTP stack in real time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Time elapsed since a fixed point of this clock's choosing.
+    fn now(&self) -> Duration;
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+}
+
+/// Tokio's clock (the default). A paused tokio clock applies to it too.
+#[derive(Debug)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock starting now.
+    pub fn new() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A clock for tests: a wait returns at once and moves the clock forward by
+/// its duration, and every wait is recorded. Clones share one clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use klarna_customer_token::clock::{Clock, VirtualClock};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let clock = VirtualClock::new();
+/// clock.sleep(Duration::from_secs(30)).await; // returns at once
+/// assert_eq!(clock.now(), Duration::from_secs(30));
+/// assert_eq!(clock.sleeps(), [Duration::from_secs(30)]);
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct VirtualClock {
+    inner: Arc<Mutex<VirtualState>>,
+}
+
+#[derive(Debug, Default)]
+struct VirtualState {
+    now: Duration,
+    sleeps: Vec<Duration>,
+}
+
+impl VirtualClock {
+    /// A clock at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Every wait so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.lock().sleeps.clone()
+    }
+    /// Moves the clock forward without a wait.
+    pub fn advance(&self, by: Duration) {
+        self.lock().now += by;
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, VirtualState> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Duration {
+        self.lock().now
+    }
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        let mut state = self.lock();
+        state.now += duration;
+        state.sleeps.push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}

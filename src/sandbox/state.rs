@@ -1,0 +1,455 @@
+//! The sandbox's state: tokens, orders, idempotency keys, faults and the
+//! rate limit. Every change happens under one lock, never held across an
+//! `.await`, so a request is processed all at once or not at all.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{Fault, RecordedRequest, SandboxClock, SandboxToken, StoredOrder};
+use crate::enums::TokenStatus;
+use crate::error::Operation;
+use crate::{CustomerToken, OrderRequest};
+
+/// How long an idempotency key is remembered.
+pub(crate) const KEY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// When a fault acts, relative to the processing of the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Before the request is processed: nothing is stored.
+    BeforeProcessing,
+    /// After the request is processed: create-order has stored the order.
+    AfterProcessing,
+}
+
+/// What an injected fault does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// Answer with this status, content type and body, unprocessed.
+    Status {
+        /// The status.
+        status: u16,
+        /// The body.
+        body: String,
+        /// The content type.
+        content_type: String,
+    },
+    /// Close the connection without answering.
+    Drop {
+        /// Whether the request is processed first.
+        phase: Phase,
+    },
+    /// Wait before answering.
+    Delay {
+        /// How long.
+        delay: Duration,
+        /// Whether the wait comes before or after processing.
+        phase: Phase,
+    },
+}
+
+/// An answer, kept so that it can be replayed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<&'static str>,
+    pub(crate) body: Bytes,
+}
+
+impl Answer {
+    pub(crate) fn json(status: u16, body: &Value) -> Self {
+        Self {
+            status,
+            content_type: Some("application/json"),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    /// A Klarna-style error body.
+    pub(crate) fn error(
+        status: u16,
+        code: &str,
+        messages: Vec<String>,
+        correlation_id: &str,
+    ) -> Self {
+        Self::json(
+            status,
+            &json!({
+                "error_code": code,
+                "error_messages": messages,
+                "correlation_id": correlation_id,
+            }),
+        )
+    }
+
+    pub(crate) fn empty(status: u16) -> Self {
+        Self {
+            status,
+            content_type: None,
+            body: Bytes::new(),
+        }
+    }
+}
+
+/// The scope of an idempotency key: credentials, token and key.
+pub(crate) type KeyId = (String, String, String);
+
+enum KeyEntry {
+    InFlight {
+        body: Value,
+        done: watch::Receiver<bool>,
+    },
+    Done {
+        body: Value,
+        answer: Answer,
+        at: Duration,
+    },
+}
+
+/// What to do with a create-order request that carries a key.
+pub(crate) enum KeyStart {
+    /// The key is new (or expired): process, then finish the guard.
+    Fresh(KeyGuard),
+    /// The key was answered before: replay.
+    Replay(Answer),
+    /// The key was used with another body.
+    Mismatch,
+    /// The key is being processed by another request: wait, then ask again.
+    Wait(watch::Receiver<bool>),
+}
+
+/// Holds a key in flight. Dropping it without [`Shared::finish_create`]
+/// (the request was interrupted) releases the key for the next request.
+pub(crate) struct KeyGuard {
+    pub(crate) id: KeyId,
+    sender: Option<watch::Sender<bool>>,
+    shared: std::sync::Weak<Shared>,
+}
+
+impl Drop for KeyGuard {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            if let Some(shared) = self.shared.upgrade() {
+                let mut state = shared.lock();
+                if matches!(state.keys.get(&self.id), Some(KeyEntry::InFlight { .. })) {
+                    state.keys.remove(&self.id);
+                }
+            }
+            let _ = sender.send(true);
+        }
+    }
+}
+
+struct RateWindow {
+    limit: u32,
+    start: Duration,
+    count: u32,
+}
+
+/// The outcome of the rate-limit check, for the headers.
+pub(crate) struct RateInfo {
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
+    pub(crate) reset_secs: u64,
+    pub(crate) allowed: bool,
+}
+
+#[derive(Default)]
+struct State {
+    tokens: HashMap<String, SandboxToken>,
+    orders: Vec<StoredOrder>,
+    keys: HashMap<KeyId, KeyEntry>,
+    faults: VecDeque<Fault>,
+    requests: Vec<RecordedRequest>,
+    rate: Option<RateWindow>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) clock: SandboxClock,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub(crate) fn new(rate_limit: Option<u32>) -> Self {
+        let shared = Self {
+            clock: SandboxClock::new(),
+            state: Mutex::new(State::default()),
+        };
+        shared.set_rate_limit(rate_limit);
+        shared
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update is a whole step; a panic elsewhere cannot leave the
+        // state half-changed, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn add_token(&self, token: SandboxToken) {
+        self.lock().tokens.insert(token.id.clone(), token);
+    }
+
+    pub(crate) fn token_status(&self, id: &str) -> Option<TokenStatus> {
+        self.lock().tokens.get(id).map(|t| t.status.clone())
+    }
+
+    pub(crate) fn orders(&self) -> Vec<StoredOrder> {
+        self.lock().orders.clone()
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    pub(crate) fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        self.lock().requests.push(request);
+    }
+
+    pub(crate) fn inject(&self, fault: Fault) {
+        if fault.times > 0 {
+            self.lock().faults.push_back(fault);
+        }
+    }
+
+    /// Takes one use of the first queued fault that applies to `operation`.
+    pub(crate) fn take_fault(&self, operation: Option<Operation>) -> Option<FaultKind> {
+        let mut state = self.lock();
+        let index = state
+            .faults
+            .iter()
+            .position(|f| f.only.is_none() || f.only == operation)?;
+        let fault = state.faults.get_mut(index)?;
+        fault.times -= 1;
+        let kind = fault.kind.clone();
+        if fault.times == 0 {
+            state.faults.remove(index);
+        }
+        Some(kind)
+    }
+
+    pub(crate) fn set_rate_limit(&self, per_second: Option<u32>) {
+        let now = self.clock.now();
+        self.lock().rate = per_second.map(|limit| RateWindow {
+            limit,
+            start: now,
+            count: 0,
+        });
+    }
+
+    /// Counts a request against the rate limit, if there is one.
+    pub(crate) fn check_rate(&self) -> Option<RateInfo> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let window = state.rate.as_mut()?;
+        if now.saturating_sub(window.start) >= Duration::from_secs(1) {
+            window.start = now;
+            window.count = 0;
+        }
+        let allowed = window.count < window.limit;
+        if allowed {
+            window.count += 1;
+        }
+        let left = (window.start + Duration::from_secs(1)).saturating_sub(now);
+        Some(RateInfo {
+            limit: window.limit,
+            remaining: window.limit.saturating_sub(window.count),
+            reset_secs: left.as_secs_f64().ceil().max(1.0) as u64,
+            allowed,
+        })
+    }
+
+    /// Looks up a token for reading.
+    pub(crate) fn read_token(&self, id: &str) -> Option<Value> {
+        let state = self.lock();
+        let token = state.tokens.get(id)?;
+        let mut body = json!({
+            "payment_method_type": token.payment_method_type.as_str(),
+            "status": token.status.as_str(),
+        });
+        if let Some((brand, expiry, masked)) = &token.card {
+            body["card"] =
+                json!({ "brand": brand, "expiry_date": expiry, "masked_number": masked });
+        }
+        if let Some(masked) = &token.direct_debit {
+            body["direct_debit"] = json!({ "masked_number": masked });
+        }
+        Some(body)
+    }
+
+    /// Cancels a token; `false` when it does not exist.
+    pub(crate) fn cancel_token(&self, id: &str) -> bool {
+        match self.lock().tokens.get_mut(id) {
+            Some(token) => {
+                token.status = TokenStatus::Cancelled;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Claims, replays or refuses an idempotency key.
+    pub(crate) fn begin_key(self: &std::sync::Arc<Self>, id: KeyId, body: &Value) -> KeyStart {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        match state.keys.get(&id) {
+            Some(KeyEntry::Done {
+                body: first,
+                answer,
+                at,
+            }) if now.saturating_sub(*at) < KEY_WINDOW => {
+                if first == body {
+                    return KeyStart::Replay(answer.clone());
+                }
+                return KeyStart::Mismatch;
+            }
+            Some(KeyEntry::InFlight { body: first, done }) => {
+                if first != body {
+                    return KeyStart::Mismatch;
+                }
+                return KeyStart::Wait(done.clone());
+            }
+            // Expired or new.
+            _ => {}
+        }
+        let (sender, receiver) = watch::channel(false);
+        state.keys.insert(
+            id.clone(),
+            KeyEntry::InFlight {
+                body: body.clone(),
+                done: receiver,
+            },
+        );
+        KeyStart::Fresh(KeyGuard {
+            id,
+            sender: Some(sender),
+            shared: std::sync::Arc::downgrade(self),
+        })
+    }
+
+    /// Processes a create-order request in one step: token checks,
+    /// validation, storing the order, and remembering the answer under its
+    /// key.
+    pub(crate) fn create_order(
+        &self,
+        token_id: &str,
+        order: Result<OrderRequest, String>,
+        body: Value,
+        key: Option<(KeyGuard, String)>,
+        correlation_id: &str,
+    ) -> Answer {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let answer = match state.tokens.get(token_id).map(|t| t.status.clone()) {
+            None => Answer::error(
+                404,
+                "TOKEN_NOT_FOUND",
+                vec!["The customer token does not exist".to_owned()],
+                correlation_id,
+            ),
+            Some(TokenStatus::Cancelled) => Answer::error(
+                403,
+                "TOKEN_CANCELLED",
+                vec!["The customer token has been cancelled by the merchant".to_owned()],
+                correlation_id,
+            ),
+            Some(TokenStatus::Suspended) => Answer::error(
+                403,
+                "TOKEN_SUSPENDED",
+                vec!["The customer token has been suspended".to_owned()],
+                correlation_id,
+            ),
+            Some(TokenStatus::Active) => match order {
+                Err(message) => Answer::error(400, "BAD_VALUE", vec![message], correlation_id),
+                Ok(order) => match order.validate() {
+                    Err(violations) => Answer::error(
+                        400,
+                        "BAD_VALUE",
+                        violations.iter().map(ToString::to_string).collect(),
+                        correlation_id,
+                    ),
+                    Ok(()) => {
+                        let order_id = uuid::Uuid::new_v4().to_string();
+                        let payment_type = state
+                            .tokens
+                            .get(token_id)
+                            .map(|t| authorized_type(t.payment_method_type.as_str()))
+                            .unwrap_or("invoice");
+                        match CustomerToken::new(token_id) {
+                            Ok(token) => {
+                                state.orders.push(StoredOrder {
+                                    order_id: order_id.clone(),
+                                    token,
+                                    idempotency_key: key.as_ref().map(|(_, k)| k.clone()),
+                                    order,
+                                    created_at: now,
+                                });
+                                Answer::json(
+                                    200,
+                                    &json!({
+                                        "order_id": order_id,
+                                        "fraud_status": "ACCEPTED",
+                                        "redirect_url": format!("https://sandbox.invalid/v1/orders/{order_id}/redirect"),
+                                        "authorized_payment_method": { "type": payment_type },
+                                    }),
+                                )
+                            }
+                            Err(_) => Answer::error(
+                                404,
+                                "TOKEN_NOT_FOUND",
+                                vec!["The customer token does not exist".to_owned()],
+                                correlation_id,
+                            ),
+                        }
+                    }
+                },
+            },
+            Some(TokenStatus::Unknown(status)) => Answer::error(
+                403,
+                "TOKEN_FORBIDDEN",
+                vec![format!("The customer token is {status}")],
+                correlation_id,
+            ),
+        };
+        if let Some((mut guard, _)) = key {
+            // 5xx answers are never remembered; none is produced here, but
+            // the rule holds whatever this code becomes.
+            if answer.status < 500 {
+                state.keys.insert(
+                    guard.id.clone(),
+                    KeyEntry::Done {
+                        body,
+                        answer: answer.clone(),
+                        at: now,
+                    },
+                );
+            } else {
+                state.keys.remove(&guard.id);
+            }
+            if let Some(sender) = guard.sender.take() {
+                let _ = sender.send(true);
+            }
+        }
+        answer
+    }
+}
+
+/// The authorized payment method type Klarna reports for a token's
+/// payment method type.
+fn authorized_type(payment_method_type: &str) -> &'static str {
+    match payment_method_type {
+        "CARD" => "card",
+        "DIRECT_DEBIT" => "direct_debit",
+        _ => "invoice",
+    }
+}
