@@ -201,6 +201,7 @@ impl Fault {
             status,
             body: json_body.into(),
             content_type: "application/json".to_owned(),
+            headers: Vec::new(),
         })
     }
     /// Answer with this status, content type and body, without processing
@@ -210,6 +211,7 @@ impl Fault {
             status,
             body: body.into(),
             content_type: content_type.into(),
+            headers: Vec::new(),
         })
     }
     /// Answer with a gateway's HTML 502, without processing the request.
@@ -248,6 +250,14 @@ impl Fault {
             delay,
             phase: Phase::AfterProcessing,
         })
+    }
+    /// Adds a header to a status fault's answer, such as `Retry-After` or
+    /// `X-Ratelimit-Reset`. Other faults have no answer to add it to.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        if let FaultKind::Status { headers, .. } = &mut self.kind {
+            headers.push((name.into(), value.into()));
+        }
+        self
     }
     /// Applies the fault to this many requests (default 1).
     pub fn times(mut self, times: u32) -> Self {
@@ -556,6 +566,11 @@ impl Sandbox {
     /// order they were queued.
     pub fn inject(&self, fault: Fault) {
         self.state.inject(fault);
+    }
+
+    /// Removes every queued fault.
+    pub fn clear_faults(&self) {
+        self.state.clear_faults();
     }
 
     /// Sets or removes the per-second rate limit.

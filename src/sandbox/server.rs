@@ -197,6 +197,7 @@ async fn process(
             status,
             body,
             content_type,
+            headers,
         }) => {
             let mut response = Response::new(Full::new(Bytes::from(body)));
             *response.status_mut() =
@@ -205,6 +206,14 @@ async fn process(
                 response
                     .headers_mut()
                     .insert(http::header::CONTENT_TYPE, value);
+            }
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().append(name, value);
+                }
             }
             set_correlation(&mut response, correlation_id);
             return Ok(response);

@@ -40,6 +40,8 @@ pub enum FaultKind {
         body: String,
         /// The content type.
         content_type: String,
+        /// Extra headers, such as `Retry-After`.
+        headers: Vec<(String, String)>,
     },
     /// Close the connection without answering.
     Drop {
@@ -214,6 +216,10 @@ impl Shared {
 
     pub(crate) fn record(&self, request: RecordedRequest) {
         self.lock().requests.push(request);
+    }
+
+    pub(crate) fn clear_faults(&self) {
+        self.lock().faults.clear();
     }
 
     pub(crate) fn inject(&self, fault: Fault) {
