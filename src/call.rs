@@ -278,8 +278,8 @@ impl<'a> CancelTokenCall<'a> {
             self.token,
             self.options,
         );
-        let body = crate::generated::types::CustomerTokenStatusUpdateRequest {
-            status: crate::generated::types::CustomerTokenStatusUpdateRequestStatus::Cancelled,
+        let body = crate::token::CancelRequest {
+            status: crate::token::CancelStatus::Cancelled,
         };
         let result = async {
             let raw = ctx

@@ -96,6 +96,24 @@ macro_rules! open_enum {
             }
         }
 
+        /// An open string set: any string is accepted, and the values this
+        /// version knows are listed under `x-open-enum`.
+        #[cfg(feature = "schemars")]
+        impl schemars::JsonSchema for $name {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let mut map = serde_json::Map::new();
+                map.insert("type".to_owned(), serde_json::Value::from("string"));
+                map.insert("x-open-enum".to_owned(), serde_json::Value::from(Self::KNOWN.to_vec()));
+                schemars::Schema::from(map)
+            }
+        }
+
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let value = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;

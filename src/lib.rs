@@ -16,6 +16,8 @@ mod retry;
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
 pub mod sandbox;
+#[cfg(feature = "schemars")]
+mod schema;
 mod token;
 mod transport;
 mod validate;
@@ -35,5 +37,7 @@ pub use order::{
     OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
 };
 pub use retry::RetryPolicy;
+#[cfg(feature = "schemars")]
+pub use schema::json_schemas;
 pub use token::{CardInformation, CustomerToken, DirectDebitInformation, TokenDetails};
 pub use validate::{ValidationErrors, Violation};

@@ -32,6 +32,12 @@ pub const MAX_TAX_RATE: i64 = 10_000;
 /// A subscription's `interval_count` is at least this.
 pub const MIN_INTERVAL_COUNT: i64 = 1;
 
+/// The pattern of `purchase_currency` (ISO 4217), as Klarna writes it.
+pub const CURRENCY_PATTERN: &str = "^[A-Za-z]{3,3}$";
+/// The pattern of an address's `country` (ISO 3166 alpha-2), as Klarna
+/// writes it.
+pub const COUNTRY_PATTERN: &str = "^[A-Za-z]{2,2}$";
+
 /// `merchant_data` of the order.
 pub const MERCHANT_DATA: Length = upto(6000);
 /// `merchant_reference1` and `merchant_reference2`.

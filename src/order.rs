@@ -32,6 +32,11 @@ use crate::validate::{self, ValidationErrors};
 /// assert_eq!(order.order_tax_amount(), 190);
 /// # Ok::<(), klarna_customer_token::Error>(())
 /// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "customer_token_order")
+)]
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
@@ -39,17 +44,27 @@ pub struct OrderRequest {
     pub(crate) attachment: Option<Attachment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) auto_capture: Option<bool>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_DATA.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) merchant_data: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_REFERENCE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) merchant_reference1: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_REFERENCE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) merchant_reference2: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) merchant_urls: Option<MerchantUrls>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = crate::limits::MIN_ORDER_AMOUNT)))]
     pub(crate) order_amount: i64,
+    #[cfg_attr(feature = "schemars", schemars(length(min = crate::limits::MIN_ORDER_LINES, max = crate::limits::MAX_ORDER_LINES)))]
     pub(crate) order_lines: Vec<OrderLine>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub(crate) order_tax_amount: i64,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(pattern(crate::limits::CURRENCY_PATTERN))
+    )]
     pub(crate) purchase_currency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) shipping_address: Option<Address>,
@@ -69,12 +84,14 @@ impl OrderRequest {
     /// # Errors
     /// [`Error::Validation`] naming the path of the first problem.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let order: Self = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| ValidationErrors::from_deserialize(&e))?;
-        de.end()
-            .map_err(|e| ValidationErrors::single("", format!("trailing data: {e}")))?;
-        Ok(order)
+        // Through a JSON value first, so that every object of the API is
+        // required to be a JSON object: serde would otherwise also accept
+        // an array of the fields in order, which is not the API's JSON.
+        let value: serde_json::Value = serde_json::from_slice(json)
+            .map_err(|e| ValidationErrors::single("", format!("not valid JSON: {e}")))?;
+        validate::require_objects(&value)?;
+        serde_path_to_error::deserialize(value)
+            .map_err(|e| ValidationErrors::from_deserialize(&e).into())
     }
 
     /// Serializes the order to the JSON Klarna expects.
@@ -304,32 +321,49 @@ impl OrderRequestBuilder {
 /// assert_eq!(discount.total_tax_amount(), Some(-80));
 /// # Ok::<(), klarna_customer_token::Error>(())
 /// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "order_line")
+)]
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLine {
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::URL.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) image_url: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::LINE_MERCHANT_DATA.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) merchant_data: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(min = crate::limits::LINE_NAME.min, max = crate::limits::LINE_NAME.max)))]
     pub(crate) name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) product_identifiers: Option<ProductIdentifiers>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::URL.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) product_url: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     pub(crate) quantity: i64,
+    #[cfg_attr(feature = "schemars", schemars(length(min = crate::limits::QUANTITY_UNIT.min, max = crate::limits::QUANTITY_UNIT.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) quantity_unit: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::LINE_REFERENCE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reference: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0, max = crate::limits::MAX_TAX_RATE)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tax_rate: Option<i64>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = -crate::limits::MAX_LINE_AMOUNT, max = crate::limits::MAX_LINE_AMOUNT)))]
     pub(crate) total_amount: i64,
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) total_discount_amount: Option<i64>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = -crate::limits::MAX_LINE_AMOUNT, max = crate::limits::MAX_LINE_AMOUNT)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) total_tax_amount: Option<i64>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub(crate) line_type: Option<OrderLineType>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = -crate::limits::MAX_LINE_AMOUNT, max = crate::limits::MAX_LINE_AMOUNT)))]
     pub(crate) unit_price: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) subscription: Option<Subscription>,
@@ -599,20 +633,31 @@ impl OrderLineBuilder {
 /// let ids = ProductIdentifiers::new().brand("shoe-brand").category_path("Shoes > Running");
 /// assert_eq!(ids.get_brand(), Some("shoe-brand"));
 /// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "product_identifiers")
+)]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[must_use]
 pub struct ProductIdentifiers {
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::BRAND.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) brand: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::CATEGORY_PATH.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) category_path: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::GTIN.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) global_trade_item_number: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MPN.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) manufacturer_part_number: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::COLOR.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) color: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::SIZE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) size: Option<String>,
 }
@@ -664,11 +709,17 @@ setters!(ProductIdentifiers {
 /// let plan = Subscription::new("Gold plan", SubscriptionInterval::Month, 1);
 /// assert_eq!(plan.interval_count(), 1);
 /// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "subscription")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Subscription {
     pub(crate) name: String,
     pub(crate) interval: SubscriptionInterval,
+    #[cfg_attr(feature = "schemars", schemars(range(min = crate::limits::MIN_INTERVAL_COUNT)))]
     pub(crate) interval_count: i64,
 }
 
@@ -707,34 +758,55 @@ impl Subscription {
 /// let address = Address::new().given_name("Adam").family_name("Andersson").country("GB");
 /// assert!(!format!("{address:?}").contains("Adam"));
 /// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "address")
+)]
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[must_use]
 pub struct Address {
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) attention: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) city: Option<String>,
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(pattern(crate::limits::COUNTRY_PATTERN))
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) country: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) email: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) family_name: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) given_name: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) organization_name: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(min = crate::limits::PHONE.min, max = crate::limits::PHONE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) phone: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::POSTAL_CODE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) postal_code: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) region: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) street_address: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) street_address2: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::TITLE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) title: Option<String>,
 }
@@ -813,6 +885,11 @@ setters!(Address {
 /// let a = Attachment::new("application/vnd.klarna.internal.emd-v2+json", r#"{"customer_account_info":[]}"#);
 /// assert_eq!(a.content_type(), "application/vnd.klarna.internal.emd-v2+json");
 /// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "attachment")
+)]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
@@ -857,11 +934,18 @@ impl fmt::Debug for Attachment {
 /// let urls = MerchantUrls::new("https://shop.example/thanks").push("https://shop.example/push");
 /// assert_eq!(urls.get_push(), Some("https://shop.example/push"));
 /// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "merchant_urls")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[must_use]
 pub struct MerchantUrls {
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_URL.max)))]
     pub(crate) confirmation: String,
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_URL.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) push: Option<String>,
 }
@@ -891,6 +975,11 @@ impl MerchantUrls {
 
 /// The order body Klarna returns (`order`). The facade wraps it in
 /// [`CreatedOrder`].
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "order")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct OrderBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -903,6 +992,11 @@ pub(crate) struct OrderBody {
 }
 
 /// The payment method Klarna authorized for a new order.
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "authorized_payment_method")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuthorizedPaymentMethod {

@@ -126,6 +126,11 @@ impl TryFrom<String> for CustomerToken {
 }
 
 /// What Klarna says about a customer token (`customer_token`).
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "customer_token")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TokenDetails {
@@ -157,6 +162,11 @@ impl TokenDetails {
 }
 
 /// A saved card (`card_information`). Klarna sends only a masked number.
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "card_information")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CardInformation {
@@ -181,6 +191,11 @@ impl CardInformation {
 }
 
 /// A saved bank account for direct debit (`direct_debit_information`).
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "direct_debit_information")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DirectDebitInformation {
@@ -192,6 +207,25 @@ impl DirectDebitInformation {
     pub fn masked_number(&self) -> &str {
         &self.masked_number
     }
+}
+
+/// The body of a cancel request (`customer_token_status_update_request`).
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "customer_token_status_update_request")
+)]
+pub(crate) struct CancelRequest {
+    pub(crate) status: CancelStatus,
+}
+
+/// The only status a merchant can set a token to.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub(crate) enum CancelStatus {
+    #[serde(rename = "CANCELLED")]
+    Cancelled,
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ impl ValidationErrors {
     pub(crate) fn from_deserialize(e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        Self::single(&path, e.inner().to_string())
+        Self::single(&path, without_values(&e.inner().to_string()))
     }
 
     fn into_result(self) -> Result<(), Self> {
@@ -267,7 +267,7 @@ fn check_line(errors: &mut ValidationErrors, at: At<'_>, line: &OrderLine) -> Li
             format!(
                 "must be one of {}, got {:?}",
                 OrderLineType::KNOWN.join(", "),
-                kind.as_str()
+                truncate_for_message(kind.as_str())
             ),
         );
     }
@@ -480,7 +480,7 @@ fn check_subscription(errors: &mut ValidationErrors, path: &str, subscription: &
             format!(
                 "must be one of {}, got {:?}",
                 crate::SubscriptionInterval::KNOWN.join(", "),
-                subscription.interval.as_str()
+                truncate_for_message(subscription.interval.as_str())
             ),
         );
     }
@@ -522,6 +522,31 @@ fn check_address(errors: &mut ValidationErrors, path: &str, address: &Address) {
             }
         }
     }
+}
+
+/// Checks that every object of an order's JSON is a JSON object (serde
+/// would also take an array of the fields in order).
+pub(crate) fn require_objects(order: &serde_json::Value) -> Result<(), ValidationErrors> {
+    fn object(value: Option<&serde_json::Value>, path: &str) -> Result<(), ValidationErrors> {
+        match value {
+            None | Some(serde_json::Value::Object(_)) | Some(serde_json::Value::Null) => Ok(()),
+            Some(_) => Err(ValidationErrors::single(path, "must be a JSON object")),
+        }
+    }
+    object(Some(order), "")?;
+    for field in ["attachment", "merchant_urls", "shipping_address"] {
+        object(order.get(field), field)?;
+    }
+    if let Some(serde_json::Value::Array(lines)) = order.get("order_lines") {
+        for (i, line) in lines.iter().enumerate() {
+            let path = format!("order_lines[{i}]");
+            object(Some(line), &path)?;
+            for field in ["product_identifiers", "subscription"] {
+                object(line.get(field), &format!("{path}.{field}"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Validates a whole order.
@@ -607,14 +632,13 @@ pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> 
             ),
         );
     }
-    let mut all_totals_ok = true;
-    let mut all_taxes_ok = true;
-    for (i, line) in lines.iter().enumerate() {
-        let path = format!("order_lines[{i}]");
-        let amounts = check_line(&mut errors, At(&path), line);
-        all_totals_ok &= amounts.total_ok;
-        all_taxes_ok &= amounts.tax_ok;
-    }
+    let checked: Vec<LineAmounts> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| check_line(&mut errors, At(&format!("order_lines[{i}]")), line))
+        .collect();
+    let all_totals_ok = checked.iter().all(|a| a.total_ok);
+    let all_taxes_ok = checked.iter().all(|a| a.tax_ok);
 
     if !lines.is_empty() {
         // order_amount = Σ total_amount, exactly.
@@ -647,9 +671,11 @@ pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> 
             }
         } else {
             // US style or untaxed: the tax is carried by sales_tax lines.
-            for (i, line) in lines.iter().enumerate() {
+            for (i, (line, amounts)) in lines.iter().zip(&checked).enumerate() {
+                // A tax already reported out of range is not reported again.
                 if let Some(tax) = line.total_tax_amount
                     && tax != 0
+                    && amounts.tax_ok
                 {
                     errors.push(
                         &format!("order_lines[{i}].total_tax_amount"),
@@ -694,14 +720,43 @@ fn sort_by_field_order(errors: &mut ValidationErrors) {
     });
 }
 
+/// A decoder's message without the values it quotes: they may be personal
+/// data or megabytes long. Field names (in backticks) are kept.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(256));
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for c in message.chars() {
+        if in_quotes {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    in_quotes = false;
+                    out.push_str("…\"");
+                }
+                _ => escaped = false,
+            }
+        } else {
+            out.push(c);
+            if c == '"' {
+                in_quotes = true;
+            }
+        }
+    }
+    truncate_chars(&out, 300)
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 /// Shortens a user value for an error message, so that a 10 MB field does
 /// not become a 10 MB message.
 fn truncate_for_message(value: &str) -> String {
-    const MAX: usize = 16;
-    match value.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.to_owned(),
-    }
+    truncate_chars(value, 16)
 }
 
 #[cfg(test)]
@@ -731,6 +786,21 @@ mod tests {
         assert_eq!(line_total(i64::MAX, i64::MAX, 0), i64::MAX);
         assert_eq!(line_total(i64::MAX, i64::MIN, i64::MAX), i64::MIN);
         assert_eq!(line_total(3, 100, 50), 250);
+    }
+
+    #[test]
+    fn decoder_messages_lose_their_values() {
+        assert_eq!(
+            without_values(
+                r#"invalid type: string "Adam \"A\" Andersson", expected i64 at line 1"#
+            ),
+            r#"invalid type: string "…", expected i64 at line 1"#
+        );
+        assert_eq!(
+            without_values("unknown field `usage`, expected one of `a`, `b`"),
+            "unknown field `usage`, expected one of `a`, `b`"
+        );
+        assert!(without_values(&"x".repeat(10_000)).chars().count() <= 301);
     }
 
     #[test]
