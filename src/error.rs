@@ -210,6 +210,43 @@ impl Operation {
             Self::CancelToken => "patchCustomerToken",
         }
     }
+
+    /// Every operation the facade implements.
+    pub const ALL: [Operation; 3] = [Self::ReadToken, Self::CreateOrder, Self::CancelToken];
+
+    /// The operation with this `operationId`, if the facade implements it.
+    pub fn from_operation_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.operation_id() == id)
+    }
+
+    /// The HTTP method the facade sends.
+    pub fn http_method(self) -> &'static str {
+        match self {
+            Self::ReadToken => "GET",
+            Self::CreateOrder => "POST",
+            Self::CancelToken => "PATCH",
+        }
+    }
+
+    /// The path template the facade sends to.
+    pub fn path_template(self) -> &'static str {
+        match self {
+            Self::ReadToken => "/customer-token/v1/tokens/{customerToken}",
+            Self::CreateOrder => "/customer-token/v1/tokens/{customerToken}/order",
+            Self::CancelToken => "/customer-token/v1/tokens/{customerToken}/status",
+        }
+    }
+
+    /// The parameters the facade sends, as (location, name, required).
+    pub fn parameters(self) -> &'static [(&'static str, &'static str, bool)] {
+        match self {
+            Self::ReadToken | Self::CancelToken => &[("path", "customerToken", true)],
+            Self::CreateOrder => &[
+                ("path", "customerToken", true),
+                ("header", "Klarna-Idempotency-Key", false),
+            ],
+        }
+    }
 }
 
 impl fmt::Display for Operation {
