@@ -55,6 +55,11 @@ fn pascal_case(name: &str) -> String {
 /// Runs `f`, turning a panic inside the generator into an error message
 /// rather than a backtrace.
 fn run_quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
+    // The panic hook is process-wide: one caller at a time swaps it.
+    static HOOK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = HOOK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(f);

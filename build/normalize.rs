@@ -67,9 +67,24 @@ impl std::fmt::Display for Unusable {
 /// (how mis-encoded descriptions are usually produced), so that a stray
 /// byte in a description never makes the whole file unreadable.
 pub fn decode_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => bytes.iter().map(|&b| windows_1252(b)).collect(),
+    // Valid UTF-8 stays as it is; only the bytes that are not valid UTF-8
+    // are read as Windows-1252.
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let bad = e.error_len().unwrap_or(after.len());
+                out.extend(after[..bad].iter().map(|&b| windows_1252(b)));
+                rest = &after[bad..];
+            }
+        }
     }
 }
 
@@ -276,6 +291,9 @@ fn supply_servers(doc: &mut Value) -> Vec<String> {
 /// Keys whose values are prose.
 const TEXT_KEYS: &[&str] = &["description", "summary", "title"];
 
+/// Keys whose values are data, never prose, whatever keys they hold.
+const DATA_KEYS: &[&str] = &["example", "examples", "default", "enum", "const"];
+
 /// Rewrites prose to plain ASCII: typographic and mis-encoded characters
 /// become their ASCII equivalents, anything else non-ASCII is dropped.
 /// Returns how many texts changed.
@@ -292,7 +310,7 @@ fn clean_texts(value: &mut Value) -> usize {
                         *text = clean;
                         changed += 1;
                     }
-                } else {
+                } else if !DATA_KEYS.contains(&key.as_str()) {
                     changed += clean_texts(v);
                 }
             }
@@ -308,15 +326,16 @@ fn clean_texts(value: &mut Value) -> usize {
 }
 
 /// Mis-encodings of UTF-8 read as Windows-1252, and their meaning.
+/// Longer sequences come first, so that a prefix never wins.
 const MOJIBAKE: &[(&str, &str)] = &[
     ("â€™", "'"),
     ("â€˜", "'"),
     ("â€œ", "\""),
     ("â€\u{9d}", "\""),
-    ("â€", "\""),
     ("â€“", "-"),
     ("â€”", "-"),
     ("â€¦", "..."),
+    ("â€", "\""),
     ("Â ", " "),
     ("Â", ""),
 ];

@@ -5,10 +5,11 @@
 //! the drop faults work: a service error makes hyper close the connection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
@@ -19,10 +20,15 @@ use crate::error::Operation;
 use crate::token::redact_token;
 
 const PREFIX: &str = "/customer-token/v1/tokens/";
+const KEY_HEADER: &str = "klarna-idempotency-key";
 
 /// Accepts connections until the task is aborted.
 pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    // Connections live in this set, so that aborting this task (when the
+    // sandbox is dropped) aborts every open connection too.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
             // A failed accept (for example too many open files) affects one
@@ -33,7 +39,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
             }
         };
         let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let shared = Arc::clone(&shared);
                 async move { handle(shared, request).await }
@@ -122,18 +128,17 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// A path with the token shown by its last four characters.
+/// A path with the token shown by its last four characters: everything
+/// between the tokens prefix and a known suffix is the token.
 pub(crate) fn redact_path(path: &str) -> String {
-    match path.strip_prefix(PREFIX) {
-        Some(rest) => {
-            let (token, tail) = match rest.split_once('/') {
-                Some((token, tail)) => (token, format!("/{tail}")),
-                None => (rest, String::new()),
-            };
-            format!("{PREFIX}{}{tail}", redact_token(token))
-        }
-        None => path.to_owned(),
-    }
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return path.to_owned();
+    };
+    let (token, tail) = ["/order", "/status"]
+        .iter()
+        .find_map(|suffix| rest.strip_suffix(suffix).map(|token| (token, *suffix)))
+        .unwrap_or((rest, ""));
+    format!("{PREFIX}{}{tail}", redact_token(token))
 }
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
@@ -190,6 +195,7 @@ async fn process(
     // Faults stand for the network and gateways in front of Klarna: they
     // act before anything else.
     let fault = shared.take_fault(route.operation());
+    let mut delay_before = None;
     let mut delay_after = None;
     let mut drop_after = false;
     match fault {
@@ -227,7 +233,7 @@ async fn process(
         Some(FaultKind::Delay {
             delay,
             phase: Phase::BeforeProcessing,
-        }) => tokio::time::sleep(delay).await,
+        }) => delay_before = Some(delay),
         Some(FaultKind::Delay {
             delay,
             phase: Phase::AfterProcessing,
@@ -235,7 +241,7 @@ async fn process(
         None => {}
     }
 
-    let answer = answer(shared, &parts, body, route, correlation_id).await;
+    let answer = answer(shared, &parts, body, route, delay_before, correlation_id).await;
     if drop_after {
         return Err(DropConnection);
     }
@@ -251,8 +257,19 @@ async fn answer(
     parts: &http::request::Parts,
     body: Incoming,
     route: Route,
+    delay_before: Option<Duration>,
     correlation_id: &str,
 ) -> Answer {
+    // A create-order request with a key waits after claiming its key, so
+    // that it is in flight while it waits; everything else waits here.
+    let delay_before = match (&route, delay_before) {
+        (Route::Create(_), Some(delay)) if parts.headers.contains_key(KEY_HEADER) => Some(delay),
+        (_, Some(delay)) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        (_, None) => None,
+    };
     let authorization = match parts.headers.get(http::header::AUTHORIZATION) {
         None => return unauthorized_html(),
         Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
@@ -302,7 +319,16 @@ async fn answer(
             }
         }
         Route::Create(token) => {
-            create(shared, parts, body, &authorization, &token, correlation_id).await
+            create(
+                shared,
+                parts,
+                body,
+                &authorization,
+                &token,
+                delay_before,
+                correlation_id,
+            )
+            .await
         }
     }
 }
@@ -313,6 +339,7 @@ async fn create(
     body: Incoming,
     authorization: &str,
     token: &str,
+    delay_before: Option<Duration>,
     correlation_id: &str,
 ) -> Answer {
     let raw = match read_body(parts, body, correlation_id).await {
@@ -329,7 +356,7 @@ async fn create(
     });
     let key = parts
         .headers
-        .get("klarna-idempotency-key")
+        .get(KEY_HEADER)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let Some(key) = key else {
         return shared.create_order(token, order, value, None, correlation_id);
@@ -352,6 +379,10 @@ async fn create(
                 let _ = done.wait_for(|finished| *finished).await;
             }
             KeyStart::Fresh(guard) => {
+                // Delayed while holding the key: a repeat now waits for it.
+                if let Some(delay) = delay_before {
+                    tokio::time::sleep(delay).await;
+                }
                 return shared.create_order(
                     token,
                     order,
@@ -455,24 +486,55 @@ async fn read_body(
             correlation_id,
         )
     };
-    let declared = parts
+    // The whole body is read even when it is too large (up to a cap), so
+    // that the client, still sending, receives the 413 rather than a reset
+    // connection.
+    // A client that stops sending gets the 413 after a short pause.
+    const DRAIN_CAP: usize = 8 * MAX_BODY_BYTES;
+    const DRAIN_PAUSE: Duration = Duration::from_secs(1);
+    let declared_too_large = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+    let mut body = body;
+    let mut collected: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    loop {
+        let frame = if declared_too_large || seen > MAX_BODY_BYTES {
+            match tokio::time::timeout(DRAIN_PAUSE, body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) => break,
+            }
+        } else {
+            body.frame().await
+        };
+        let Some(frame) = frame else { break };
+        let Ok(frame) = frame else {
+            return Err(Answer::error(
+                400,
+                "BAD_REQUEST",
+                vec!["The body could not be read".to_owned()],
+                correlation_id,
+            ));
+        };
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= MAX_BODY_BYTES {
+                collected.extend_from_slice(&data);
+            } else {
+                collected = Vec::new();
+                if seen > DRAIN_CAP {
+                    break;
+                }
+            }
+        }
+    }
+    if declared_too_large || seen > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(Answer::error(
-            400,
-            "BAD_REQUEST",
-            vec!["The body could not be read".to_owned()],
-            correlation_id,
-        )),
-    }
+    Ok(Bytes::from(collected))
 }
 
 fn set_correlation<B>(response: &mut Response<B>, correlation_id: &str) {

@@ -1,0 +1,354 @@
+#![cfg(feature = "sandbox")]
+//! The standalone `klarna-sandbox` binary: its output, its options, serving
+//! the crate's client, and stopping on SIGINT.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use klarna_customer_token::sandbox::{credentials, tokens};
+use klarna_customer_token::{Client, CustomerToken, PaymentMethodType, RetryPolicy, TokenStatus};
+
+const BIN: &str = env!("CARGO_BIN_EXE_klarna-sandbox");
+/// How long the binary may take to start, answer or stop.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A running binary, killed when dropped so that no test leaves it behind.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::channel();
+        // Reads until the process closes its stdout, so that the pipe stays
+        // open for as long as the process writes to it.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads lines until one contains `needle`; returns that line.
+    #[track_caller]
+    fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no line with {needle:?} ({e}); output so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn output(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// The base URL from the banner, after reading the whole banner.
+    #[track_caller]
+    fn base_url(&mut self) -> String {
+        let line = self.wait_for_line("base URL");
+        self.wait_for_line("Press Ctrl-C to stop.");
+        line.split_whitespace()
+            .last()
+            .expect("a URL on the line")
+            .to_owned()
+    }
+
+    fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT failed: {status}");
+    }
+
+    /// Waits for the process to exit, at most `PATIENCE`.
+    #[track_caller]
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "the binary did not exit within {PATIENCE:?}; output:\n{}",
+                    self.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Lines printed until the process closed its stdout.
+    fn rest(&mut self) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut rest = Vec::new();
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            rest.push(line);
+        }
+        rest
+    }
+}
+
+/// Runs the binary to completion (bounded) and returns its status, stdout
+/// and stderr.
+fn run(args: &[&str]) -> (ExitStatus, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`klarna-sandbox {}` did not exit", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (
+        status,
+        out.join().expect("stdout reader"),
+        err.join().expect("stderr reader"),
+    )
+}
+
+fn client(base_url: &str) -> Client {
+    Client::builder()
+        .basic_auth(credentials::USERNAME, credentials::PASSWORD)
+        .base_url(base_url)
+        .retry_policy(RetryPolicy::none())
+        .attempt_timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+fn token(id: &str) -> CustomerToken {
+    CustomerToken::new(id).expect("token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_the_client_and_stops_on_sigint() {
+    let mut sandbox = Running::start(&["--port", "0"]);
+    let base_url = sandbox.base_url();
+    let url = url::Url::parse(&base_url).expect("a URL");
+    assert_eq!(url.scheme(), "http");
+    assert_eq!(url.host_str(), Some("127.0.0.1"));
+    let port = url.port().expect("a port");
+    assert_ne!(port, 0, "--port 0 picks a free port");
+
+    let banner = sandbox.output();
+    assert!(banner.contains(&format!("listening on   http://127.0.0.1:{port}")));
+    for expected in [
+        credentials::USERNAME,
+        credentials::PASSWORD,
+        credentials::API_KEY,
+        tokens::ACTIVE_INVOICE,
+        tokens::ACTIVE_CARD,
+        tokens::ACTIVE_DIRECT_DEBIT,
+        tokens::SUSPENDED,
+        tokens::CANCELLED,
+    ] {
+        assert!(banner.contains(expected), "{expected} missing:\n{banner}");
+    }
+    assert!(!banner.contains("warning"), "{banner}");
+    assert!(!banner.contains("rate limit"), "{banner}");
+
+    // The crate's client works against it, with either credential.
+    let client = client(&base_url);
+    let details = tokio::time::timeout(PATIENCE, client.read_token(&token(tokens::ACTIVE_CARD)))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert_eq!(details.status(), &TokenStatus::Active);
+    assert_eq!(details.payment_method_type(), &PaymentMethodType::Card);
+    assert_eq!(details.card().expect("card").brand(), "VISA");
+    let with_key = Client::builder()
+        .api_key(credentials::API_KEY)
+        .base_url(&base_url)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let details = tokio::time::timeout(PATIENCE, with_key.read_token(&token(tokens::SUSPENDED)))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert_eq!(details.status(), &TokenStatus::Suspended);
+
+    sandbox.interrupt();
+    let status = sandbox.wait_exit();
+    assert!(status.success(), "exit status {status}");
+    let rest = sandbox.rest();
+    assert!(rest.iter().any(|l| l == "stopping"), "{rest:?}");
+
+    // Nothing listens any more.
+    let err = tokio::time::timeout(PATIENCE, client.read_token(&token(tokens::ACTIVE_CARD)))
+        .await
+        .expect("in time")
+        .expect_err("stopped");
+    assert!(
+        matches!(err, klarna_customer_token::Error::Connection(_)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_every_interface_warns_and_prints_a_loopback_url() {
+    let mut sandbox = Running::start(&["--bind", "0.0.0.0", "--port", "0"]);
+    let base_url = sandbox.base_url();
+    let banner = sandbox.output();
+    assert!(
+        banner.lines().any(|l| l.contains("warning:")),
+        "no warning:\n{banner}"
+    );
+    assert!(
+        banner.contains("listening on   http://0.0.0.0:"),
+        "{banner}"
+    );
+    let url = url::Url::parse(&base_url).expect("a URL");
+    assert_eq!(url.host_str(), Some("127.0.0.1"), "{banner}");
+    assert_ne!(url.port(), Some(0));
+
+    // The loopback URL works without allow_insecure_http.
+    let details = tokio::time::timeout(
+        PATIENCE,
+        client(&base_url).read_token(&token(tokens::ACTIVE_INVOICE)),
+    )
+    .await
+    .expect("in time")
+    .expect("read");
+    assert_eq!(details.status(), &TokenStatus::Active);
+
+    sandbox.interrupt();
+    let status = sandbox.wait_exit();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_option_is_applied() {
+    let mut sandbox = Running::start(&["--port=0", "--rate-limit=2"]);
+    let base_url = sandbox.base_url();
+    assert!(
+        sandbox
+            .output()
+            .contains("rate limit     2 requests per second"),
+        "{}",
+        sandbox.output()
+    );
+    let client = client(&base_url);
+    let t = token(tokens::ACTIVE_INVOICE);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let result = tokio::time::timeout(PATIENCE, client.read_token(&t))
+            .await
+            .expect("in time");
+        statuses.push(result.err().and_then(|e| e.status()));
+    }
+    // Five quick requests against a limit of two per second: however a
+    // window boundary falls, some window holds a third request.
+    assert!(statuses.contains(&Some(429)), "{statuses:?}");
+    sandbox.interrupt();
+    assert!(sandbox.wait_exit().success());
+}
+
+#[test]
+fn help_exits_0_with_usage() {
+    for flag in ["--help", "-h"] {
+        let (status, stdout, _) = run(&[flag]);
+        assert_eq!(status.code(), Some(0), "{flag}");
+        assert!(stdout.contains("USAGE"), "{stdout}");
+        assert!(stdout.contains("--port"), "{stdout}");
+        assert!(stdout.contains("--bind"), "{stdout}");
+        assert!(stdout.contains("--rate-limit"), "{stdout}");
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_message() {
+    for (args, message) in [
+        (&["--bogus"][..], "unknown argument: --bogus"),
+        (&["--port", "not-a-port"][..], "not a port number"),
+        (&["--port", "70000"][..], "not a port number"),
+        (&["--port"][..], "--port needs"),
+        (&["--bind", "localhost"][..], "not an IP address"),
+        (&["--rate-limit", "-1"][..], "not a number"),
+    ] {
+        let (status, stdout, stderr) = run(args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(stderr.contains("USAGE"), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
+fn a_port_in_use_is_an_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let (status, _, stderr) = run(&["--port", &port]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+}
