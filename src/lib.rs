@@ -41,3 +41,10 @@ pub use retry::RetryPolicy;
 pub use schema::json_schemas;
 pub use token::{CardInformation, CustomerToken, DirectDebitInformation, TokenDetails};
 pub use validate::{ValidationErrors, Violation};
+
+/// Internals the crate's benchmarks measure directly. Not part of the API:
+/// it may change in any release.
+#[doc(hidden)]
+pub mod bench_support {
+    pub use crate::order::OrderBody;
+}

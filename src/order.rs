@@ -974,14 +974,14 @@ impl MerchantUrls {
 }
 
 /// The order body Klarna returns (`order`). The facade wraps it in
-/// [`CreatedOrder`].
+/// [`CreatedOrder`]; it is public only for the crate's benchmarks.
 #[cfg_attr(
     feature = "schemars",
     derive(schemars::JsonSchema),
     schemars(rename = "order")
 )]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct OrderBody {
+pub struct OrderBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) authorized_payment_method: Option<AuthorizedPaymentMethod>,
     pub(crate) fraud_status: FraudStatus,

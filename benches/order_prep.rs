@@ -1,0 +1,134 @@
+//! Order preparation: build, validate and serialize an order of 1, 10, 100
+//! and 1000 lines, against `serde_json::to_vec` of an already-built plain
+//! `#[derive(Serialize)]` struct with the same fields and no validation.
+//!
+//! Run: `cargo bench --bench order_prep`
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use klarna_customer_token::{OrderLine, OrderRequest};
+use serde::{Deserialize, Serialize};
+use std::hint::black_box;
+
+/// The baseline: the same wire fields, plain serde, no validation.
+#[derive(Serialize, Deserialize)]
+struct PlainOrder {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merchant_reference1: Option<String>,
+    order_amount: i64,
+    order_lines: Vec<PlainLine>,
+    order_tax_amount: i64,
+    purchase_currency: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PlainLine {
+    name: String,
+    quantity: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tax_rate: Option<i64>,
+    total_amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_tax_amount: Option<i64>,
+    unit_price: i64,
+}
+
+/// The inputs of line `i`: name, reference, quantity, unit price.
+fn input(i: usize) -> (String, String, i64, i64) {
+    (
+        format!("Item number {i}"),
+        format!("SKU-{i:06}"),
+        (i % 5 + 1) as i64,
+        1000 + (i % 97) as i64 * 13,
+    )
+}
+
+fn build(lines: usize) -> OrderRequest {
+    OrderRequest::builder()
+        .purchase_currency("EUR")
+        .merchant_reference1("ON4711")
+        .lines((0..lines).map(|i| {
+            let (name, reference, quantity, price) = input(i);
+            OrderLine::builder(name)
+                .reference(reference)
+                .quantity(quantity)
+                .unit_price(price)
+                .tax_rate(1900)
+                .build()
+                .expect("valid line")
+        }))
+        .build()
+        .expect("valid order")
+}
+
+fn plain(order: &OrderRequest) -> PlainOrder {
+    PlainOrder {
+        merchant_reference1: order.merchant_reference1().map(str::to_owned),
+        order_amount: order.order_amount(),
+        order_lines: order
+            .order_lines()
+            .iter()
+            .map(|l| PlainLine {
+                name: l.name().to_owned(),
+                quantity: l.quantity(),
+                reference: l.reference().map(str::to_owned),
+                tax_rate: l.tax_rate(),
+                total_amount: l.total_amount(),
+                total_tax_amount: l.total_tax_amount(),
+                unit_price: l.unit_price(),
+            })
+            .collect(),
+        order_tax_amount: order.order_tax_amount(),
+        purchase_currency: order.purchase_currency().to_owned(),
+    }
+}
+
+fn order_preparation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("order_prep");
+    for lines in [1usize, 10, 100, 1000] {
+        let order = build(lines);
+        let baseline = plain(&order);
+        let bytes = order.to_json();
+        assert_eq!(
+            bytes,
+            serde_json::to_vec(&baseline).expect("serializes"),
+            "both sides must produce the same bytes"
+        );
+        group.throughput(Throughput::Elements(lines as u64));
+        group.bench_with_input(
+            BenchmarkId::new("baseline_serialize", lines),
+            &baseline,
+            |b, o| b.iter(|| serde_json::to_vec(black_box(o)).expect("serializes")),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("facade_serialize", lines),
+            &order,
+            |b, o| b.iter(|| black_box(o).to_json()),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("facade_build_validate_serialize", lines),
+            &lines,
+            |b, &n| b.iter(|| build(black_box(n)).to_json()),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("facade_validate", lines),
+            &order,
+            |b, o| b.iter(|| black_box(o).validate().expect("valid")),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("baseline_deserialize", lines),
+            &bytes,
+            |b, j| b.iter(|| serde_json::from_slice::<PlainOrder>(black_box(j)).expect("parses")),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("facade_deserialize", lines),
+            &bytes,
+            |b, j| b.iter(|| OrderRequest::from_json(black_box(j)).expect("parses")),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, order_preparation);
+criterion_main!(benches);
