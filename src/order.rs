@@ -367,6 +367,21 @@ pub struct OrderLine {
     pub(crate) unit_price: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) subscription: Option<Subscription>,
+    /// Set by the builder once the line passed its own checks; lines are
+    /// immutable, so the order's validation need not check it again.
+    #[serde(skip)]
+    pub(crate) checked: Checked,
+}
+
+/// Whether a line already passed its own checks. Not part of the line's
+/// value: two lines that differ only here are equal.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Checked(pub(crate) bool);
+
+impl PartialEq for Checked {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl fmt::Debug for OrderLine {
@@ -604,7 +619,7 @@ impl OrderLineBuilder {
             (None, Some(rate)) => Some(validate::line_tax(total_amount, rate)),
             (None, None) => None,
         };
-        let line = OrderLine {
+        let mut line = OrderLine {
             image_url: p.image_url,
             merchant_data: p.merchant_data,
             name: p.name,
@@ -620,8 +635,10 @@ impl OrderLineBuilder {
             line_type: p.line_type,
             unit_price,
             subscription: p.subscription,
+            checked: Checked(false),
         };
         validate::check_line_alone(&line)?;
+        line.checked = Checked(true);
         Ok(line)
     }
 }

@@ -182,15 +182,15 @@ impl CallContext {
 
             let (kind, hint) = match &result {
                 Ok(answer) => {
-                    span.record("status", answer.status);
-                    if let Some(id) = header_str(&answer.headers, CORRELATION_HEADER) {
+                    span.record("status", answer.status());
+                    if let Some(id) = header_str(&answer.parts.headers, CORRELATION_HEADER) {
                         span.record("correlation_id", id);
                     }
                     let kind = Attempt::Response {
-                        status: answer.status,
-                        json_body: is_json(&answer.headers, &answer.body),
+                        status: answer.status(),
+                        json_body: is_json(&answer.parts.headers, &answer.body),
                     };
-                    (kind, server_wait(&answer.headers))
+                    (kind, server_wait(&answer.parts.headers))
                 }
                 Err(e) => {
                     // reqwest's own message holds the URL, and so the full
@@ -257,39 +257,24 @@ impl CallContext {
     /// One attempt: the answer with its body fully read, within the
     /// request's timeout.
     async fn send(&self, request: reqwest::Request) -> reqwest::Result<Answer> {
+        use http_body_util::BodyExt as _;
         let response = self.shared.http.execute(request).await?;
-        let status = response.status().as_u16();
-        let version = response.version();
-        let headers = response.headers().clone();
-        let body = response.bytes().await?;
-        Ok(Answer {
-            status,
-            version,
-            headers,
-            body,
-        })
+        // As http parts, so that the headers are moved rather than copied;
+        // the body keeps reqwest's timeout.
+        let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Answer { parts, body })
     }
 
     /// Records the final answer and rebuilds a response for the generated
     /// code to decode.
     fn keep(&self, answer: Answer) -> reqwest::Response {
-        let mut builder = http::Response::builder()
-            .status(answer.status)
-            .version(answer.version);
-        if let Some(headers) = builder.headers_mut() {
-            headers.clone_from(&answer.headers);
-        }
         self.record().last = Some(Recorded {
-            status: answer.status,
-            headers: answer.headers,
+            status: answer.status(),
+            headers: answer.parts.headers.clone(),
             body: answer.body.clone(),
         });
-        match builder.body(answer.body) {
-            Ok(response) => reqwest::Response::from(response),
-            // The status came from a real response, so it is valid; should
-            // that ever fail, the recorded answer still drives the result.
-            Err(_) => reqwest::Response::from(http::Response::new(Bytes::new())),
-        }
+        reqwest::Response::from(http::Response::from_parts(answer.parts, answer.body))
     }
 
     fn call_info(
@@ -515,12 +500,16 @@ impl CallContext {
     }
 }
 
-/// One attempt's answer.
+/// One attempt's answer, its body fully read.
 struct Answer {
-    status: u16,
-    version: http::Version,
-    headers: HeaderMap,
+    parts: http::response::Parts,
     body: Bytes,
+}
+
+impl Answer {
+    fn status(&self) -> u16 {
+        self.parts.status.as_u16()
+    }
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

@@ -139,17 +139,50 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
-/// Builds `prefix.field` paths.
+/// Where a field sits: the path is only spelled out when a violation is
+/// reported, so that a valid order costs no formatting.
 #[derive(Clone, Copy)]
-struct At<'a>(&'a str);
+struct At<'a> {
+    line: Option<usize>,
+    parent: &'a str,
+}
 
-impl At<'_> {
-    fn field(self, name: &str) -> String {
-        if self.0.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.0)
+impl<'a> At<'a> {
+    const ROOT: At<'static> = At {
+        line: None,
+        parent: "",
+    };
+
+    fn line(index: usize) -> At<'static> {
+        At {
+            line: Some(index),
+            parent: "",
         }
+    }
+
+    fn named(parent: &'a str) -> Self {
+        At { line: None, parent }
+    }
+
+    fn child(self, parent: &'a str) -> Self {
+        At {
+            line: self.line,
+            parent,
+        }
+    }
+
+    fn field(self, name: &str) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        if let Some(index) = self.line {
+            let _ = write!(out, "order_lines[{index}].");
+        }
+        if !self.parent.is_empty() {
+            out.push_str(self.parent);
+            out.push('.');
+        }
+        out.push_str(name);
+        out
     }
 }
 
@@ -161,9 +194,9 @@ fn check_length(
     length: Length,
 ) -> bool {
     let Some(value) = value else { return true };
-    // A string's byte length bounds its character count from above, so most
-    // values need no counting at all.
-    if length.min == 0 && value.len() <= length.max {
+    // A string's byte length bounds its character count from above, and any
+    // non-empty string has a character, so most values need no counting.
+    if value.len() <= length.max && (length.min == 0 || (length.min == 1 && !value.is_empty())) {
         return true;
     }
     let count = value.chars().count();
@@ -248,7 +281,7 @@ fn expected_order_tax_wide(lines: &[OrderLine]) -> i128 {
 /// Validates one line on its own, with paths relative to the line.
 pub(crate) fn check_line_alone(line: &OrderLine) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    check_line(&mut errors, At(""), line);
+    check_line(&mut errors, At::ROOT, line);
     errors.into_result()
 }
 
@@ -310,10 +343,10 @@ fn check_line(errors: &mut ValidationErrors, at: At<'_>, line: &OrderLine) -> Li
         limits::QUANTITY_UNIT,
     );
     if let Some(ids) = &line.product_identifiers {
-        check_product_identifiers(errors, &at.field("product_identifiers"), ids);
+        check_product_identifiers(errors, at.child("product_identifiers"), ids);
     }
     if let Some(subscription) = &line.subscription {
-        check_subscription(errors, &at.field("subscription"), subscription);
+        check_subscription(errors, at.child("subscription"), subscription);
     }
 
     let quantity_ok = line.quantity >= 0;
@@ -444,8 +477,7 @@ fn check_amount(
     true
 }
 
-fn check_product_identifiers(errors: &mut ValidationErrors, path: &str, ids: &ProductIdentifiers) {
-    let at = At(path);
+fn check_product_identifiers(errors: &mut ValidationErrors, at: At<'_>, ids: &ProductIdentifiers) {
     check_length(errors, at, "brand", ids.brand.as_deref(), limits::BRAND);
     check_length(
         errors,
@@ -472,8 +504,7 @@ fn check_product_identifiers(errors: &mut ValidationErrors, path: &str, ids: &Pr
     check_length(errors, at, "size", ids.size.as_deref(), limits::SIZE);
 }
 
-fn check_subscription(errors: &mut ValidationErrors, path: &str, subscription: &Subscription) {
-    let at = At(path);
+fn check_subscription(errors: &mut ValidationErrors, at: At<'_>, subscription: &Subscription) {
     if !subscription.interval.is_known() {
         errors.push(
             &at.field("interval"),
@@ -492,8 +523,7 @@ fn check_subscription(errors: &mut ValidationErrors, path: &str, subscription: &
     }
 }
 
-fn check_address(errors: &mut ValidationErrors, path: &str, address: &Address) {
-    let at = At(path);
+fn check_address(errors: &mut ValidationErrors, at: At<'_>, address: &Address) {
     for (field, value) in address.fields() {
         let Some(value) = value.as_deref() else {
             continue;
@@ -552,7 +582,7 @@ pub(crate) fn require_objects(order: &serde_json::Value) -> Result<(), Validatio
 /// Validates a whole order.
 pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    let top = At("");
+    let top = At::ROOT;
 
     if !letters(&order.purchase_currency, 3) {
         errors.push(
@@ -599,7 +629,7 @@ pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> 
         limits::MERCHANT_REFERENCE,
     );
     if let Some(urls) = &order.merchant_urls {
-        let at = At("merchant_urls");
+        let at = At::named("merchant_urls");
         check_length(
             &mut errors,
             at,
@@ -616,7 +646,7 @@ pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> 
         );
     }
     if let Some(address) = &order.shipping_address {
-        check_address(&mut errors, "shipping_address", address);
+        check_address(&mut errors, At::named("shipping_address"), address);
     }
 
     let lines = &order.order_lines;
@@ -635,7 +665,17 @@ pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> 
     let checked: Vec<LineAmounts> = lines
         .iter()
         .enumerate()
-        .map(|(i, line)| check_line(&mut errors, At(&format!("order_lines[{i}]")), line))
+        .map(|(i, line)| {
+            if line.checked.0 {
+                // Built by the builder, which checked it; lines are immutable.
+                LineAmounts {
+                    total_ok: true,
+                    tax_ok: true,
+                }
+            } else {
+                check_line(&mut errors, At::line(i), line)
+            }
+        })
         .collect();
     let all_totals_ok = checked.iter().all(|a| a.total_ok);
     let all_taxes_ok = checked.iter().all(|a| a.tax_ok);
