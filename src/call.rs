@@ -198,7 +198,16 @@ impl<'a> CreateOrderCall<'a> {
         let started = std::time::Instant::now();
         // Validate before anything is sent.
         if let Err(violations) = self.order.validate() {
-            let result = Err(Error::Validation(violations));
+            // Nothing was sent: no order exists. The key travels with the
+            // error, as on every create-order error.
+            let call = crate::error::CallInfo {
+                operation: Operation::CreateOrder,
+                token: self.token.redacted(),
+                attempts: 0,
+                idempotency_key: Some(self.key),
+                outcome: Some(crate::OrderOutcome::NotCreated),
+            };
+            let result = Err(Error::Validation(violations.with_call(call)));
             close_span::<CreatedOrder>(&span, started, &result, None);
             return result;
         }

@@ -768,6 +768,33 @@ mod tests {
     }
 
     #[test]
+    fn proxies_and_certificates_are_checked_without_echo() {
+        let msg = config_error(
+            Client::builder()
+                .api_key("k")
+                .base_url("http://127.0.0.1:9")
+                .proxy("http://user:proxy-secret@[not a host"),
+        );
+        assert!(msg.contains("proxy"), "{msg}");
+        assert!(!msg.contains("proxy-secret"), "{msg}");
+        let msg = config_error(
+            Client::builder()
+                .api_key("k")
+                .base_url("http://127.0.0.1:9")
+                .add_root_certificate_pem(b"not a certificate".to_vec()),
+        );
+        assert!(msg.contains("certificate"), "{msg}");
+        assert!(
+            Client::builder()
+                .api_key("k")
+                .base_url("http://127.0.0.1:9")
+                .proxy("http://127.0.0.1:3128")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn client_is_send_sync_clone() {
         fn check<T: Send + Sync + Clone + 'static>() {}
         check::<Client>();

@@ -113,7 +113,8 @@ impl Error {
             Self::Api(e) => Some(&e.call),
             Self::Timeout(e) | Self::Connection(e) => Some(&e.call),
             Self::UndecodableResponse(e) => Some(&e.call),
-            _ => None,
+            Self::Validation(v) => v.call.as_deref(),
+            Self::Config(_) => None,
         }
     }
 
@@ -122,7 +123,8 @@ impl Error {
         self.call().map(|c| c.operation)
     }
 
-    /// How many attempts were made, when a request was attempted.
+    /// How many attempts were made (0 for a create-order refused before
+    /// sending), when a call was made.
     pub fn attempts(&self) -> Option<u32> {
         self.call().map(|c| c.attempts)
     }
@@ -134,9 +136,8 @@ impl Error {
     }
 
     /// For create-order: whether the order was created, may have been
-    /// created, or certainly was not. `None` for other operations and for
-    /// input rejected before sending (nothing was sent, so nothing was
-    /// created).
+    /// created, or certainly was not (also for an order refused before
+    /// sending). `None` for other operations.
     pub fn order_outcome(&self) -> Option<OrderOutcome> {
         self.call().and_then(|c| c.outcome)
     }
@@ -288,7 +289,7 @@ impl fmt::Display for OrderOutcome {
 }
 
 /// What every error of a sent call knows about the call.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CallInfo {
     pub(crate) operation: Operation,
     /// The token, redacted to its last four characters.

@@ -62,6 +62,9 @@ impl fmt::Display for Violation {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ValidationErrors {
     violations: Vec<Violation>,
+    /// The create-order call refused before sending, if any: its key and
+    /// outcome travel with the error.
+    pub(crate) call: Option<Box<crate::error::CallInfo>>,
 }
 
 impl ValidationErrors {
@@ -86,6 +89,11 @@ impl ValidationErrors {
         let mut errors = Self::default();
         errors.push(path, message);
         errors
+    }
+
+    pub(crate) fn with_call(mut self, call: crate::error::CallInfo) -> Self {
+        self.call = Some(Box::new(call));
+        self
     }
 
     pub(crate) fn push(&mut self, path: &str, message: impl Into<String>) {

@@ -356,12 +356,18 @@ async fn an_invalid_order_is_never_sent() {
     .expect("parse");
     let client = client(&server);
     let token = token();
-    let err = client
-        .create_order(&token, &bad)
-        .await
-        .expect_err("invalid");
+    let call = client.create_order(&token, &bad);
+    let key = call.idempotency_key().clone();
+    let err = call.await.expect_err("invalid");
     let violations = err.validation().expect("validation error");
     assert!(violations.at("order_amount").is_some(), "{err}");
+    // Like every create-order error, it carries the key and the outcome.
+    assert_eq!(err.idempotency_key(), Some(&key));
+    assert_eq!(
+        err.order_outcome(),
+        Some(klarna_customer_token::OrderOutcome::NotCreated)
+    );
+    assert_eq!(err.attempts(), Some(0));
     mock.assert_calls_async(0).await;
 }
 
