@@ -18,6 +18,7 @@ mod retry;
 pub mod sandbox;
 #[cfg(feature = "schemars")]
 mod schema;
+mod shape;
 mod token;
 mod transport;
 mod validate;

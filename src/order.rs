@@ -84,14 +84,19 @@ impl OrderRequest {
     /// # Errors
     /// [`Error::Validation`] naming the path of the first problem.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        // Through a JSON value first, so that every object of the API is
-        // required to be a JSON object: serde would otherwise also accept
-        // an array of the fields in order, which is not the API's JSON.
-        let value: serde_json::Value = serde_json::from_slice(json)
-            .map_err(|e| ValidationErrors::single("", format!("not valid JSON: {e}")))?;
-        validate::require_objects(&value)?;
-        serde_path_to_error::deserialize(value)
-            .map_err(|e| ValidationErrors::from_deserialize(&e).into())
+        // First a quick pass that requires every object of the API to be a
+        // JSON object: serde would otherwise also accept an array of the
+        // fields in order, which is not the API's JSON.
+        crate::shape::check_order_json(json)?;
+        // Decoding with path tracking costs an allocation per field name,
+        // so it only runs again to name the path when plain decoding fails.
+        serde_json::from_slice(json).map_err(|_| {
+            let mut de = serde_json::Deserializer::from_slice(json);
+            match serde_path_to_error::deserialize::<_, Self>(&mut de) {
+                Err(e) => ValidationErrors::from_deserialize(&e).into(),
+                Ok(_) => ValidationErrors::single("", "the order could not be decoded").into(),
+            }
+        })
     }
 
     /// Serializes the order to the JSON Klarna expects.

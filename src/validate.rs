@@ -562,31 +562,6 @@ fn check_address(errors: &mut ValidationErrors, at: At<'_>, address: &Address) {
     }
 }
 
-/// Checks that every object of an order's JSON is a JSON object (serde
-/// would also take an array of the fields in order).
-pub(crate) fn require_objects(order: &serde_json::Value) -> Result<(), ValidationErrors> {
-    fn object(value: Option<&serde_json::Value>, path: &str) -> Result<(), ValidationErrors> {
-        match value {
-            None | Some(serde_json::Value::Object(_)) | Some(serde_json::Value::Null) => Ok(()),
-            Some(_) => Err(ValidationErrors::single(path, "must be a JSON object")),
-        }
-    }
-    object(Some(order), "")?;
-    for field in ["attachment", "merchant_urls", "shipping_address"] {
-        object(order.get(field), field)?;
-    }
-    if let Some(serde_json::Value::Array(lines)) = order.get("order_lines") {
-        for (i, line) in lines.iter().enumerate() {
-            let path = format!("order_lines[{i}]");
-            object(Some(line), &path)?;
-            for field in ["product_identifiers", "subscription"] {
-                object(line.get(field), &format!("{path}.{field}"))?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Validates a whole order.
 pub(crate) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::default();
