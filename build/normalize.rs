@@ -367,17 +367,12 @@ pub fn ascii_text(text: &str) -> String {
 
 /// The extra steps before code generation only: response enums become
 /// plain strings (no response is ever decoded through a generated
-/// exhaustive enum), `order.redirect_url` stops being required (Klarna's
-/// own examples omit it), and the schemas the facade supplies itself are
-/// pruned with everything only they use.
+/// exhaustive enum), and the schemas the facade supplies itself are pruned
+/// with everything only they use. `order` is one of them, so its required
+/// `redirect_url` never reaches the generated code: the facade's own type
+/// has it optional.
 pub fn for_generation(doc: &mut Value) {
     open_response_enums(doc);
-    if let Some(required) = doc
-        .pointer_mut("/components/schemas/order/required")
-        .and_then(Value::as_array_mut)
-    {
-        required.retain(|name| name != "redirect_url");
-    }
     let replaced: Vec<&str> = REPLACED.iter().map(|(schema, _)| *schema).collect();
     prune_replaced(doc, &replaced);
 }

@@ -72,8 +72,6 @@ struct Record {
     /// Some attempt may have been processed without the caller knowing.
     ambiguous: bool,
     last: Option<Recorded>,
-    /// The wait the final answer asked for.
-    retry_after: Option<Duration>,
 }
 
 /// One logical call: the generated client's inner value.
@@ -212,7 +210,6 @@ impl CallContext {
                 let mut record = self.record();
                 record.attempts = attempt;
                 record.ambiguous |= retry::is_ambiguous(kind, sent);
-                record.retry_after = hint;
             }
 
             if let Some(spare) = spare
@@ -403,10 +400,7 @@ impl CallContext {
         let body = ErrorBody::parse(&recorded.body);
         let header_id = header_str(&recorded.headers, CORRELATION_HEADER).map(str::to_owned);
         let content_type = header_str(&recorded.headers, "content-type").map(str::to_owned);
-        let retry_after = self
-            .record()
-            .retry_after
-            .or_else(|| server_wait(&recorded.headers));
+        let retry_after = server_wait(&recorded.headers);
         // Only these answers prove that Klarna refused the order; anything
         // else (409, 429, 3xx, 5xx…) leaves the caller to reconcile.
         let definitive = matches!(recorded.status, 400 | 401 | 403 | 404);
