@@ -257,6 +257,7 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     connect_timeout: Duration,
     attempt_timeout: Duration,
+    max_response_body: usize,
     retry: RetryPolicy,
     proxy: Option<SecretString>,
     root_certificates: Vec<Vec<u8>>,
@@ -272,6 +273,7 @@ impl Default for ClientBuilder {
             allow_insecure_http: false,
             connect_timeout: Duration::from_secs(10),
             attempt_timeout: Duration::from_secs(30),
+            max_response_body: crate::transport::DEFAULT_MAX_RESPONSE_BODY,
             retry: RetryPolicy::default(),
             proxy: None,
             root_certificates: Vec::new(),
@@ -289,6 +291,7 @@ impl fmt::Debug for ClientBuilder {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("connect_timeout", &self.connect_timeout)
             .field("attempt_timeout", &self.attempt_timeout)
+            .field("max_response_body", &self.max_response_body)
             .field("retry", &self.retry)
             .field("proxy", &self.proxy.as_ref().map(|_| "<redacted>"))
             .field("root_certificates", &self.root_certificates.len())
@@ -350,6 +353,31 @@ impl ClientBuilder {
     /// byte of the answer (default 30 s).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = timeout;
+        self
+    }
+
+    /// The most bytes of a response body the client reads (default 1 MiB;
+    /// Klarna's answers are a few hundred bytes). The cap is checked while
+    /// the body arrives, so no answer makes a call hold more.
+    ///
+    /// An answer past the cap is judged by its status line: a 2xx becomes
+    /// [`Error::UndecodableResponse`] (for create-order the order **was**
+    /// created, and it is not retried); any other status becomes the
+    /// [`Error::Api`] it would have been, with the body cut at the cap and
+    /// [`ApiError::body_truncated`](crate::ApiError::body_truncated) true,
+    /// retried or not as that status is.
+    ///
+    /// ```
+    /// # use klarna_customer_token::Client;
+    /// let client = Client::builder()
+    ///     .api_key("klarna_test_api_…")
+    ///     .base_url("http://127.0.0.1:8080")
+    ///     .max_response_body(64 * 1024)
+    ///     .build();
+    /// assert!(client.is_ok());
+    /// ```
+    pub fn max_response_body(mut self, bytes: usize) -> Self {
+        self.max_response_body = bytes;
         self
     }
 
@@ -444,6 +472,7 @@ impl ClientBuilder {
                 authorization,
                 user_agent,
                 attempt_timeout: self.attempt_timeout,
+                max_response_body: self.max_response_body,
                 retry: self.retry,
                 clock: self.clock.unwrap_or_else(|| Arc::new(TokioClock::new())),
                 secrets: credentials.echo_forms(),

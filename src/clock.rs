@@ -53,7 +53,8 @@ impl Clock for TokioClock {
 }
 
 /// A clock for tests: a wait returns at once and moves the clock forward by
-/// its duration, and every wait is recorded. Clones share one clock.
+/// its duration, and every wait is recorded. Clones share one clock. It
+/// saturates at [`Duration::MAX`]: no duration makes it overflow or panic.
 ///
 /// ```
 /// use std::time::Duration;
@@ -87,9 +88,11 @@ impl VirtualClock {
     pub fn sleeps(&self) -> Vec<Duration> {
         self.lock().sleeps.clone()
     }
-    /// Moves the clock forward without a wait.
+    /// Moves the clock forward without a wait. The clock saturates at
+    /// [`Duration::MAX`] instead of overflowing.
     pub fn advance(&self, by: Duration) {
-        self.lock().now += by;
+        let mut state = self.lock();
+        state.now = state.now.saturating_add(by);
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, VirtualState> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
@@ -102,8 +105,25 @@ impl Clock for VirtualClock {
     }
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
         let mut state = self.lock();
-        state.now += duration;
+        state.now = state.now.saturating_add(duration);
         state.sleeps.push(duration);
         Box::pin(std::future::ready(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_virtual_clock_saturates() {
+        let clock = VirtualClock::new();
+        clock.advance(Duration::MAX);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), Duration::MAX);
+        clock.sleep(Duration::MAX).await;
+        clock.sleep(Duration::from_secs(1)).await;
+        assert_eq!(clock.now(), Duration::MAX);
+        assert_eq!(clock.sleeps(), [Duration::MAX, Duration::from_secs(1)]);
     }
 }

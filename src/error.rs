@@ -38,13 +38,16 @@ pub enum Error {
     /// processed.
     #[error(transparent)]
     Timeout(Box<TransportError>),
-    /// The connection failed. When it failed after the request was sent, the
-    /// request may have been processed.
+    /// The connection failed, or the answer's head could not be read (see
+    /// [`TransportError::kind`]). When it failed after the request was sent,
+    /// the request may have been processed.
     #[error(transparent)]
     Connection(Box<TransportError>),
-    /// Klarna answered with a status the call expects but a body that could
-    /// not be decoded. For create-order with a 2xx, **the order was
-    /// created**: do not retry it with a new key.
+    /// Klarna answered with a success status but a body that could not be
+    /// decoded, or one longer than the client's cap
+    /// ([`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)).
+    /// For create-order, **the order was created**: do not retry it with a
+    /// new key.
     #[error(transparent)]
     UndecodableResponse(Box<UndecodableResponse>),
 }
@@ -142,8 +145,10 @@ impl Error {
         self.call().and_then(|c| c.outcome)
     }
 
-    /// How long Klarna asked the caller to wait (`Retry-After` or
-    /// `X-Ratelimit-Reset`), if it did.
+    /// How long Klarna asked the caller to wait, if the final answer was a
+    /// 429 or a 503 that asked: the longer of `Retry-After` and
+    /// `X-Ratelimit-Reset`. A wait too long to represent is
+    /// [`Duration::MAX`]. `None` on every other answer, whatever its headers.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Api(e) => e.retry_after,
@@ -261,13 +266,15 @@ impl fmt::Display for Operation {
 #[non_exhaustive]
 pub enum OrderOutcome {
     /// No attempt could have reached Klarna's processing, and the final
-    /// answer was a definitive rejection (400, 401, 403 or 404), or no
+    /// answer was a definitive rejection (400, 401, 403 or 404, or a 429:
+    /// the gateway refused the request before processing it), or no
     /// connection was ever made: no order exists.
     NotCreated,
     /// An attempt ended ambiguously (a timeout or a dropped connection after
-    /// the request was sent, or a 5xx), or the final answer proves nothing
-    /// either way (such as 409, 422, 429 or a redirect): Klarna may have
-    /// created the order. A later 409 does not erase an earlier ambiguity.
+    /// the request was sent, an unreadable answer, or a 5xx), or the final
+    /// answer proves nothing either way (such as 409, 422 or a redirect):
+    /// Klarna may have created the order. An earlier ambiguous attempt
+    /// keeps the call here even when the final answer is a 429. A later 409 does not erase an earlier ambiguity.
     /// This API cannot read an order back, so reconcile by sending the same
     /// order again **with the same idempotency key** within 24 hours: Klarna
     /// then returns the order if it exists, or creates it once if it does
@@ -334,6 +341,8 @@ pub struct ApiError {
     pub(crate) raw_body: Bytes,
     /// The body as it may be shown: token and credentials redacted, cut short.
     pub(crate) body_preview: String,
+    /// The cap the body was cut at, when the answer was longer.
+    pub(crate) body_limit: Option<usize>,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) call: CallInfo,
 }
@@ -367,16 +376,26 @@ impl ApiError {
     pub fn authorized_payment_method(&self) -> Option<&AuthorizedPaymentMethod> {
         self.authorized_payment_method.as_ref()
     }
-    /// The response's content type.
+    /// The response's content type, with the token and credentials
+    /// redacted.
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
     }
     /// The body exactly as received, such as the HTML page of a gateway's
-    /// 401. It may contain the full customer token: do not log it.
+    /// 401, up to the client's cap
+    /// ([`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)).
+    /// It may contain the full customer token: do not log it.
     pub fn raw_body(&self) -> &[u8] {
         &self.raw_body
     }
-    /// How long Klarna asked the caller to wait, if it did.
+    /// Whether the answer was longer than the client's cap, so that
+    /// [`raw_body`](Self::raw_body) holds only its first bytes (and Klarna's
+    /// fields could not be read from it).
+    pub fn body_truncated(&self) -> bool {
+        self.body_limit.is_some()
+    }
+    /// How long Klarna asked the caller to wait, on a 429 or a 503 (see
+    /// [`Error::retry_after`]).
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
@@ -396,6 +415,9 @@ impl fmt::Display for ApiError {
                 .as_deref()
                 .unwrap_or("unknown content type");
             write!(f, " with a {kind} body: {}", self.body_preview)?;
+        }
+        if let Some(limit) = self.body_limit {
+            write!(f, " (the answer exceeded {limit} bytes and was cut there)")?;
         }
         if let Some(id) = &self.correlation_id {
             write!(f, " [correlation id {id}]")?;
@@ -418,6 +440,7 @@ impl fmt::Debug for ApiError {
             .field("correlation_id", &self.correlation_id)
             .field("content_type", &self.content_type)
             .field("body", &self.body_preview)
+            .field("body_truncated", &self.body_truncated())
             .field("retry_after", &self.retry_after)
             .field("attempts", &self.call.attempts)
             .field("idempotency_key", &self.call.idempotency_key)
@@ -428,11 +451,17 @@ impl fmt::Debug for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// Whether a transport failure was a timeout or a connection problem.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TransportKind {
+/// What kind of transport failure a [`TransportError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// No complete answer arrived within the attempt timeout.
     Timeout,
+    /// The connection could not be made, or failed before a complete answer.
     Connection,
+    /// An answer arrived but its head (status line and headers) was not
+    /// valid HTTP, or too large: the answer could not be read.
+    MalformedResponse,
 }
 
 /// A request that got no complete answer: a timeout or a connection failure.
@@ -445,6 +474,10 @@ pub struct TransportError {
 }
 
 impl TransportError {
+    /// What kind of failure it was.
+    pub fn kind(&self) -> TransportKind {
+        self.kind
+    }
     /// Whether the request could have reached Klarna before it failed.
     /// `false` only when the connection was never established.
     pub fn may_have_been_sent(&self) -> bool {
@@ -457,6 +490,7 @@ impl fmt::Display for TransportError {
         let what = match self.kind {
             TransportKind::Timeout => "timed out",
             TransportKind::Connection => "connection failed",
+            TransportKind::MalformedResponse => "the answer could not be read",
         };
         write!(f, "{} failed: {what}: {}", self.call, self.detail)?;
         self.call.tail(f)
@@ -496,6 +530,8 @@ pub struct UndecodableResponse {
     /// decoder quotes the values it rejects.
     pub(crate) source: Redacted,
     pub(crate) path: String,
+    /// The cap the body was cut at, when the answer was longer.
+    pub(crate) body_limit: Option<usize>,
     pub(crate) call: CallInfo,
 }
 
@@ -504,10 +540,16 @@ impl UndecodableResponse {
     pub fn status(&self) -> u16 {
         self.status
     }
-    /// The body exactly as received. It may contain the full customer
-    /// token: do not log it.
+    /// The body exactly as received, up to the client's cap. It may contain
+    /// the full customer token: do not log it.
     pub fn raw_body(&self) -> &[u8] {
         &self.raw_body
+    }
+    /// Whether the answer was longer than the client's cap
+    /// ([`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)),
+    /// so that [`raw_body`](Self::raw_body) holds only its first bytes.
+    pub fn body_truncated(&self) -> bool {
+        self.body_limit.is_some()
     }
     /// Where in the body decoding failed, such as `fraud_status`.
     pub fn path(&self) -> &str {
@@ -545,6 +587,7 @@ impl fmt::Debug for UndecodableResponse {
             .field("path", &self.path)
             .field("error", &self.source.0)
             .field("body", &self.body_preview)
+            .field("body_truncated", &self.body_truncated())
             .field("attempts", &self.call.attempts)
             .field("idempotency_key", &self.call.idempotency_key)
             .field("outcome", &self.call.outcome)
@@ -571,62 +614,116 @@ impl fmt::Display for Redacted {
 
 impl std::error::Error for Redacted {}
 
-/// Klarna's error body (`ErrorV2`), read leniently: any field may be absent
-/// or of an unexpected type without failing the decoding.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(transparent)]
-pub(crate) struct ErrorBody(serde_json::Value);
+/// What the generated code decodes an error body into: nothing. The facade
+/// reads the fields it shows from the recorded answer ([`ErrorFields`]), so
+/// the generated decoding only checks that the body is JSON, without
+/// copying any of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ErrorBody;
 
-impl ErrorBody {
+impl<'de> serde::Deserialize<'de> for ErrorBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer)?;
+        Ok(Self)
+    }
+}
+
+/// The largest error body whose fields are read. Klarna's error bodies are a
+/// few hundred bytes; a longer one is shown only as a preview.
+pub(crate) const MAX_PARSED_ERROR_BODY: usize = 64 * 1024;
+
+/// The fields of Klarna's error body (`ErrorV2`) that the facade keeps, read
+/// leniently: any field may be absent or of an unexpected type without
+/// failing the decoding. Every other field is skipped without a copy.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct ErrorFields {
+    #[serde(deserialize_with = "lenient_string")]
+    error_code: Option<String>,
+    #[serde(deserialize_with = "lenient_messages")]
+    error_messages: Vec<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    error_message: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    correlation_id: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    reason: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    fraud_status: Option<String>,
+    #[serde(deserialize_with = "lenient_method")]
+    authorized_payment_method: Option<AuthorizedPaymentMethod>,
+}
+
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize as _;
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+fn lenient_messages<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    use serde::Deserialize as _;
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|m| match m {
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        serde_json::Value::String(one) => vec![one],
+        _ => Vec::new(),
+    })
+}
+
+fn lenient_method<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<AuthorizedPaymentMethod>, D::Error> {
+    use serde::Deserialize as _;
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
+impl ErrorFields {
+    /// The fields of a JSON object body, if it is one and short enough.
     pub(crate) fn parse(body: &[u8]) -> Option<Self> {
-        match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(value @ serde_json::Value::Object(_)) => Some(Self(value)),
-            _ => None,
+        if body.len() > MAX_PARSED_ERROR_BODY {
+            return None;
         }
+        let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+        if *first != b'{' {
+            return None;
+        }
+        serde_json::from_slice(body).ok()
     }
 
-    fn string(&self, field: &str) -> Option<String> {
-        self.0
-            .get(field)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    pub(crate) fn error_code(&self) -> Option<&str> {
+        self.error_code.as_deref()
     }
 
-    pub(crate) fn error_code(&self) -> Option<ErrorCode> {
-        self.string("error_code").map(ErrorCode::from)
+    pub(crate) fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
     }
 
-    pub(crate) fn correlation_id(&self) -> Option<String> {
-        self.string("correlation_id")
-    }
-
-    pub(crate) fn reason(&self) -> Option<String> {
-        self.string("reason")
+    pub(crate) fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
     }
 
     pub(crate) fn fraud_status(&self) -> Option<FraudStatus> {
-        self.string("fraud_status").map(FraudStatus::from)
+        self.fraud_status.clone().map(FraudStatus::from)
     }
 
-    pub(crate) fn authorized_payment_method(&self) -> Option<AuthorizedPaymentMethod> {
-        self.0
-            .get("authorized_payment_method")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    pub(crate) fn authorized_payment_method(&mut self) -> Option<AuthorizedPaymentMethod> {
+        self.authorized_payment_method.take()
     }
 
-    pub(crate) fn messages(&self) -> Vec<String> {
-        let mut out: Vec<String> = match self.0.get("error_messages") {
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(|m| m.as_str().map(str::to_owned))
-                .collect(),
-            Some(serde_json::Value::String(one)) => vec![one.clone()],
-            _ => Vec::new(),
-        };
-        if let Some(one) = self.string("error_message") {
-            out.push(one);
-        }
-        out
+    /// `error_messages` (a list or a single string), then `error_message`.
+    pub(crate) fn messages(&self) -> impl Iterator<Item = &str> {
+        self.error_messages
+            .iter()
+            .map(String::as_str)
+            .chain(self.error_message.as_deref())
     }
 }
 
@@ -646,14 +743,32 @@ mod tests {
 
     #[test]
     fn error_body_reads_both_message_shapes() {
-        let body = ErrorBody::parse(
-            br#"{"error_code":"BAD_VALUE","error_messages":["a","b"],"error_message":"c","correlation_id":"x"}"#,
+        let body = ErrorFields::parse(
+            br#"{"error_code":"BAD_VALUE","error_messages":["a","b"],"error_message":"c","correlation_id":"x","other":[1,{"a":2}]}"#,
         )
         .unwrap();
-        assert_eq!(body.messages(), ["a", "b", "c"]);
-        assert_eq!(body.error_code(), Some(ErrorCode::BadValue));
-        assert_eq!(body.correlation_id().as_deref(), Some("x"));
-        assert!(ErrorBody::parse(b"<html>").is_none());
-        assert!(ErrorBody::parse(b"[1]").is_none());
+        assert_eq!(body.messages().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(body.error_code(), Some("BAD_VALUE"));
+        assert_eq!(body.correlation_id(), Some("x"));
+        let one = ErrorFields::parse(br#"{"error_messages":"one","error_code":7}"#).unwrap();
+        assert_eq!(one.messages().collect::<Vec<_>>(), ["one"]);
+        assert_eq!(one.error_code(), None);
+        assert!(ErrorFields::parse(b"<html>").is_none());
+        assert!(ErrorFields::parse(b"[1]").is_none());
+        assert!(ErrorFields::parse(b"{\"error_code\":\"X\"").is_none());
+    }
+
+    #[test]
+    fn long_error_bodies_are_not_parsed() {
+        let pad = " ".repeat(MAX_PARSED_ERROR_BODY);
+        let body = format!("{{\"error_code\":\"BAD_VALUE\"}}{pad}");
+        assert!(ErrorFields::parse(body.as_bytes()).is_none());
+        assert!(ErrorFields::parse(body.trim_end().as_bytes()).is_some());
+    }
+
+    #[test]
+    fn the_generated_error_type_reads_nothing() {
+        assert!(serde_json::from_slice::<ErrorBody>(br#"{"a":[1,2,{"b":"c"}]}"#).is_ok());
+        assert!(serde_json::from_slice::<ErrorBody>(b"<html>").is_err());
     }
 }

@@ -12,6 +12,7 @@ mod generated;
 mod idempotency;
 pub mod limits;
 mod order;
+mod redact;
 mod retry;
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
@@ -30,7 +31,8 @@ pub use enums::{
     SubscriptionInterval, TokenStatus,
 };
 pub use error::{
-    ApiError, ConfigError, Error, Operation, OrderOutcome, TransportError, UndecodableResponse,
+    ApiError, ConfigError, Error, Operation, OrderOutcome, TransportError, TransportKind,
+    UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
 pub use order::{

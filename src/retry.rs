@@ -9,10 +9,20 @@ use std::time::Duration;
 ///
 /// The defaults: 2 retries (3 attempts), exponential backoff from 250 ms with
 /// full jitter, capped at 5 s, and a 90 s deadline covering every attempt and
-/// every wait. A `Retry-After` or `X-Ratelimit-Reset` of up to 60 s is
-/// honoured; when the wait it asks for would overrun the deadline (or is
-/// longer than 60 s), the call fails at once and the error carries the wait
-/// that was asked for.
+/// every wait.
+///
+/// A wait the server asks for is honoured only on a **429 or a 503**: there
+/// the wait is the longer of `Retry-After` and `X-Ratelimit-Reset` (and at
+/// least the backoff). Both are read as delta-seconds (`120`, `1.5`) or as
+/// an HTTP-date (`Wed, 21 Oct 2026 07:28:00 GMT`, measured against the
+/// system clock; a date in the past asks for no wait); negative or
+/// unreadable values are ignored. A wait of up to 60 s is honoured; when it
+/// would overrun the deadline, is longer than 60 s, or is too long to
+/// represent at all, the call fails at once and
+/// [`Error::retry_after`](crate::Error::retry_after) carries the wait that
+/// was asked for (saturated at [`Duration::MAX`]). On every other answer
+/// both headers are ignored: Klarna sends `X-Ratelimit-Reset` on every
+/// response, and it is not a request to wait.
 ///
 /// Create-order is safe to retry because every attempt of a call carries the
 /// same `Klarna-Idempotency-Key`; read and cancel are idempotent by nature.
@@ -142,15 +152,53 @@ pub(crate) fn is_ambiguous(attempt: Attempt, sent: bool) -> bool {
     }
 }
 
-/// Parses a wait in seconds from `Retry-After` or `X-Ratelimit-Reset`.
-/// Only delta-seconds are understood (whole or fractional); anything else,
-/// including an HTTP date, is ignored.
-pub(crate) fn parse_wait(value: &str) -> Option<Duration> {
-    let seconds: f64 = value.trim().parse().ok()?;
-    if seconds.is_finite() && seconds >= 0.0 {
-        Duration::try_from_secs_f64(seconds).ok()
-    } else {
-        None
+/// Whether an answer with this status may ask for a wait: only a 429 (rate
+/// limited) or a 503 (unavailable) does.
+pub(crate) fn status_asks_for_wait(status: u16) -> bool {
+    matches!(status, 429 | 503)
+}
+
+/// Parses a wait from `Retry-After` or `X-Ratelimit-Reset`: delta-seconds
+/// (whole, fractional or with an exponent; a value too large for a
+/// `Duration` saturates at [`Duration::MAX`]) or an HTTP-date (IMF-fixdate,
+/// and the obsolete RFC 850 and asctime forms), measured from `now`. A date
+/// in the past, a negative number and anything else are ignored.
+pub(crate) fn parse_wait(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if is_decimal(value) {
+        let seconds: f64 = value.parse().ok()?;
+        // The grammar leaves only non-negative numbers; an infinite one (too
+        // many digits) or one past `Duration::MAX` saturates.
+        return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    date.duration_since(now).ok()
+}
+
+/// `digits [. digits] [(e|E) [+|-] digits]`: a non-negative decimal number,
+/// without `inf`, `NaN` or a sign.
+fn is_decimal(value: &str) -> bool {
+    fn digits(s: &str) -> (&str, bool) {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        (&s[end..], end > 0)
+    }
+    let (rest, whole) = digits(value);
+    if !whole {
+        return false;
+    }
+    let rest = match rest.strip_prefix('.') {
+        Some(fraction) => match digits(fraction) {
+            (rest, true) => rest,
+            _ => return false,
+        },
+        None => rest,
+    };
+    match rest.strip_prefix(['e', 'E']) {
+        Some(exponent) => {
+            let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+            matches!(digits(exponent), ("", true))
+        }
+        None => rest.is_empty(),
     }
 }
 
@@ -238,12 +286,64 @@ mod tests {
     }
 
     #[test]
-    fn waits_parse_as_delta_seconds_only() {
-        assert_eq!(parse_wait("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_wait(" 1.5 "), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_wait("-1"), None);
-        assert_eq!(parse_wait("NaN"), None);
-        assert_eq!(parse_wait("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_wait("1e400"), None);
+    fn wait_table() {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        // Wed, 21 Oct 2015 07:28:00 GMT
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let secs = |s| Some(Duration::from_secs(s));
+        let table: &[(&str, Option<Duration>)] = &[
+            ("3", secs(3)),
+            (" 1.5 ", Some(Duration::from_millis(1500))),
+            ("0", secs(0)),
+            ("120", secs(120)),
+            ("1e2", secs(100)),
+            ("1E+1", secs(10)),
+            ("2.5e-1", Some(Duration::from_millis(250))),
+            ("1e12", secs(1_000_000_000_000)),
+            // Too large for a Duration: saturated, so that it fails at once.
+            ("18446744073709551616", Some(Duration::MAX)),
+            ("1e20", Some(Duration::MAX)),
+            ("1e400", Some(Duration::MAX)),
+            (&"9".repeat(400), Some(Duration::MAX)),
+            // Negative or garbage: ignored.
+            ("-1", None),
+            ("-0", None),
+            ("+5", None),
+            ("NaN", None),
+            ("inf", None),
+            ("infinity", None),
+            ("", None),
+            ("1.", None),
+            (".5", None),
+            ("1e", None),
+            ("5s", None),
+            ("0x10", None),
+            ("soon", None),
+            // HTTP-dates, from `now`.
+            ("Wed, 21 Oct 2015 07:28:30 GMT", secs(30)),
+            ("Wed, 21 Oct 2015 07:29:00 GMT", secs(60)),
+            ("Wednesday, 21-Oct-15 07:28:05 GMT", secs(5)),
+            ("Wed Oct 21 07:28:07 2015", secs(7)),
+            ("Thu, 22 Oct 2015 07:28:00 GMT", secs(86_400)),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", secs(0)),
+            // In the past: no wait asked.
+            ("Wed, 21 Oct 2015 07:27:59 GMT", None),
+            ("Tue, 20 Oct 2015 07:28:00 GMT", None),
+            // Not a date.
+            ("Wed, 32 Oct 2015 07:28:00 GMT", None),
+            ("Wed, 21 Oct 2015 07:28:00", None),
+        ];
+        for (value, expected) in table {
+            assert_eq!(parse_wait(value, now), *expected, "{value:?}");
+        }
+        // A far-future date is a wait, not an error.
+        assert!(parse_wait("Fri, 31 Dec 9999 23:59:59 GMT", SystemTime::now()).is_some());
+    }
+
+    #[test]
+    fn only_429_and_503_ask_for_a_wait() {
+        for status in 100..600 {
+            assert_eq!(status_asks_for_wait(status), status == 429 || status == 503, "{status}");
+        }
     }
 }

@@ -16,11 +16,20 @@ use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::error::{
-    ApiError, CallInfo, Error, ErrorBody, Operation, OrderOutcome, Redacted, TransportError,
+    ApiError, CallInfo, Error, ErrorFields, Operation, OrderOutcome, Redacted, TransportError,
     TransportKind, UndecodableResponse,
 };
 use crate::idempotency::IdempotencyKey;
+use crate::redact::Scrubber;
 use crate::retry::{self, Attempt, RetryPolicy};
+
+/// The default cap on a response body: Klarna's answers are a few hundred
+/// bytes.
+pub(crate) const DEFAULT_MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// Up to this size a body's buffer grows by doubling; past it, it is grown
+/// to the cap at once, so that reading never holds much more than the cap.
+const DOUBLING_LIMIT: usize = 64 * 1024;
 
 /// The header Klarna names its correlation id in.
 pub(crate) const CORRELATION_HEADER: &str = "klarna-correlation-id";
@@ -32,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) authorization: HeaderValue,
     pub(crate) user_agent: HeaderValue,
     pub(crate) attempt_timeout: Duration,
+    /// The most bytes of a response body that are read.
+    pub(crate) max_response_body: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
     /// Credential strings to hide should a server echo them.
@@ -45,6 +56,7 @@ impl fmt::Debug for Shared {
             .field("authorization", &"<redacted>")
             .field("user_agent", &self.user_agent)
             .field("attempt_timeout", &self.attempt_timeout)
+            .field("max_response_body", &self.max_response_body)
             .field("retry", &self.retry)
             .finish()
     }
@@ -64,6 +76,8 @@ struct Recorded {
     status: u16,
     headers: HeaderMap,
     body: Bytes,
+    /// The answer was longer than the cap; `body` holds its first bytes.
+    truncated: bool,
 }
 
 #[derive(Debug, Default)]
@@ -182,13 +196,20 @@ impl CallContext {
                 Ok(answer) => {
                     span.record("status", answer.status());
                     if let Some(id) = header_str(&answer.parts.headers, CORRELATION_HEADER) {
-                        span.record("correlation_id", id);
+                        span.record("correlation_id", self.scrubber().scrub(id));
+                    }
+                    if answer.truncated {
+                        tracing::debug!(
+                            parent: &span,
+                            limit = self.shared.max_response_body,
+                            "the answer exceeded the body cap"
+                        );
                     }
                     let kind = Attempt::Response {
                         status: answer.status(),
                         json_body: is_json(&answer.parts.headers, &answer.body),
                     };
-                    (kind, server_wait(&answer.parts.headers))
+                    (kind, server_wait(answer.status(), &answer.parts.headers))
                 }
                 Err(e) => {
                     // reqwest's own message holds the URL, and so the full
@@ -197,6 +218,7 @@ impl CallContext {
                         parent: &span,
                         timeout = e.is_timeout(),
                         connect = e.is_connect(),
+                        malformed = is_malformed_head(e),
                         "attempt failed"
                     );
                     (Attempt::Transport, None)
@@ -251,27 +273,44 @@ impl CallContext {
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     }
 
-    /// One attempt: the answer with its body fully read, within the
+    /// One attempt: the answer with its body read up to the cap, within the
     /// request's timeout.
     async fn send(&self, request: reqwest::Request) -> reqwest::Result<Answer> {
-        use http_body_util::BodyExt as _;
         let response = self.shared.http.execute(request).await?;
         // As http parts, so that the headers are moved rather than copied;
         // the body keeps reqwest's timeout.
         let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok(Answer { parts, body })
+        let length = header_str(&parts.headers, "content-length").and_then(|v| v.parse().ok());
+        let (body, truncated) = read_capped(body, self.shared.max_response_body, length).await?;
+        Ok(Answer {
+            parts,
+            body,
+            truncated,
+        })
     }
 
     /// Records the final answer and rebuilds a response for the generated
-    /// code to decode.
+    /// code to decode. The body is shared, not copied. An answer past the
+    /// cap is handed over without a body: the facade turns it into an error
+    /// whatever the generated code makes of it.
     fn keep(&self, answer: Answer) -> reqwest::Response {
+        let handed = if answer.truncated {
+            Bytes::new()
+        } else {
+            answer.body.clone()
+        };
         self.record().last = Some(Recorded {
             status: answer.status(),
             headers: answer.parts.headers.clone(),
-            body: answer.body.clone(),
+            body: answer.body,
+            truncated: answer.truncated,
         });
-        reqwest::Response::from(http::Response::from_parts(answer.parts, answer.body))
+        reqwest::Response::from(http::Response::from_parts(answer.parts, handed))
+    }
+
+    /// The scrub for every server-supplied value of this call.
+    fn scrubber(&self) -> Scrubber<'_> {
+        Scrubber::new(&self.token, &self.token_redacted, &self.shared.secrets)
     }
 
     fn call_info(
@@ -290,19 +329,47 @@ impl CallContext {
 
     /// Turns the generated code's result into the facade's.
     ///
+    /// Generic over the generated error type `E`, which it never reads: the
+    /// generated code makes `Error<()>` or `Error<ErrorBody>` depending on
+    /// whether the description declares error bodies, and the facade builds
+    /// its errors from the recorded answer either way.
+    ///
     /// `decode` reads a success body for statuses the generated code did not
     /// expect (another 2xx).
-    pub(crate) fn finish<T>(
+    pub(crate) fn finish<T, E>(
         &self,
-        result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<ErrorBody>>,
+        result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
         idempotency_key: Option<IdempotencyKey>,
         decode: impl Fn(&[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>>,
     ) -> Result<Success<T>, Error> {
         let attempts = self.record().attempts;
+        // An answer past the cap is an error whatever its status, even when
+        // the generated code needed no body (a 202).
+        let oversized = {
+            let mut record = self.record();
+            match record.last.take() {
+                Some(last) if last.truncated => Some(last),
+                other => {
+                    record.last = other;
+                    None
+                }
+            }
+        };
+        if let Some(recorded) = oversized {
+            return Err(if (200..300).contains(&recorded.status) {
+                let message = format!(
+                    "the answer exceeded {} bytes",
+                    self.shared.max_response_body
+                );
+                self.undecodable(recorded, message, String::new(), idempotency_key)
+            } else {
+                self.api_error(recorded, idempotency_key)
+            });
+        }
         let err = match result {
             Ok(value) => {
-                let correlation_id =
-                    header_str(value.headers(), CORRELATION_HEADER).map(str::to_owned);
+                let correlation_id = header_str(value.headers(), CORRELATION_HEADER)
+                    .map(|id| self.scrubber().scrub(id));
                 return Ok(Success {
                     status: value.status().as_u16(),
                     value: value.into_inner(),
@@ -328,10 +395,15 @@ impl CallContext {
                             value,
                             status: recorded.status,
                             correlation_id: header_str(&recorded.headers, CORRELATION_HEADER)
-                                .map(str::to_owned),
+                                .map(|id| self.scrubber().scrub(id)),
                             attempts,
                         }),
-                        Err(e) => Err(self.undecodable(recorded, e, idempotency_key)),
+                        Err(e) => {
+                            let path = e.path().to_string();
+                            let path = if path == "." { String::new() } else { path };
+                            let message = e.into_inner().to_string();
+                            Err(self.undecodable(recorded, message, path, idempotency_key))
+                        }
                     }
                 } else {
                     Err(self.api_error(recorded, idempotency_key))
@@ -360,15 +432,22 @@ impl CallContext {
         let sent = !e.is_connect();
         let kind = if e.is_timeout() {
             TransportKind::Timeout
+        } else if is_malformed_head(&e) {
+            TransportKind::MalformedResponse
         } else {
             TransportKind::Connection
         };
         let detail = if !sent {
             "could not connect".to_owned()
-        } else if kind == TransportKind::Timeout {
-            "no complete answer within the timeout".to_owned()
         } else {
-            "the connection failed after the request was sent".to_owned()
+            match kind {
+                TransportKind::Timeout => "no complete answer within the timeout",
+                TransportKind::MalformedResponse => {
+                    "the response head was not valid HTTP or was too large"
+                }
+                _ => "the connection failed after the request was sent",
+            }
+            .to_owned()
         };
         // A connection that was never made is definitive: nothing was sent.
         let outcome = self.outcome_for_failure(!sent);
@@ -381,7 +460,7 @@ impl CallContext {
         });
         match kind {
             TransportKind::Timeout => Error::Timeout(error),
-            TransportKind::Connection => Error::Connection(error),
+            _ => Error::Connection(error),
         }
     }
 
@@ -389,7 +468,10 @@ impl CallContext {
         let outcome = self.outcome_for_failure(true);
         Error::Connection(Box::new(TransportError {
             kind: TransportKind::Connection,
-            detail: format!("the request could not be sent: {}", self.scrub(message)),
+            detail: format!(
+                "the request could not be sent: {}",
+                self.scrubber().scrub(message)
+            ),
             sent: false,
             source: None,
             call: self.call_info(key, outcome),
@@ -397,38 +479,45 @@ impl CallContext {
     }
 
     fn api_error(&self, recorded: Recorded, key: Option<IdempotencyKey>) -> Error {
-        let body = ErrorBody::parse(&recorded.body);
-        let header_id = header_str(&recorded.headers, CORRELATION_HEADER).map(str::to_owned);
-        let content_type = header_str(&recorded.headers, "content-type").map(str::to_owned);
-        let retry_after = server_wait(&recorded.headers);
-        // Only these answers prove that Klarna refused the order; anything
-        // else (409, 429, 3xx, 5xx…) leaves the caller to reconcile.
-        let definitive = matches!(recorded.status, 400 | 401 | 403 | 404);
+        let scrubber = self.scrubber();
+        let scrub = |text: &str| scrubber.scrub(text);
+        // Klarna's fields are read only from a whole, short body.
+        let mut fields = if recorded.truncated {
+            None
+        } else {
+            ErrorFields::parse(&recorded.body)
+        };
+        let fields_ref = fields.as_ref();
+        let header_id = header_str(&recorded.headers, CORRELATION_HEADER);
+        let retry_after = server_wait(recorded.status, &recorded.headers);
+        // Only these answers prove that Klarna refused the order (a 429 is
+        // the gateway's refusal before processing); anything else (409, 3xx,
+        // 5xx…) leaves the caller to reconcile.
+        let definitive = matches!(recorded.status, 400 | 401 | 403 | 404 | 429);
         let outcome = self.outcome_for_failure(definitive);
         let error = ApiError {
             status: recorded.status,
-            error_code: body
-                .as_ref()
-                .and_then(ErrorBody::error_code)
-                .map(|code| crate::ErrorCode::from(self.scrub(code.as_str()))),
-            error_messages: body
-                .as_ref()
-                .map(|b| b.messages().iter().map(|m| self.scrub(m)).collect())
+            error_code: fields_ref
+                .and_then(ErrorFields::error_code)
+                .map(|code| crate::ErrorCode::from(scrub(code))),
+            error_messages: fields_ref
+                .map(|f| f.messages().map(scrub).collect())
                 .unwrap_or_default(),
-            correlation_id: body
-                .as_ref()
-                .and_then(ErrorBody::correlation_id)
+            correlation_id: fields_ref
+                .and_then(ErrorFields::correlation_id)
                 .or(header_id)
-                .map(|id| self.scrub(&id)),
-            reason: body
-                .as_ref()
-                .and_then(ErrorBody::reason)
-                .map(|reason| self.scrub(&reason)),
-            fraud_status: body.as_ref().and_then(ErrorBody::fraud_status),
-            authorized_payment_method: body.as_ref().and_then(ErrorBody::authorized_payment_method),
-            content_type,
+                .map(scrub),
+            reason: fields_ref.and_then(ErrorFields::reason).map(scrub),
+            fraud_status: fields_ref
+                .and_then(ErrorFields::fraud_status)
+                .map(|status| crate::FraudStatus::from(scrub(status.as_str()))),
+            authorized_payment_method: fields
+                .as_mut()
+                .and_then(ErrorFields::authorized_payment_method),
+            content_type: header_str(&recorded.headers, "content-type").map(scrub),
             json_body: is_json(&recorded.headers, &recorded.body),
-            body_preview: self.preview(&recorded.body),
+            body_preview: scrubber.preview(&recorded.body),
+            body_limit: recorded.truncated.then_some(self.shared.max_response_body),
             raw_body: recorded.body,
             retry_after,
             call: self.call_info(key, outcome),
@@ -439,65 +528,128 @@ impl CallContext {
     fn undecodable(
         &self,
         recorded: Recorded,
-        e: serde_path_to_error::Error<serde_json::Error>,
+        message: String,
+        path: String,
         key: Option<IdempotencyKey>,
     ) -> Error {
         let outcome = (self.operation == Operation::CreateOrder).then_some(OrderOutcome::Created);
-        let path = e.path().to_string();
+        let scrubber = self.scrubber();
         Error::UndecodableResponse(Box::new(UndecodableResponse {
             status: recorded.status,
             correlation_id: header_str(&recorded.headers, CORRELATION_HEADER)
-                .map(|id| self.scrub(id)),
-            body_preview: self.preview(&recorded.body),
+                .map(|id| scrubber.scrub(id)),
+            body_preview: scrubber.preview(&recorded.body),
+            body_limit: recorded.truncated.then_some(self.shared.max_response_body),
             raw_body: recorded.body,
-            source: Redacted(self.scrub(&e.into_inner().to_string())),
-            path: if path == "." { String::new() } else { path },
+            // A decoder quotes the values it rejects.
+            source: Redacted(scrubber.scrub(&message)),
+            path: scrubber.scrub(&path),
             call: self.call_info(key, outcome),
         }))
     }
-
-    /// Replaces the full token by its redacted form, and any credential a
-    /// server echoed by `<redacted>`.
-    fn scrub(&self, text: &str) -> String {
-        use secrecy::ExposeSecret as _;
-        let mut out = if self.token.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(&self.token, &self.token_redacted)
-        };
-        for secret in &self.shared.secrets {
-            let secret = secret.expose_secret();
-            if secret.len() >= 4 && out.contains(secret) {
-                out = out.replace(secret, "<redacted>");
-            }
-        }
-        out
-    }
-
-    /// A short, single-line, token-free view of a body for messages.
-    fn preview(&self, body: &[u8]) -> String {
-        const MAX_CHARS: usize = 200;
-        let text = String::from_utf8_lossy(body);
-        let text = self.scrub(&text);
-        let mut out = String::new();
-        for word in text.split_whitespace() {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(word);
-            if out.chars().count() > MAX_CHARS {
-                let cut: String = out.chars().take(MAX_CHARS).collect();
-                return format!("{cut}…");
-            }
-        }
-        out
-    }
 }
 
-/// One attempt's answer, its body fully read.
+/// Reads a body up to `limit` bytes, checking the cap as each frame
+/// arrives: at most `limit` bytes are ever kept, and the rest of an answer
+/// past the cap is never read (the connection is then closed). Returns the
+/// bytes and whether the answer was longer. A body that arrives in one frame
+/// is moved, not copied.
+async fn read_capped(
+    mut body: reqwest::Body,
+    limit: usize,
+    length: Option<u64>,
+) -> reqwest::Result<(Bytes, bool)> {
+    use http_body_util::BodyExt as _;
+    // A declared length within the cap is allocated at once (should more
+    // come, the buffer grows, still within the cap).
+    let declared = length
+        .and_then(|l| usize::try_from(l).ok())
+        .filter(|&l| l <= limit);
+    let mut first: Option<Bytes> = None;
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut kept = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        if data.is_empty() {
+            continue;
+        }
+        let room = limit - kept;
+        let take = data.len().min(room);
+        let over = data.len() > room;
+        if kept == 0 {
+            if over {
+                // Keep only what fits; `slice` shares the frame's bytes.
+                return Ok((data.slice(..take), true));
+            }
+            kept = take;
+            first = Some(data);
+            continue;
+        }
+        if take == 0 {
+            // Full already: what was kept is the answer.
+            let kept = first.take().unwrap_or_else(|| finish_buffer(buffer));
+            return Ok((kept, true));
+        }
+        if let Some(first) = first.take() {
+            buffer.reserve_exact(declared.unwrap_or(0).max(kept + take));
+            buffer.extend_from_slice(&first);
+        }
+        reserve(&mut buffer, kept + take, limit);
+        buffer.extend_from_slice(&data[..take]);
+        kept += take;
+        if over {
+            return Ok((finish_buffer(buffer), true));
+        }
+    }
+    Ok(match first {
+        Some(first) => (first, false),
+        None => (finish_buffer(buffer), false),
+    })
+}
+
+/// Makes room for `needed` bytes in `buffer`, never past `limit`: doubling
+/// while small, then straight to the cap.
+fn reserve(buffer: &mut Vec<u8>, needed: usize, limit: usize) {
+    let needed = needed.min(limit);
+    if needed <= buffer.capacity() {
+        return;
+    }
+    let target = if needed <= DOUBLING_LIMIT {
+        buffer.capacity().saturating_mul(2).max(needed).min(limit)
+    } else {
+        limit
+    };
+    buffer.reserve_exact(target - buffer.len());
+}
+
+fn finish_buffer(mut buffer: Vec<u8>) -> Bytes {
+    if buffer.capacity() - buffer.len() > buffer.len() / 4 {
+        buffer.shrink_to_fit();
+    }
+    Bytes::from(buffer)
+}
+
+/// Whether an attempt failed because the answer's head could not be parsed
+/// (or was too large), as opposed to a connection that failed.
+fn is_malformed_head(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            return hyper.is_parse() || hyper.is_parse_too_large() || hyper.is_parse_status();
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// One attempt's answer, its body read up to the cap.
 struct Answer {
     parts: http::response::Parts,
     body: Bytes,
+    /// The answer was longer than the cap; `body` holds its first bytes.
+    truncated: bool,
 }
 
 impl Answer {
@@ -520,11 +672,17 @@ fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
     }
 }
 
-/// The wait a response asks for, from `Retry-After` or `X-Ratelimit-Reset`
-/// (the longer of the two).
-fn server_wait(headers: &HeaderMap) -> Option<Duration> {
-    let retry_after = header_str(headers, "retry-after").and_then(retry::parse_wait);
-    let reset = header_str(headers, "x-ratelimit-reset").and_then(retry::parse_wait);
+/// The wait an answer asks for: on a 429 or a 503 only, the longer of
+/// `Retry-After` and `X-Ratelimit-Reset`. Klarna sends the latter on every
+/// answer; elsewhere it is not a request to wait.
+fn server_wait(status: u16, headers: &HeaderMap) -> Option<Duration> {
+    if !retry::status_asks_for_wait(status) {
+        return None;
+    }
+    let now = std::time::SystemTime::now();
+    let parse = |name| header_str(headers, name).and_then(|v| retry::parse_wait(v, now));
+    let retry_after = parse("retry-after");
+    let reset = parse("x-ratelimit-reset");
     match (retry_after, reset) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),

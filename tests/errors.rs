@@ -653,7 +653,7 @@ async fn conflict_409_is_final() -> TestResult {
     assert_eq!(e.correlation_id(), Some("corr-409"));
     assert_eq!(a.raw_body(), body.to_string().as_bytes());
     assert!(!e.is_retryable());
-    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403 and 404 prove a refusal
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403, 404 and 429 prove a refusal
     assert_eq!(e.idempotency_key(), Some(&key));
     assert_eq!(e.attempts(), Some(1));
     assert_redacted(&e);
@@ -696,7 +696,7 @@ async fn unprocessable_422() -> TestResult {
     assert_eq!(e.correlation_id(), Some("corr-422"));
     assert_eq!(a.raw_body(), body.to_string().as_bytes());
     assert!(!e.is_retryable());
-    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403 and 404 prove a refusal
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403, 404 and 429 prove a refusal
     assert_eq!(e.idempotency_key(), Some(&key));
     let shown = e.to_string();
     assert!(shown.contains("422 VALIDATION_ERROR"), "{shown}");
@@ -715,7 +715,7 @@ async fn unprocessable_422() -> TestResult {
     assert_eq!(e.error_code(), None);
     assert!(api(&e).raw_body().is_empty());
     assert!(api(&e).error_messages().is_empty());
-    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403 and 404 prove a refusal
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403, 404 and 429 prove a refusal
     assert!(e.to_string().contains("422"));
     assert_redacted(&e);
     Ok(())
@@ -751,7 +751,8 @@ async fn rate_limited_429_carries_retry_after() -> TestResult {
     assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
     assert_eq!(a.retry_after(), Some(Duration::from_secs(7)));
     assert!(e.is_retryable());
-    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403 and 404 prove a refusal
+    // A final 429 is the gateway's refusal before processing: definitive.
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::NotCreated));
     assert_eq!(e.idempotency_key(), Some(&key));
     assert_eq!(e.attempts(), Some(1));
     let shown = e.to_string();
@@ -887,7 +888,7 @@ async fn redirect_is_not_followed() -> TestResult {
     assert_eq!(e.status(), Some(302));
     assert_eq!(e.error_code(), None);
     assert!(!e.is_retryable());
-    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403 and 404 prove a refusal
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403, 404 and 429 prove a refusal
     assert_eq!(e.idempotency_key(), Some(&key));
     assert!(a.raw_body().is_empty());
     assert!(e.to_string().contains("302"));
@@ -1372,7 +1373,8 @@ async fn retry_after_beyond_the_deadline_fails_at_once() -> TestResult {
     assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
     assert_eq!(e.attempts(), Some(1));
     assert!(e.is_retryable());
-    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated)); // only 400, 401, 403 and 404 prove a refusal
+    // Every attempt was refused with a 429: nothing was processed.
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::NotCreated));
     assert_redacted(&e);
     Ok(())
 }
