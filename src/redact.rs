@@ -42,7 +42,11 @@ pub(crate) struct Scrubber<'a> {
 }
 
 impl<'a> Scrubber<'a> {
-    pub(crate) fn new(token: &'a str, token_redacted: &'a str, secrets: &'a [SecretString]) -> Self {
+    pub(crate) fn new(
+        token: &'a str,
+        token_redacted: &'a str,
+        secrets: &'a [SecretString],
+    ) -> Self {
         Self {
             token,
             token_redacted,
@@ -309,7 +313,9 @@ mod tests {
     }
 
     fn escaped(text: &str) -> String {
-        text.chars().map(|c| format!("\\u{:04x}", c as u32)).collect()
+        text.chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect()
     }
 
     #[test]
@@ -331,8 +337,16 @@ mod tests {
         for input in inputs {
             let out = s.scrub(&input);
             let lower = out.to_ascii_lowercase();
-            for secret in [TOKEN, "shared-secret", "k123456_abcd12345", "6c2hhcmvklxnly3jlda"] {
-                assert!(!lower.contains(&secret.to_ascii_lowercase()), "{input} -> {out}");
+            for secret in [
+                TOKEN,
+                "shared-secret",
+                "k123456_abcd12345",
+                "6c2hhcmvklxnly3jlda",
+            ] {
+                assert!(
+                    !lower.contains(&secret.to_ascii_lowercase()),
+                    "{input} -> {out}"
+                );
             }
             assert!(out.ends_with(" end"), "{input} -> {out}");
             assert!(out.contains("…9e00") || out.contains(REDACTED), "{out}");
@@ -353,10 +367,18 @@ mod tests {
         let secrets = secrets();
         let s = Scrubber::new(TOKEN, "…9e00", &secrets);
         for offset in MAX_SHOWN_BYTES - 40..MAX_SHOWN_BYTES + 5 {
-            let text = format!("{}{}{}", "x".repeat(offset), escaped("shared-secret"), "y".repeat(5000));
+            let text = format!(
+                "{}{}{}",
+                "x".repeat(offset),
+                escaped("shared-secret"),
+                "y".repeat(5000)
+            );
             let out = s.scrub(&text);
             assert!(out.ends_with('…'), "{offset}");
-            assert!(out.len() <= MAX_SHOWN_BYTES + REDACTED.len() + 3, "{offset}");
+            assert!(
+                out.len() <= MAX_SHOWN_BYTES + REDACTED.len() + 3,
+                "{offset}"
+            );
             // No prefix of the escaped secret is left at the cut.
             assert!(!out.contains("\\u0073\\u0068"), "{offset}: {out}");
         }
@@ -366,7 +388,10 @@ mod tests {
     fn preview_is_short_single_line_and_bounded() {
         let secrets = secrets();
         let s = Scrubber::new(TOKEN, "…9e00", &secrets);
-        let body = format!("<html>\n  <p>{TOKEN}</p>\n{}</html>", "word ".repeat(100_000));
+        let body = format!(
+            "<html>\n  <p>{TOKEN}</p>\n{}</html>",
+            "word ".repeat(100_000)
+        );
         let out = s.preview(body.as_bytes());
         assert!(out.starts_with("<html> <p>…9e00</p> word"), "{out}");
         assert!(out.chars().count() <= PREVIEW_CHARS + 1);

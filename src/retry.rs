@@ -343,7 +343,11 @@ mod tests {
     #[test]
     fn only_429_and_503_ask_for_a_wait() {
         for status in 100..600 {
-            assert_eq!(status_asks_for_wait(status), status == 429 || status == 503, "{status}");
+            assert_eq!(
+                status_asks_for_wait(status),
+                status == 429 || status == 503,
+                "{status}"
+            );
         }
     }
 }

@@ -698,3 +698,184 @@ impl progenitor_client::ClientHooks<Arc<CallContext>> for crate::generated::Clie
         self.inner.execute(request).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(operation: Operation) -> Arc<CallContext> {
+        let client = crate::Client::builder()
+            .basic_auth("K123456_abcd12345", "shared-secret")
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .expect("client");
+        let token = crate::CustomerToken::new(TOKEN).expect("token");
+        CallContext::new(
+            Arc::clone(&client.shared),
+            operation,
+            &token,
+            CallOptions {
+                retry: RetryPolicy::none(),
+                attempt_timeout: Duration::from_secs(1),
+            },
+        )
+    }
+
+    const TOKEN: &str = "0b1d9815-165e-42e2-8867-35bc03789e00";
+
+    fn decode_u32(body: &[u8]) -> Result<u32, serde_path_to_error::Error<serde_json::Error>> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        serde_path_to_error::deserialize(&mut de)
+    }
+
+    fn record(ctx: &CallContext, status: u16, body: &'static [u8], truncated: bool) {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert(
+            CORRELATION_HEADER,
+            HeaderValue::from_str(&format!("id-{TOKEN}")).expect("header"),
+        );
+        let mut record = ctx.record();
+        record.attempts = 1;
+        record.last = Some(Recorded {
+            status,
+            headers,
+            body: Bytes::from_static(body),
+            truncated,
+        });
+    }
+
+    /// The generated code makes `Error<()>` for an operation whose error
+    /// responses declare no body; `finish` takes it as it takes any other.
+    #[test]
+    fn finish_takes_a_generated_error_without_a_body_type() {
+        type Unit = progenitor_client::Error<()>;
+        let ctx = context(Operation::ReadToken);
+        record(&ctx, 404, br#"{"error_code":"TOKEN_NOT_FOUND"}"#, false);
+        let result: Result<progenitor_client::ResponseValue<u32>, Unit> = Err(
+            progenitor_client::Error::ErrorResponse(progenitor_client::ResponseValue::new(
+                (),
+                reqwest::StatusCode::NOT_FOUND,
+                HeaderMap::new(),
+            )),
+        );
+        let e = ctx
+            .finish(result, None, decode_u32)
+            .err()
+            .expect("an error");
+        assert_eq!(e.status(), Some(404));
+        assert_eq!(e.error_code().map(|c| c.as_str()), Some("TOKEN_NOT_FOUND"));
+        assert_eq!(e.correlation_id(), Some("id-…9e00"));
+
+        let result: Result<progenitor_client::ResponseValue<u32>, Unit> = Err(
+            progenitor_client::Error::InvalidRequest(format!("bad {TOKEN}")),
+        );
+        let e = ctx
+            .finish(result, None, decode_u32)
+            .err()
+            .expect("an error");
+        assert!(matches!(e, Error::Connection(_)), "{e:?}");
+        assert!(!e.to_string().contains(TOKEN), "{e}");
+
+        // The same with the error type the canonical description makes.
+        let ctx = context(Operation::ReadToken);
+        record(&ctx, 200, b"7", false);
+        let result: Result<
+            progenitor_client::ResponseValue<u32>,
+            progenitor_client::Error<crate::error::ErrorBody>,
+        > = Err(progenitor_client::Error::InvalidResponsePayload(
+            Bytes::new(),
+            serde_json::from_str::<u32>("x").expect_err("not json"),
+        ));
+        let Ok(success) = ctx.finish(result, None, decode_u32) else {
+            panic!("not decoded");
+        };
+        assert_eq!(success.value, 7);
+        assert_eq!(success.correlation_id.as_deref(), Some("id-…9e00"));
+    }
+
+    #[test]
+    fn an_oversized_answer_is_an_error_whatever_the_generated_code_made_of_it() {
+        let ctx = context(Operation::CreateOrder);
+        record(&ctx, 202, b"{}", true);
+        let ok: Result<progenitor_client::ResponseValue<u32>, progenitor_client::Error<()>> =
+            Ok(progenitor_client::ResponseValue::new(
+                1,
+                reqwest::StatusCode::ACCEPTED,
+                HeaderMap::new(),
+            ));
+        let e = ctx.finish(ok, None, decode_u32).err().expect("an error");
+        let Error::UndecodableResponse(u) = &e else {
+            panic!("{e:?}");
+        };
+        assert!(u.body_truncated());
+        assert_eq!(e.order_outcome(), Some(OrderOutcome::Created));
+        assert!(e.to_string().contains("exceeded 1048576 bytes"), "{e}");
+    }
+
+    fn chunked(chunks: Vec<&'static [u8]>) -> reqwest::Body {
+        let stream = futures_util_stream(chunks);
+        reqwest::Body::wrap_stream(stream)
+    }
+
+    /// A stream of chunks, without a stream crate.
+    fn futures_util_stream(
+        chunks: Vec<&'static [u8]>,
+    ) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static
+    {
+        struct Chunks(std::collections::VecDeque<&'static [u8]>);
+        impl futures_core::Stream for Chunks {
+            type Item = Result<Bytes, std::io::Error>;
+            fn poll_next(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Self::Item>> {
+                std::task::Poll::Ready(self.0.pop_front().map(|c| Ok(Bytes::from_static(c))))
+            }
+        }
+        Chunks(chunks.into())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn bodies_are_read_up_to_the_cap() {
+        // (frames, cap, kept, cut)
+        type Case = (Vec<&'static [u8]>, usize, &'static [u8], bool);
+        let cases: &[Case] = &[
+            (vec![], 4, b"", false),
+            (vec![b"abcd"], 4, b"abcd", false),
+            (vec![b"abcde"], 4, b"abcd", true),
+            (vec![b"ab", b"cd"], 4, b"abcd", false),
+            (vec![b"ab", b"cd", b"e"], 4, b"abcd", true),
+            (vec![b"abcd", b"e"], 4, b"abcd", true),
+            (vec![b"ab", b"", b"cdef"], 4, b"abcd", true),
+            (vec![b"a"], 0, b"", true),
+            (vec![b"", b""], 0, b"", false),
+        ];
+        for (chunks, limit, kept, truncated) in cases {
+            let (body, cut) = read_capped(chunked(chunks.clone()), *limit, None)
+                .await
+                .expect("read");
+            assert_eq!((&body[..], cut), (*kept, *truncated), "{chunks:?} {limit}");
+            assert!(body.len() <= *limit);
+        }
+        // A declared length is allocated once; a lying one is still capped.
+        let (body, cut) = read_capped(chunked(vec![b"ab", b"cdef"]), 5, Some(3))
+            .await
+            .expect("read");
+        assert_eq!((&body[..], cut), (&b"abcde"[..], true));
+    }
+
+    #[test]
+    fn buffers_grow_within_the_cap() {
+        let limit = 1024 * 1024;
+        let mut buffer = Vec::new();
+        let mut len = 0;
+        while len < limit {
+            len = (len + 10_000).min(limit);
+            reserve(&mut buffer, len, limit);
+            assert!(buffer.capacity() >= len && buffer.capacity() <= limit);
+            buffer.resize(len, 0);
+        }
+        assert_eq!(buffer.capacity(), limit);
+    }
+}

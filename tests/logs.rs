@@ -1,37 +1,21 @@
 //! Logs never show a credential or a full customer token.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/capture.rs"]
+mod capture;
+
 use std::time::Duration;
+
+use capture::Capture;
 
 use httpmock::prelude::*;
 use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest, RetryPolicy};
 
 const TOKEN: &str = "0b1d9815-165e-42e2-8867-35bc03789e00";
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_show_neither_secrets_nor_full_tokens() {
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture.install();
 
     let server = MockServer::start_async().await;
     server
@@ -95,7 +79,7 @@ async fn logs_show_neither_secrets_nor_full_tokens() {
         .expect("client");
     assert!(offline.read_token(&token).await.is_err());
 
-    let logs = String::from_utf8(capture.0.lock().expect("lock").clone()).expect("utf8");
+    let logs = capture.text();
     assert!(logs.contains("klarna.call"), "no spans logged:\n{logs}");
     assert!(
         logs.contains("…9e00"),

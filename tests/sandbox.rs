@@ -2158,7 +2158,8 @@ async fn the_client_sees_429_with_retry_after() {
         let err = create.expect_err("limited");
         assert_eq!(err.status(), Some(429));
         assert!(err.retry_after().is_some());
-        assert_eq!(err.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated));
+        // A final 429 is the gateway's refusal before processing.
+        assert_eq!(err.order_outcome(), Some(OrderOutcome::NotCreated));
         assert!(sandbox.orders().is_empty());
 
         sandbox.clock().advance(Duration::from_secs(1));
