@@ -370,7 +370,7 @@ impl ClientBuilder {
     /// ```
     /// # use klarna_customer_token::Client;
     /// let client = Client::builder()
-    ///     .api_key("klarna_test_api_…")
+    ///     .api_key("klarna_test_api_dG9wc2VjcmV0")
     ///     .base_url("http://127.0.0.1:8080")
     ///     .max_response_body(64 * 1024)
     ///     .build();

@@ -637,7 +637,8 @@ fn is_malformed_head(e: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(cause) = source {
         if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
-            return hyper.is_parse() || hyper.is_parse_too_large() || hyper.is_parse_status();
+            // Any parse error of the head, a head too large included.
+            return hyper.is_parse();
         }
         source = cause.source();
     }
