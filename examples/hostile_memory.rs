@@ -7,25 +7,15 @@
 
 #[path = "../tests/support/hostile.rs"]
 mod hostile;
+#[path = "support/proc_memory.rs"]
+mod proc_memory;
 
 use std::time::Duration;
 
 use hostile::{Hostile, Reply};
 use klarna_customer_token::clock::VirtualClock;
 use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest, RetryPolicy};
-
-/// `VmRSS` and `VmHWM` (peak) in KiB, if the platform reports them.
-fn memory_kib() -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
+use proc_memory::memory_kib;
 
 fn report(what: &str, before: Option<(u64, u64)>) {
     match (before, memory_kib()) {
