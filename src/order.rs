@@ -271,9 +271,29 @@ impl fmt::Debug for OrderRequest {
 /// Builds an [`OrderRequest`], filling in the totals it is not given.
 ///
 /// `order_amount` defaults to the sum of the lines' `total_amount`.
-/// `order_tax_amount` defaults to the sum of the lines' `total_tax_amount`
-/// when any line has a `tax_rate` (EU style), and otherwise to the sum of the
-/// `sales_tax` lines' `total_amount` (US style, 0 when there are none).
+/// `order_tax_amount` defaults, when the order has a `sales_tax` line (US
+/// style), to the sum of the `sales_tax` lines' `total_amount`, and otherwise
+/// (EU style) to the sum of the lines' `total_tax_amount`.
+///
+/// ```
+/// use klarna_customer_token::{OrderLine, OrderLineType, OrderRequest};
+///
+/// let order = OrderRequest::builder()
+///     .purchase_currency("USD")
+///     .line(OrderLine::builder("Plan").quantity(1).unit_price(2000).tax_rate(0).build()?)
+///     .line(
+///         OrderLine::builder("Tax")
+///             .line_type(OrderLineType::SalesTax)
+///             .quantity(1)
+///             .unit_price(165)
+///             .build()?,
+///     )
+///     .extra("locale", serde_json::json!("en-US"))
+///     .build()?;
+/// assert_eq!(order.order_tax_amount(), 165);
+/// assert_eq!(order.unknown_fields(), ["locale"]);
+/// # Ok::<(), klarna_customer_token::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct OrderRequestBuilder {
