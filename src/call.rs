@@ -211,6 +211,7 @@ impl<'a> CreateOrderCall<'a> {
             close_span::<CreatedOrder>(&span, started, &result, None);
             return result;
         }
+        crate::order::log_unknown_fields(self.order);
         let ctx = CallContext::new(
             self.client.shared.clone(),
             Operation::CreateOrder,

@@ -203,32 +203,32 @@ open_enum! {
 open_enum! {
     /// The kind of an order line. A line without a type is a physical good.
     ///
+    /// Amounts may be negative on every type (Klarna's schema sets no
+    /// minimum, and its discounts page shows a discount as a negative
+    /// `physical` line); the order total must still be at least 1. An order
+    /// with a `sales_tax` line is taxed US style: its other lines carry no
+    /// tax of their own.
+    ///
     /// In a request, only the values Klarna documents pass validation; an
     /// `Unknown` value is reported rather than sent.
     OrderLineType {
         /// A physical good (the default).
         Physical => "physical",
-        /// A discount; its amounts may be negative.
+        /// A discount, usually with negative amounts.
         Discount => "discount",
         /// Shipping costs.
         ShippingFee => "shipping_fee",
-        /// US-style sales tax, as one line named "Tax".
+        /// US-style sales tax: the order's whole tax as a line of its own,
+        /// usually named "Tax".
         SalesTax => "sales_tax",
         /// A digital good.
         Digital => "digital",
-        /// A gift card; its amounts may be negative.
+        /// A gift card used as payment, usually with negative amounts.
         GiftCard => "gift_card",
-        /// Store credit; its amounts may be negative.
+        /// Store credit used as payment, usually with negative amounts.
         StoreCredit => "store_credit",
         /// A surcharge.
         Surcharge => "surcharge",
-    }
-}
-
-impl OrderLineType {
-    /// Whether lines of this type may carry negative amounts.
-    pub fn allows_negative_amounts(&self) -> bool {
-        matches!(self, Self::Discount | Self::GiftCard | Self::StoreCredit)
     }
 }
 

@@ -24,13 +24,22 @@ pub const MIN_ORDER_AMOUNT: i64 = 1;
 pub const MIN_ORDER_LINES: usize = 1;
 /// An order holds at most this many lines.
 pub const MAX_ORDER_LINES: usize = 1000;
-/// `unit_price`, `total_amount` and `total_tax_amount` of a line stay within
-/// ± this many minor units.
+/// `unit_price` and `total_amount` of a line are at most this many minor
+/// units. The description sets no minimum: amounts may be negative on any
+/// line type.
 pub const MAX_LINE_AMOUNT: i64 = 100_000_000;
 /// `tax_rate` is 0 to this many basis points (from Klarna's documentation).
 pub const MAX_TAX_RATE: i64 = 10_000;
 /// A subscription's `interval_count` is at least this.
 pub const MIN_INTERVAL_COUNT: i64 = 1;
+/// A request body (the order's JSON, unknown fields included) is at most
+/// this many bytes (from Klarna's request limits: "the default maximum
+/// request body size in our API is 1MB", past which Klarna answers 413).
+///
+/// Klarna does not say whether 1 MB is 1,000,000 or 1,048,576 bytes; the
+/// crate refuses only what both readings refuse, so the limit is
+/// 1,048,576. A body between the two may still get Klarna's 413.
+pub const MAX_BODY_BYTES: usize = 1_048_576;
 
 /// The pattern of `purchase_currency` (ISO 4217), as Klarna writes it.
 pub const CURRENCY_PATTERN: &str = "^[A-Za-z]{3,3}$";
@@ -42,7 +51,8 @@ pub const COUNTRY_PATTERN: &str = "^[A-Za-z]{2,2}$";
 pub const MERCHANT_DATA: Length = upto(6000);
 /// `merchant_reference1` and `merchant_reference2`.
 pub const MERCHANT_REFERENCE: Length = upto(255);
-/// `merchant_urls.confirmation` and `merchant_urls.push`.
+/// `merchant_urls.confirmation`, `merchant_urls.push` and (from Klarna's
+/// documentation) `merchant_urls.notification`.
 pub const MERCHANT_URL: Length = upto(2000);
 /// A line's `name`.
 pub const LINE_NAME: Length = Length { min: 1, max: 255 };

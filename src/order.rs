@@ -37,8 +37,7 @@ use crate::validate::{self, ValidationErrors};
     derive(schemars::JsonSchema),
     schemars(rename = "customer_token_order")
 )]
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct OrderRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) attachment: Option<Attachment>,
@@ -68,6 +67,10 @@ pub struct OrderRequest {
     pub(crate) purchase_currency: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) shipping_address: Option<Address>,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    pub(crate) extra: Extra,
 }
 
 impl OrderRequest {
@@ -76,27 +79,113 @@ impl OrderRequest {
         OrderRequestBuilder::default()
     }
 
-    /// Reads an order from the API's own JSON. A field of the wrong type or
-    /// a field the API does not know is reported with its path, such as
-    /// `order_lines[2].quantity`. The order is not validated: call
-    /// [`validate`](Self::validate) for that.
+    /// Reads an order from the API's own JSON.
+    ///
+    /// A field the typed API does not know, at any level, is kept and sent
+    /// verbatim, after the typed fields, in the order given:
+    /// [`unknown_fields`](Self::unknown_fields) lists them. Klarna documents
+    /// fields on this body that its API description lacks (`customer`,
+    /// `locale`, …), so an unknown field is never refused here; use
+    /// [`from_json_strict`](Self::from_json_strict) to refuse them.
+    ///
+    /// A decodable order is not validated: call [`validate`](Self::validate)
+    /// for that. When a field has the wrong type or a required field is
+    /// missing, the error lists every such problem *and* every rule the rest
+    /// of the order breaks, each with its path, such as
+    /// `order_lines[2].quantity`.
+    ///
+    /// ```
+    /// use klarna_customer_token::OrderRequest;
+    /// let order = OrderRequest::from_json(br#"{
+    ///     "purchase_currency": "USD", "locale": "en-US",
+    ///     "order_amount": 1000, "order_tax_amount": 0,
+    ///     "order_lines": [{"name": "Plan", "quantity": 1, "unit_price": 1000,
+    ///                      "total_amount": 1000, "tax_rate": 0}]
+    /// }"#)?;
+    /// assert_eq!(order.unknown_fields(), ["locale"]);
+    /// assert!(order.to_json().ends_with(br#","locale":"en-US"}"#));
+    /// # Ok::<(), klarna_customer_token::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// [`Error::Validation`] naming the path of the first problem.
+    /// [`Error::Validation`] listing every problem, each with its path.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        // First a quick pass that requires every object of the API to be a
-        // JSON object: serde would otherwise also accept an array of the
-        // fields in order, which is not the API's JSON.
-        crate::shape::check_order_json(json)?;
-        // Decoding with path tracking costs an allocation per field name,
-        // so it only runs again to name the path when plain decoding fails.
-        serde_json::from_slice(json).map_err(|_| {
-            let mut de = serde_json::Deserializer::from_slice(json);
-            match serde_path_to_error::deserialize::<_, Self>(&mut de) {
-                Err(e) => ValidationErrors::from_deserialize(&e).into(),
-                Ok(_) => ValidationErrors::single("", "the order could not be decoded").into(),
+        crate::shape::decode_order(json, false).map_err(Error::from)
+    }
+
+    /// Like [`from_json`](Self::from_json), but a field the typed API does
+    /// not know is refused, with its path: typo protection for those who
+    /// want it.
+    ///
+    /// ```
+    /// use klarna_customer_token::OrderRequest;
+    /// let json = br#"{"purchase_currency": "EUR", "order_amount": 1000,
+    ///     "order_tax_amount": 0, "order_lines": [{"name": "Plan",
+    ///     "quantity": 1, "unit_price": 1000, "total_amount": 1000, "colour": "red"}]}"#;
+    /// let err = OrderRequest::from_json_strict(json).unwrap_err();
+    /// assert!(err.validation().unwrap().at("order_lines[0].colour").is_some());
+    /// # Ok::<(), klarna_customer_token::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Validation`] listing every problem, each with its path.
+    pub fn from_json_strict(json: &[u8]) -> Result<Self, Error> {
+        crate::shape::decode_order(json, true).map_err(Error::from)
+    }
+
+    /// The JSON paths of the fields the typed API does not know, such as
+    /// `customer` or `order_lines[0].product_identifiers.model`, in the
+    /// order of the document. They are sent as given.
+    pub fn unknown_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.visit_extras(&mut |prefix, extra| {
+            for name in extra.names() {
+                out.push(join_path(prefix, name));
             }
-        })
+        });
+        out
+    }
+
+    /// Calls `f` with the path prefix and the unknown fields of every
+    /// object of the order that has some.
+    pub(crate) fn visit_extras(&self, f: &mut dyn FnMut(&str, &Extra)) {
+        let mut visit = |prefix: &str, extra: &Extra| {
+            if !extra.is_empty() {
+                f(prefix, extra);
+            }
+        };
+        visit("", &self.extra);
+        if let Some(a) = &self.attachment {
+            visit("attachment", &a.extra);
+        }
+        if let Some(u) = &self.merchant_urls {
+            visit("merchant_urls", &u.extra);
+        }
+        for (i, line) in self.order_lines.iter().enumerate() {
+            let has_extras = !line.extra.is_empty()
+                || line
+                    .product_identifiers
+                    .as_ref()
+                    .is_some_and(|p| !p.extra.is_empty())
+                || line
+                    .subscription
+                    .as_ref()
+                    .is_some_and(|s| !s.extra.is_empty());
+            if !has_extras {
+                continue;
+            }
+            let prefix = format!("order_lines[{i}]");
+            visit(&prefix, &line.extra);
+            if let Some(p) = &line.product_identifiers {
+                visit(&format!("{prefix}.product_identifiers"), &p.extra);
+            }
+            if let Some(s) = &line.subscription {
+                visit(&format!("{prefix}.subscription"), &s.extra);
+            }
+        }
+        if let Some(a) = &self.shipping_address {
+            visit("shipping_address", &a.extra);
+        }
     }
 
     /// Serializes the order to the JSON Klarna expects.
@@ -174,6 +263,7 @@ impl fmt::Debug for OrderRequest {
             .field("auto_capture", &self.auto_capture)
             .field("attachment", &self.attachment)
             .field("shipping_address", &self.shipping_address)
+            .field("unknown_fields", &self.extra)
             .finish()
     }
 }
@@ -181,9 +271,29 @@ impl fmt::Debug for OrderRequest {
 /// Builds an [`OrderRequest`], filling in the totals it is not given.
 ///
 /// `order_amount` defaults to the sum of the lines' `total_amount`.
-/// `order_tax_amount` defaults to the sum of the lines' `total_tax_amount`
-/// when any line has a `tax_rate` (EU style), and otherwise to the sum of the
-/// `sales_tax` lines' `total_amount` (US style, 0 when there are none).
+/// `order_tax_amount` defaults, when the order has a `sales_tax` line (US
+/// style), to the sum of the `sales_tax` lines' `total_amount`, and otherwise
+/// (EU style) to the sum of the lines' `total_tax_amount`.
+///
+/// ```
+/// use klarna_customer_token::{OrderLine, OrderLineType, OrderRequest};
+///
+/// let order = OrderRequest::builder()
+///     .purchase_currency("USD")
+///     .line(OrderLine::builder("Plan").quantity(1).unit_price(2000).tax_rate(0).build()?)
+///     .line(
+///         OrderLine::builder("Tax")
+///             .line_type(OrderLineType::SalesTax)
+///             .quantity(1)
+///             .unit_price(165)
+///             .build()?,
+///     )
+///     .extra("locale", serde_json::json!("en-US"))
+///     .build()?;
+/// assert_eq!(order.order_tax_amount(), 165);
+/// assert_eq!(order.unknown_fields(), ["locale"]);
+/// # Ok::<(), klarna_customer_token::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct OrderRequestBuilder {
@@ -203,6 +313,7 @@ struct OrderRequestParts {
     order_tax_amount: Option<i64>,
     purchase_currency: Option<String>,
     shipping_address: Option<Address>,
+    extra: Extra,
 }
 
 impl OrderRequestBuilder {
@@ -267,6 +378,14 @@ impl OrderRequestBuilder {
         self.order.shipping_address = Some(address);
         self
     }
+    /// Adds a field the typed API does not have, such as `customer` or
+    /// `locale`. It is sent as given, after the typed fields. A name the
+    /// typed API already has is refused by [`build`](Self::build): set that
+    /// field through its own method.
+    pub fn extra(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
+        self.order.extra.push_value(name.into(), value);
+        self
+    }
 
     /// Fills in the totals and validates the whole order.
     ///
@@ -297,6 +416,7 @@ impl OrderRequestBuilder {
             order_tax_amount,
             purchase_currency,
             shipping_address: parts.shipping_address,
+            extra: parts.extra,
         };
         order.validate()?;
         Ok(order)
@@ -331,8 +451,7 @@ impl OrderRequestBuilder {
     derive(schemars::JsonSchema),
     schemars(rename = "order_line")
 )]
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct OrderLine {
     #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::URL.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -358,17 +477,16 @@ pub struct OrderLine {
     #[cfg_attr(feature = "schemars", schemars(range(min = 0, max = crate::limits::MAX_TAX_RATE)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tax_rate: Option<i64>,
-    #[cfg_attr(feature = "schemars", schemars(range(min = -crate::limits::MAX_LINE_AMOUNT, max = crate::limits::MAX_LINE_AMOUNT)))]
+    #[cfg_attr(feature = "schemars", schemars(range(max = crate::limits::MAX_LINE_AMOUNT)))]
     pub(crate) total_amount: i64,
     #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) total_discount_amount: Option<i64>,
-    #[cfg_attr(feature = "schemars", schemars(range(min = -crate::limits::MAX_LINE_AMOUNT, max = crate::limits::MAX_LINE_AMOUNT)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) total_tax_amount: Option<i64>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub(crate) line_type: Option<OrderLineType>,
-    #[cfg_attr(feature = "schemars", schemars(range(min = -crate::limits::MAX_LINE_AMOUNT, max = crate::limits::MAX_LINE_AMOUNT)))]
+    #[cfg_attr(feature = "schemars", schemars(range(max = crate::limits::MAX_LINE_AMOUNT)))]
     pub(crate) unit_price: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) subscription: Option<Subscription>,
@@ -376,6 +494,10 @@ pub struct OrderLine {
     /// immutable, so the order's validation need not check it again.
     #[serde(skip)]
     pub(crate) checked: Checked,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    pub(crate) extra: Extra,
 }
 
 /// Whether a line already passed its own checks. Not part of the line's
@@ -407,6 +529,9 @@ impl fmt::Debug for OrderLine {
         optional(&mut s, "product_url", &self.product_url);
         optional(&mut s, "product_identifiers", &self.product_identifiers);
         optional(&mut s, "subscription", &self.subscription);
+        if !self.extra.is_empty() {
+            s.field("unknown_fields", &self.extra);
+        }
         s.finish()
     }
 }
@@ -520,6 +645,7 @@ struct OrderLineParts {
     line_type: Option<OrderLineType>,
     unit_price: Option<i64>,
     subscription: Option<Subscription>,
+    extra: Extra,
 }
 
 impl OrderLineBuilder {
@@ -528,8 +654,9 @@ impl OrderLineBuilder {
         self.line.quantity = Some(quantity);
         self
     }
-    /// Price of one item in minor units, tax included (required). Negative
-    /// only on discount, gift card and store credit lines.
+    /// Price of one item in minor units, tax included (required). It may be
+    /// negative on any line type, as on a discount given as a `physical`
+    /// line; the order total must still be at least 1.
     pub fn unit_price(mut self, unit_price: i64) -> Self {
         self.line.unit_price = Some(unit_price);
         self
@@ -595,6 +722,13 @@ impl OrderLineBuilder {
         self.line.subscription = Some(subscription);
         self
     }
+    /// Adds a field the typed API does not have. It is sent as given, after
+    /// the typed fields. A name the typed API already has is refused by
+    /// [`build`](Self::build): set that field through its own method.
+    pub fn extra(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
+        self.line.extra.push_value(name.into(), value);
+        self
+    }
 
     /// Fills in the totals and validates the line on its own. Paths in the
     /// errors are relative to the line, such as `total_tax_amount`.
@@ -641,6 +775,7 @@ impl OrderLineBuilder {
             unit_price,
             subscription: p.subscription,
             checked: Checked(false),
+            extra: p.extra,
         };
         validate::check_line_alone(&line)?;
         line.checked = Checked(true);
@@ -660,8 +795,7 @@ impl OrderLineBuilder {
     derive(schemars::JsonSchema),
     schemars(rename = "product_identifiers")
 )]
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[must_use]
 pub struct ProductIdentifiers {
     #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::BRAND.max)))]
@@ -682,6 +816,10 @@ pub struct ProductIdentifiers {
     #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::SIZE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) size: Option<String>,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    pub(crate) extra: Extra,
 }
 
 macro_rules! setters {
@@ -736,13 +874,16 @@ setters!(ProductIdentifiers {
     derive(schemars::JsonSchema),
     schemars(rename = "subscription")
 )]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Subscription {
     pub(crate) name: String,
     pub(crate) interval: SubscriptionInterval,
     #[cfg_attr(feature = "schemars", schemars(range(min = crate::limits::MIN_INTERVAL_COUNT)))]
     pub(crate) interval_count: i64,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    pub(crate) extra: Extra,
 }
 
 impl Subscription {
@@ -756,6 +897,7 @@ impl Subscription {
             name: name.into(),
             interval,
             interval_count,
+            extra: Extra::default(),
         }
     }
     /// The subscription's name.
@@ -785,8 +927,7 @@ impl Subscription {
     derive(schemars::JsonSchema),
     schemars(rename = "address")
 )]
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 #[must_use]
 pub struct Address {
     #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::ADDRESS_FIELD.max)))]
@@ -831,6 +972,21 @@ pub struct Address {
     #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::TITLE.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) title: Option<String>,
+    // The four fields below are not in the API description: Klarna
+    // documents them on its order addresses (Klarna Checkout's address) and
+    // shops send them to this endpoint. Klarna documents no length limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) street_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) street_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) house_extension: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) care_of: Option<String>,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    pub(crate) extra: Extra,
 }
 
 impl Address {
@@ -839,7 +995,7 @@ impl Address {
         Self::default()
     }
 
-    pub(crate) fn fields(&self) -> [(&'static str, &Option<String>); 13] {
+    pub(crate) fn fields(&self) -> [(&'static str, &Option<String>); 17] {
         [
             ("attention", &self.attention),
             ("city", &self.city),
@@ -854,6 +1010,10 @@ impl Address {
             ("street_address", &self.street_address),
             ("street_address2", &self.street_address2),
             ("title", &self.title),
+            ("street_name", &self.street_name),
+            ("street_number", &self.street_number),
+            ("house_extension", &self.house_extension),
+            ("care_of", &self.care_of),
         ]
     }
 }
@@ -865,6 +1025,9 @@ impl fmt::Debug for Address {
             if value.is_some() {
                 s.field(name, &format_args!("<redacted>"));
             }
+        }
+        for name in self.extra.names() {
+            s.field(name, &format_args!("<redacted>"));
         }
         s.finish()
     }
@@ -897,6 +1060,17 @@ setters!(Address {
     street_address2 / get_street_address2,
     /// Title, such as "Mr." (at most 20 characters).
     title / get_title,
+    /// Street name without the number, where the address is given in parts
+    /// (Klarna documents it for DE, AT and NL; no length limit is documented).
+    street_name / get_street_name,
+    /// Street number, where the address is given in parts (Klarna documents
+    /// it for DE, AT and NL; no length limit is documented).
+    street_number / get_street_number,
+    /// House extension, such as "B" (Klarna documents it for NL; no length
+    /// limit is documented).
+    house_extension / get_house_extension,
+    /// "Care of" line (no length limit is documented).
+    care_of / get_care_of,
 });
 
 /// Extra merchant data for Klarna's risk assessment. `body` is a JSON
@@ -912,11 +1086,14 @@ setters!(Address {
     derive(schemars::JsonSchema),
     schemars(rename = "attachment")
 )]
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Attachment {
     pub(crate) body: String,
     pub(crate) content_type: String,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    pub(crate) extra: Extra,
 }
 
 impl Attachment {
@@ -925,6 +1102,7 @@ impl Attachment {
         Self {
             body: body.into(),
             content_type: content_type.into(),
+            extra: Extra::default(),
         }
     }
     /// The body.
@@ -945,6 +1123,7 @@ impl fmt::Debug for Attachment {
                 "body",
                 &format_args!("<redacted, {} bytes>", self.body.len()),
             )
+            .field("unknown_fields", &self.extra)
             .finish()
     }
 }
@@ -961,8 +1140,7 @@ impl fmt::Debug for Attachment {
     derive(schemars::JsonSchema),
     schemars(rename = "merchant_urls")
 )]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[must_use]
 pub struct MerchantUrls {
     #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_URL.max)))]
@@ -970,6 +1148,16 @@ pub struct MerchantUrls {
     #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_URL.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) push: Option<String>,
+    /// Not in the API description: Klarna documents it on its merchant URLs
+    /// ("URL for notifications on pending orders", at most 2000 characters)
+    /// and in its own body for creating an order with a customer token.
+    #[cfg_attr(feature = "schemars", schemars(length(max = crate::limits::MERCHANT_URL.max)))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) notification: Option<String>,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    pub(crate) extra: Extra,
 }
 
 impl MerchantUrls {
@@ -978,12 +1166,24 @@ impl MerchantUrls {
         Self {
             confirmation: confirmation.into(),
             push: None,
+            notification: None,
+            extra: Extra::default(),
         }
     }
     /// The push notification URL (at most 2000 characters).
     pub fn push(mut self, url: impl Into<String>) -> Self {
         self.push = Some(url.into());
         self
+    }
+    /// The URL Klarna notifies when a pending order's fraud review ends (at
+    /// most 2000 characters).
+    pub fn notification(mut self, url: impl Into<String>) -> Self {
+        self.notification = Some(url.into());
+        self
+    }
+    /// The notification URL.
+    pub fn get_notification(&self) -> Option<&str> {
+        self.notification.as_deref()
     }
     /// The confirmation URL.
     pub fn confirmation(&self) -> &str {
@@ -1100,6 +1300,143 @@ impl CreatedOrder {
         self.attempts
     }
 }
+
+fn join_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// Logs, at debug level, the paths of the fields the typed API does not
+/// know, as an order with them is sent. Names only: values may be personal
+/// data.
+pub(crate) fn log_unknown_fields(order: &OrderRequest) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let fields = order.unknown_fields();
+        if !fields.is_empty() {
+            tracing::debug!(
+                unknown_fields = ?fields,
+                "sending fields the typed API does not know, as given"
+            );
+        }
+    }
+}
+
+/// The value of a field the typed API does not know.
+#[derive(Clone)]
+pub(crate) enum ExtraValue {
+    /// As read from JSON, byte for byte.
+    Raw(Box<serde_json::value::RawValue>),
+    /// As given to a builder's `extra`.
+    Value(serde_json::Value),
+}
+
+impl ExtraValue {
+    /// The length of the value's JSON, or an upper bound of it.
+    pub(crate) fn json_len_bound(&self) -> usize {
+        match self {
+            Self::Raw(raw) => raw.get().len(),
+            // Writing the value is the only way to know; it is rare (values
+            // from builders) and small.
+            Self::Value(value) => value.to_string().len(),
+        }
+    }
+
+    fn to_value(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Raw(raw) => serde_json::from_str(raw.get()).ok(),
+            Self::Value(value) => Some(value.clone()),
+        }
+    }
+}
+
+impl PartialEq for ExtraValue {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Raw(a), Self::Raw(b)) => a.get() == b.get(),
+            (Self::Value(a), Self::Value(b)) => a == b,
+            (a, b) => a.to_value().is_some() && a.to_value() == b.to_value(),
+        }
+    }
+}
+
+impl Eq for ExtraValue {}
+
+impl Serialize for ExtraValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Raw(raw) => raw.serialize(serializer),
+            Self::Value(value) => value.serialize(serializer),
+        }
+    }
+}
+
+/// The fields of one object of the request that the typed API does not
+/// know, in the order given. They serialize after the typed fields,
+/// unchanged.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Extra(Vec<(String, ExtraValue)>);
+
+impl Extra {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(name, _)| name.as_str())
+    }
+    pub(crate) fn entries(&self) -> &[(String, ExtraValue)] {
+        &self.0
+    }
+    pub(crate) fn push_raw(&mut self, name: String, value: Box<serde_json::value::RawValue>) {
+        self.0.push((name, ExtraValue::Raw(value)));
+    }
+    pub(crate) fn push_value(&mut self, name: String, value: serde_json::Value) {
+        self.0.push((name, ExtraValue::Value(value)));
+    }
+}
+
+/// Names only: values may be personal data.
+impl fmt::Debug for Extra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl Serialize for Extra {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+macro_rules! extra_setter {
+    ($($ty:ident),+) => {$(
+        impl $ty {
+            /// Adds a field the typed API does not have. It is sent as
+            /// given, after the typed fields. A name the typed API already
+            /// has is refused when the order is validated: set that field
+            /// through its own method.
+            pub fn extra(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
+                self.extra.push_value(name.into(), value);
+                self
+            }
+        }
+    )+};
+}
+
+extra_setter!(
+    ProductIdentifiers,
+    Subscription,
+    Address,
+    Attachment,
+    MerchantUrls
+);
 
 #[cfg(test)]
 mod tests {

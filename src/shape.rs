@@ -1,223 +1,672 @@
-//! A fast pass over an order's JSON that checks what serde's derived
-//! decoders let through: every object of the API must be a JSON object.
-//! (A derived struct decoder also accepts an array of the fields in order,
-//! which is not the API's JSON.) It reads the document without building
-//! anything, and names the path of the first offending value.
+//! Reading an order from JSON.
+//!
+//! One decoder serves two passes:
+//!
+//! - **The fast pass** reads the bytes straight into the typed order. Every
+//!   object of the API must be a JSON object (a derived decoder would also
+//!   take an array of the fields in order, which is not the API's JSON); a
+//!   field the typed API does not know is kept byte for byte, in order. Any
+//!   problem stops it.
+//! - **The thorough pass** runs only when the fast one failed: it reads the
+//!   document as a JSON value, decodes every field it can, notes every one
+//!   it cannot (wrong type, missing, repeated) with its path, and then runs
+//!   every validation rule on what it decoded. A mistyped field hides
+//!   nothing else.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde_json::value::RawValue;
 
-use crate::validate::ValidationErrors;
+use crate::enums::{OrderLineType, SubscriptionInterval};
+use crate::order::{
+    Address, Attachment, Checked, Extra, MerchantUrls, OrderLine, OrderRequest, ProductIdentifiers,
+    Subscription,
+};
+use crate::validate::{self, ValidationErrors};
 
-/// Checks an order's JSON: syntax, a single document, and objects where the
-/// API has objects.
-pub(crate) fn check_order_json(json: &[u8]) -> Result<(), ValidationErrors> {
+/// Reads an order; `strict` refuses fields the typed API does not know.
+pub(crate) fn decode_order(json: &[u8], strict: bool) -> Result<OrderRequest, ValidationErrors> {
+    let mut ctx = Ctx::fast();
     let mut de = serde_json::Deserializer::from_slice(json);
-    match serde_path_to_error::deserialize::<_, Object<OrderFields>>(&mut de) {
-        Ok(_) => {}
-        Err(e) if e.inner().is_data() => {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            return Err(ValidationErrors::single(&path, "must be a JSON object"));
-        }
-        Err(e) => {
-            return Err(ValidationErrors::single(
-                "",
-                format!("not valid JSON: {}", e.into_inner()),
-            ));
-        }
-    }
-    de.end()
-        .map_err(|e| ValidationErrors::single("", format!("not valid JSON: {e}")))
-}
-
-/// What to check in the fields of one kind of object.
-trait Fields {
-    fn field<'de, A: MapAccess<'de>>(key: &str, map: &mut A) -> Result<(), A::Error>;
-}
-
-/// A JSON object (never an array), whose fields `F` checks.
-struct Object<F>(PhantomData<F>);
-
-impl<'de, F: Fields> Deserialize<'de> for Object<F> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor<F>(PhantomData<F>);
-        impl<'de, F: Fields> Visitor<'de> for ObjectVisitor<F> {
-            type Value = Object<F>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while let Some(Key(key)) = map.next_key::<Key>()? {
-                    F::field(key, &mut map)?;
+    let fast = Seed::<OrderRequest>::new(&mut ctx)
+        .deserialize(&mut de)
+        .and_then(|order| de.end().map(|()| order));
+    match fast {
+        Ok(order) => {
+            if strict {
+                let unknown = order.unknown_fields();
+                if !unknown.is_empty() {
+                    let mut errors = ValidationErrors::default();
+                    for path in &unknown {
+                        errors.push(path, UNKNOWN_FIELD);
+                    }
+                    return Err(errors);
                 }
-                Ok(Object(PhantomData))
             }
+            Ok(order)
         }
-        deserializer.deserialize_map(ObjectVisitor(PhantomData))
+        Err(_) => Err(thorough(json, strict)),
     }
 }
 
-/// A field name, without allocating: only the names that matter are kept.
-struct Key(&'static str);
+const UNKNOWN_FIELD: &str = "is not a field of the API (refused by from_json_strict)";
 
-impl<'de> Deserialize<'de> for Key {
+/// The thorough pass: every problem the document has, each with its path.
+fn thorough(json: &[u8], strict: bool) -> ValidationErrors {
+    let value: serde_json::Value = match serde_json::from_slice(json) {
+        Ok(value) => value,
+        Err(e) => return ValidationErrors::single("", format!("not valid JSON: {e}")),
+    };
+    let mut ctx = Ctx::thorough();
+    let order = match Seed::<OrderRequest>::new(&mut ctx).deserialize(&value) {
+        Ok(order) => order,
+        Err(_) => return ValidationErrors::single("", "must be a JSON object"),
+    };
+    let mut decoded = ctx.errors;
+    if strict {
+        for path in order.unknown_fields() {
+            decoded.push(&path, UNKNOWN_FIELD);
+        }
+    }
+    if decoded.is_empty() {
+        // The value decoded where the bytes did not: something only the
+        // byte stream shows, such as a field given twice. Name it.
+        let mut de = serde_json::Deserializer::from_slice(json);
+        return match serde_path_to_error::deserialize::<_, OrderRequest>(&mut de) {
+            Err(e) => ValidationErrors::from_deserialize(&e),
+            Ok(_) => ValidationErrors::single("", "the order could not be decoded"),
+        };
+    }
+    validate::check_decoded(&order, decoded)
+}
+
+/// The state of one decoding pass.
+pub(crate) struct Ctx {
+    /// Whether a problem is noted and decoding goes on (the thorough pass),
+    /// or decoding stops at once (the fast pass).
+    thorough: bool,
+    /// The path of the object being decoded (thorough pass only).
+    path: String,
+    errors: ValidationErrors,
+}
+
+impl Ctx {
+    fn fast() -> Self {
+        Self {
+            thorough: false,
+            path: String::new(),
+            errors: ValidationErrors::default(),
+        }
+    }
+
+    fn thorough() -> Self {
+        Self {
+            thorough: true,
+            ..Self::fast()
+        }
+    }
+
+    fn report(&mut self, field: &str, message: impl Into<String>) {
+        let path = if self.path.is_empty() {
+            field.to_owned()
+        } else if field.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}.{field}", self.path)
+        };
+        self.errors.push(&path, message);
+    }
+
+    /// Runs `f` with the field `segment` added to the path.
+    fn within<T>(&mut self, segment: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let len = self.path.len();
+        if len > 0 {
+            self.path.push('.');
+        }
+        self.path.push_str(segment);
+        let out = f(self);
+        self.path.truncate(len);
+        out
+    }
+
+    /// A field given twice: an error in the fast pass, noted in the
+    /// thorough one.
+    fn duplicate<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        name: &'static str,
+    ) -> Result<(), A::Error> {
+        if !self.thorough {
+            return Err(de::Error::duplicate_field(name));
+        }
+        map.next_value::<IgnoredAny>()?;
+        self.report(name, "is given more than once");
+        Ok(())
+    }
+
+    /// Decodes one field's value into its slot.
+    fn take<'de, A, T>(
+        &mut self,
+        map: &mut A,
+        name: &'static str,
+        slot: &mut Option<T>,
+    ) -> Result<(), A::Error>
+    where
+        A: MapAccess<'de>,
+        T: Deserialize<'de> + Placeholder,
+    {
+        self.take_seed(map, name, slot, PhantomData::<T>)
+    }
+
+    fn take_seed<'de, A, S>(
+        &mut self,
+        map: &mut A,
+        name: &'static str,
+        slot: &mut Option<S::Value>,
+        seed: S,
+    ) -> Result<(), A::Error>
+    where
+        A: MapAccess<'de>,
+        S: DeserializeSeed<'de>,
+        S::Value: Placeholder,
+    {
+        if slot.is_some() {
+            return self.duplicate(map, name);
+        }
+        if !self.thorough {
+            *slot = Some(map.next_value_seed(seed)?);
+            return Ok(());
+        }
+        match map.next_value_seed(seed) {
+            Ok(value) => *slot = Some(value),
+            Err(e) => {
+                self.report(name, validate::without_values(&e.to_string()));
+                // Seen, so not reported missing too.
+                *slot = Some(S::Value::placeholder());
+            }
+        }
+        Ok(())
+    }
+
+    /// A required field that is absent: an error in the fast pass, a
+    /// placeholder (never sent: the pass ends in an error) in the thorough one.
+    fn missing<T: Placeholder, E: de::Error>(&mut self, name: &'static str) -> Result<T, E> {
+        if !self.thorough {
+            return Err(E::missing_field(name));
+        }
+        self.report(name, "is required");
+        Ok(T::placeholder())
+    }
+}
+
+/// The value standing in for a field the thorough pass could not decode.
+trait Placeholder {
+    fn placeholder() -> Self;
+}
+
+impl Placeholder for String {
+    fn placeholder() -> Self {
+        String::new()
+    }
+}
+impl Placeholder for i64 {
+    fn placeholder() -> Self {
+        0
+    }
+}
+impl Placeholder for Vec<OrderLine> {
+    fn placeholder() -> Self {
+        Vec::new()
+    }
+}
+impl<T> Placeholder for Option<T> {
+    fn placeholder() -> Self {
+        None
+    }
+}
+impl Placeholder for SubscriptionInterval {
+    fn placeholder() -> Self {
+        SubscriptionInterval::Unknown(String::new())
+    }
+}
+
+/// A field name, borrowed from the input where it can be.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a field name")
             }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-                const NAMES: [&str; 6] = [
-                    "attachment",
-                    "merchant_urls",
-                    "shipping_address",
-                    "order_lines",
-                    "product_identifiers",
-                    "subscription",
-                ];
-                Ok(Key(NAMES.into_iter().find(|n| *n == key).unwrap_or("")))
+            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key)))
             }
         }
         deserializer.deserialize_str(KeyVisitor)
     }
 }
 
-/// The order's fields.
-struct OrderFields;
+/// Keeps a field the typed API does not know, byte for byte.
+fn keep_unknown<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    key: Key<'de>,
+    extra: &mut Extra,
+) -> Result<(), A::Error> {
+    let value = map.next_value::<Box<RawValue>>()?;
+    extra.push_raw(key.0.into_owned(), value);
+    Ok(())
+}
 
-impl Fields for OrderFields {
-    fn field<'de, A: MapAccess<'de>>(key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "attachment" | "merchant_urls" | "shipping_address" => {
-                map.next_value::<Option<Object<AnyFields>>>()?;
-            }
-            "order_lines" => {
-                map.next_value::<Lines>()?;
-            }
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
+/// Decodes a `T` with the pass's context.
+pub(crate) struct Seed<'a, T> {
+    ctx: &'a mut Ctx,
+    _type: PhantomData<T>,
+}
+
+impl<'a, T> Seed<'a, T> {
+    fn new(ctx: &'a mut Ctx) -> Self {
+        Seed {
+            ctx,
+            _type: PhantomData,
         }
-        Ok(())
     }
 }
 
-/// A line's fields.
-struct LineFields;
+/// An optional object: `null` or absent is none.
+struct OptionSeed<'a, T>(Seed<'a, T>);
 
-impl Fields for LineFields {
-    fn field<'de, A: MapAccess<'de>>(key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "product_identifiers" | "subscription" => {
-                map.next_value::<Option<Object<AnyFields>>>()?;
-            }
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Fields with nothing inside to check.
-struct AnyFields;
-
-impl Fields for AnyFields {
-    fn field<'de, A: MapAccess<'de>>(_: &str, map: &mut A) -> Result<(), A::Error> {
-        map.next_value::<IgnoredAny>()?;
-        Ok(())
-    }
-}
-
-/// `order_lines`: when it is an array, each line must be an object. Any
-/// other value is left to the decoder to report.
-struct Lines;
-
-impl<'de> Deserialize<'de> for Lines {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LinesVisitor;
-        impl<'de> Visitor<'de> for LinesVisitor {
-            type Value = Lines;
+impl<'de, T> DeserializeSeed<'de> for OptionSeed<'_, T>
+where
+    for<'a> Seed<'a, T>: DeserializeSeed<'de, Value = T>,
+{
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        struct OptionVisitor<'a, T>(Seed<'a, T>);
+        impl<'de, T> Visitor<'de> for OptionVisitor<'_, T>
+        where
+            for<'a> Seed<'a, T>: DeserializeSeed<'de, Value = T>,
+        {
+            type Value = Option<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
+                f.write_str("a JSON object or null")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lines, A::Error> {
-                while seq.next_element::<Object<LineFields>>()?.is_some() {}
-                Ok(Lines)
+            fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+                Ok(None)
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Lines, A::Error> {
-                IgnoredAny.visit_map(map).map(|_| Lines)
+            fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+                Ok(None)
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Lines, E> {
-                Ok(Lines)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Lines, E> {
-                Ok(Lines)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Lines, E> {
-                Ok(Lines)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Lines, E> {
-                Ok(Lines)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Lines, E> {
-                Ok(Lines)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Lines, E> {
-                Ok(Lines)
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+                self.0.deserialize(d).map(Some)
             }
         }
-        deserializer.deserialize_any(LinesVisitor)
+        deserializer.deserialize_option(OptionVisitor(self.0))
     }
 }
+
+/// The kinds of field a decoder knows.
+macro_rules! slot_type {
+    (req $t:ty) => { Option<$t> };
+    (opt $t:ty) => { Option<Option<$t>> };
+    (object $t:ty) => { Option<Option<$t>> };
+    (lines $t:ty) => { Option<$t> };
+}
+
+macro_rules! take_field {
+    (req $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
+        $ctx.take::<_, $t>(&mut $map, $wire, &mut $slot)?
+    };
+    (opt $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
+        $ctx.take::<_, Option<$t>>(&mut $map, $wire, &mut $slot)?
+    };
+    (object $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
+        take_object::<_, $t>($ctx, &mut $map, $wire, &mut $slot)?
+    };
+    (lines $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
+        take_lines($ctx, &mut $map, &mut $slot)?
+    };
+}
+
+macro_rules! finish_field {
+    (req, $ctx:ident, $wire:literal, $slot:ident) => {
+        match $slot {
+            Some(value) => value,
+            None => match $ctx.missing($wire) {
+                Ok(placeholder) => placeholder,
+                Err(e) => return Err(e),
+            },
+        }
+    };
+    (lines, $ctx:ident, $wire:literal, $slot:ident) => {
+        finish_field!(req, $ctx, $wire, $slot)
+    };
+    (opt, $ctx:ident, $wire:literal, $slot:ident) => {
+        $slot.flatten()
+    };
+    (object, $ctx:ident, $wire:literal, $slot:ident) => {
+        $slot.flatten()
+    };
+}
+
+/// Decodes an optional nested object, noting its own problems under its path.
+fn take_object<'de, A, T>(
+    ctx: &mut Ctx,
+    map: &mut A,
+    name: &'static str,
+    slot: &mut Option<Option<T>>,
+) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    for<'a> Seed<'a, T>: DeserializeSeed<'de, Value = T>,
+{
+    if slot.is_some() {
+        return ctx.duplicate(map, name);
+    }
+    if !ctx.thorough {
+        *slot = Some(map.next_value_seed(OptionSeed(Seed::<T>::new(ctx)))?);
+        return Ok(());
+    }
+    let result = ctx.within(name, |ctx| {
+        map.next_value_seed(OptionSeed(Seed::<T>::new(ctx)))
+    });
+    match result {
+        Ok(value) => *slot = Some(value),
+        Err(_) => {
+            ctx.report(name, "must be a JSON object");
+            *slot = Some(None);
+        }
+    }
+    Ok(())
+}
+
+/// `order_lines`: an array of line objects.
+fn take_lines<'de, A: MapAccess<'de>>(
+    ctx: &mut Ctx,
+    map: &mut A,
+    slot: &mut Option<Vec<OrderLine>>,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return ctx.duplicate(map, "order_lines");
+    }
+    if !ctx.thorough {
+        *slot = Some(map.next_value_seed(LinesSeed(ctx))?);
+        return Ok(());
+    }
+    match map.next_value_seed(LinesSeed(ctx)) {
+        Ok(lines) => *slot = Some(lines),
+        Err(_) => {
+            ctx.report("order_lines", "must be an array of order lines");
+            *slot = Some(Vec::new());
+        }
+    }
+    Ok(())
+}
+
+struct LinesSeed<'a>(&'a mut Ctx);
+
+impl<'de> DeserializeSeed<'de> for LinesSeed<'_> {
+    type Value = Vec<OrderLine>;
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Vec<OrderLine>, D::Error> {
+        struct LinesVisitor<'a>(&'a mut Ctx);
+        impl<'de> Visitor<'de> for LinesVisitor<'_> {
+            type Value = Vec<OrderLine>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of order lines")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Vec<OrderLine>, S::Error> {
+                let ctx = self.0;
+                let mut lines = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                loop {
+                    let index = lines.len();
+                    if !ctx.thorough {
+                        match seq.next_element_seed(Seed::<OrderLine>::new(ctx))? {
+                            Some(line) => lines.push(line),
+                            None => break,
+                        }
+                        continue;
+                    }
+                    let next = ctx.within(&format!("order_lines[{index}]"), |ctx| {
+                        seq.next_element_seed(Seed::<OrderLine>::new(ctx))
+                    });
+                    match next {
+                        Ok(Some(line)) => lines.push(line),
+                        Ok(None) => break,
+                        Err(_) => {
+                            ctx.report(&format!("order_lines[{index}]"), "must be a JSON object");
+                            lines.push(OrderLine::placeholder());
+                        }
+                    }
+                }
+                Ok(lines)
+            }
+        }
+        deserializer.deserialize_seq(LinesVisitor(self.0))
+    }
+}
+
+impl OrderLine {
+    /// Stands in for a line that is not an object (thorough pass only).
+    fn placeholder() -> Self {
+        OrderLine {
+            image_url: None,
+            merchant_data: None,
+            name: String::new(),
+            product_identifiers: None,
+            product_url: None,
+            quantity: 0,
+            quantity_unit: None,
+            reference: None,
+            tax_rate: None,
+            total_amount: 0,
+            total_discount_amount: None,
+            total_tax_amount: None,
+            line_type: None,
+            unit_price: 0,
+            subscription: None,
+            checked: Checked(false),
+            extra: Extra::default(),
+        }
+    }
+}
+
+/// Generates the decoder of an object of the API, and the list of its
+/// field names (`FIELDS`), from one table.
+macro_rules! decoder {
+    (
+        $ty:ident {
+            $( $field:ident = $wire:literal : $kind:ident $t:ty, )+
+        }
+        $( fixed { $( $fixed:ident : $value:expr ),* } )?
+    ) => {
+        impl $ty {
+            /// The field names the typed API knows, as on the wire.
+            pub(crate) const FIELDS: &'static [&'static str] = &[$($wire),+];
+        }
+
+        impl<'de> DeserializeSeed<'de> for Seed<'_, $ty> {
+            type Value = $ty;
+            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<$ty, D::Error> {
+                struct ObjectVisitor<'a>(&'a mut Ctx);
+                impl<'de> Visitor<'de> for ObjectVisitor<'_> {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a JSON object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                        let ctx = self.0;
+                        $( let mut $field: slot_type!($kind $t) = None; )+
+                        let mut extra = Extra::default();
+                        while let Some(key) = map.next_key::<Key<'de>>()? {
+                            match &*key.0 {
+                                $( $wire => take_field!($kind $t, ctx, map, $wire, $field), )+
+                                _ => keep_unknown(&mut map, key, &mut extra)?,
+                            }
+                        }
+                        Ok($ty {
+                            $( $field: finish_field!($kind, ctx, $wire, $field), )+
+                            $( $( $fixed: $value, )* )?
+                            extra,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(ObjectVisitor(self.ctx))
+            }
+        }
+
+        /// Reads the API's JSON; fields the typed API does not know are
+        /// kept. [`OrderRequest::from_json`] reports problems better.
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Seed::<$ty>::new(&mut Ctx::fast()).deserialize(deserializer)
+            }
+        }
+    };
+}
+
+decoder!(OrderRequest {
+    attachment = "attachment": object Attachment,
+    auto_capture = "auto_capture": opt bool,
+    merchant_data = "merchant_data": opt String,
+    merchant_reference1 = "merchant_reference1": opt String,
+    merchant_reference2 = "merchant_reference2": opt String,
+    merchant_urls = "merchant_urls": object MerchantUrls,
+    order_amount = "order_amount": req i64,
+    order_lines = "order_lines": lines Vec<OrderLine>,
+    order_tax_amount = "order_tax_amount": req i64,
+    purchase_currency = "purchase_currency": req String,
+    shipping_address = "shipping_address": object Address,
+});
+
+decoder!(OrderLine {
+    image_url = "image_url": opt String,
+    merchant_data = "merchant_data": opt String,
+    name = "name": req String,
+    product_identifiers = "product_identifiers": object ProductIdentifiers,
+    product_url = "product_url": opt String,
+    quantity = "quantity": req i64,
+    quantity_unit = "quantity_unit": opt String,
+    reference = "reference": opt String,
+    tax_rate = "tax_rate": opt i64,
+    total_amount = "total_amount": req i64,
+    total_discount_amount = "total_discount_amount": opt i64,
+    total_tax_amount = "total_tax_amount": opt i64,
+    line_type = "type": opt OrderLineType,
+    unit_price = "unit_price": req i64,
+    subscription = "subscription": object Subscription,
+} fixed { checked: Checked(false) });
+
+decoder!(ProductIdentifiers {
+    brand = "brand": opt String,
+    category_path = "category_path": opt String,
+    global_trade_item_number = "global_trade_item_number": opt String,
+    manufacturer_part_number = "manufacturer_part_number": opt String,
+    color = "color": opt String,
+    size = "size": opt String,
+});
+
+decoder!(Subscription {
+    name = "name": req String,
+    interval = "interval": req SubscriptionInterval,
+    interval_count = "interval_count": req i64,
+});
+
+decoder!(Address {
+    attention = "attention": opt String,
+    city = "city": opt String,
+    country = "country": opt String,
+    email = "email": opt String,
+    family_name = "family_name": opt String,
+    given_name = "given_name": opt String,
+    organization_name = "organization_name": opt String,
+    phone = "phone": opt String,
+    postal_code = "postal_code": opt String,
+    region = "region": opt String,
+    street_address = "street_address": opt String,
+    street_address2 = "street_address2": opt String,
+    title = "title": opt String,
+    street_name = "street_name": opt String,
+    street_number = "street_number": opt String,
+    house_extension = "house_extension": opt String,
+    care_of = "care_of": opt String,
+});
+
+decoder!(Attachment {
+    body = "body": req String,
+    content_type = "content_type": req String,
+});
+
+decoder!(MerchantUrls {
+    confirmation = "confirmation": req String,
+    push = "push": opt String,
+    notification = "notification": opt String,
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn path_of(json: &str) -> Option<String> {
-        check_order_json(json.as_bytes()).err().map(|e| {
-            e.iter()
-                .next()
-                .map(|v| v.path().to_owned())
-                .unwrap_or_default()
-        })
+    fn problems(json: &str) -> Vec<String> {
+        match decode_order(json.as_bytes(), false) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.iter().map(ToString::to_string).collect(),
+        }
     }
 
     #[test]
     fn arrays_in_place_of_objects_are_named() {
-        assert_eq!(path_of(r#"{"order_lines":[{"name":"a"}]}"#), None);
-        assert_eq!(path_of("[1,2]"), Some(String::new()));
-        assert_eq!(path_of("null"), Some(String::new()));
-        assert_eq!(
-            path_of(r#"{"shipping_address":[1]}"#),
-            Some("shipping_address".into())
+        assert_eq!(problems("[1,2]"), ["must be a JSON object"]);
+        assert_eq!(problems("null"), ["must be a JSON object"]);
+        let p = problems(r#"{"shipping_address":[1]}"#);
+        assert!(
+            p.contains(&"shipping_address: must be a JSON object".to_owned()),
+            "{p:?}"
         );
-        assert_eq!(path_of(r#"{"shipping_address":null}"#), None);
-        assert_eq!(
-            path_of(r#"{"order_lines":[{},[1]]}"#),
-            Some("order_lines[1]".into())
+        let p = problems(r#"{"order_lines":[{},[1]]}"#);
+        assert!(
+            p.contains(&"order_lines[1]: must be a JSON object".to_owned()),
+            "{p:?}"
         );
-        assert_eq!(
-            path_of(r#"{"order_lines":[{"subscription":["x"]}]}"#),
-            Some("order_lines[0].subscription".into())
+        let p = problems(r#"{"order_lines":[{"subscription":["x"]}]}"#);
+        assert!(
+            p.contains(&"order_lines[0].subscription: must be a JSON object".to_owned()),
+            "{p:?}"
         );
-        // Other types are left to the decoder, which names them better.
-        assert_eq!(path_of(r#"{"order_lines":"x","order_amount":"y"}"#), None);
-        // Nested values that are not API objects are not inspected.
-        assert_eq!(path_of(r#"{"merchant_data":[[1]],"x":{"y":[]}}"#), None);
     }
 
     #[test]
     fn syntax_errors_and_trailing_data_are_reported() {
-        let err = check_order_json(b"{").unwrap_err();
-        assert!(err.to_string().contains("not valid JSON"), "{err}");
-        let err = check_order_json(b"{} x").unwrap_err();
-        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        for json in ["{", "{} x"] {
+            let p = problems(json);
+            assert!(p.len() == 1 && p[0].contains("not valid JSON"), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_keep_their_bytes_and_order() {
+        let json = br#"{"z":1.50,"order_amount":1,"a":{"k" : [1e3]},"order_tax_amount":0,
+            "purchase_currency":"EUR","order_lines":[{"name":"x","quantity":1,
+            "unit_price":1,"total_amount":1,"m":null}]}"#;
+        let order = decode_order(json, false).expect("decodes");
+        assert_eq!(order.unknown_fields(), ["z", "a", "order_lines[0].m"]);
+        let out = String::from_utf8(order.to_json()).expect("utf-8");
+        assert!(out.contains(r#""m":null}"#), "{out}");
+        assert!(out.ends_with(r#","z":1.50,"a":{"k" : [1e3]}}"#), "{out}");
     }
 }

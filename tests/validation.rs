@@ -654,10 +654,13 @@ fn tax_rate_is_0_to_10000() {
     );
 }
 
+/// The description caps `unit_price` and `total_amount` at 100,000,000
+/// and sets no minimum (the earlier rule also refused amounts below
+/// −100,000,000, and a tax beyond ±100,000,000: no Klarna document states
+/// either, so both went).
 #[test]
-fn unit_price_and_total_amount_stay_within_100_million() {
+fn unit_price_and_total_amount_are_at_most_100_million() {
     assert_eq!(limits::MAX_LINE_AMOUNT, 100_000_000);
-    // At the limit, both signs.
     let at_limit = order(
         vec![
             line("big", 1, 100_000_000, 100_000_000),
@@ -668,6 +671,17 @@ fn unit_price_and_total_amount_stay_within_100_million() {
         0,
     );
     assert_valid(&at_limit, "±100,000,000");
+    let far_below = order(
+        vec![
+            line("a", 1, 100_000_000, 100_000_000),
+            line("b", 1, 100_000_000, 100_000_000),
+            line("c", 1, 100_000_000, 100_000_000),
+            line("credit", 1, -250_000_000, -250_000_000),
+        ],
+        50_000_000,
+        0,
+    );
+    assert_valid(&far_below, "a line of −250,000,000");
 
     // unit_price over the limit; the total is in range and the line rule skipped.
     let mut v = order(vec![line("x", 1, 100_000_001, 100_000_000)], 100_000_000, 0);
@@ -678,70 +692,49 @@ fn unit_price_and_total_amount_stay_within_100_million() {
     let v = order(vec![line("x", 2, 60_000_000, 120_000_000)], 120_000_000, 0);
     assert_violations(&v, &["order_lines[0].total_amount"], "total 120,000,000");
 
-    // Below the limit on a discount line.
-    let v = order(
-        vec![
-            line("x", 1, 1000, 1000),
-            typed_line("discount", 0, -100_000_001, 0),
-        ],
-        1000,
-        0,
-    );
+    let v = order(vec![line("x", 1, i64::MAX, i64::MAX)], 1000, 0);
     assert_violations(
         &v,
-        &["order_lines[1].unit_price"],
-        "unit_price −100,000,001",
+        &["order_lines[0].unit_price", "order_lines[0].total_amount"],
+        "amounts i64::MAX",
     );
-    let v = order(
-        vec![
-            line("x", 1, 1000, 1000),
-            typed_line("discount", 1, -100_000_001, -100_000_001),
-        ],
-        1000,
-        0,
-    );
-    assert_violations(
-        &v,
-        &["order_lines[1].unit_price", "order_lines[1].total_amount"],
-        "discount −100,000,001",
-    );
-    for extreme in [i64::MIN, i64::MAX] {
-        let v = order(vec![line("x", 1, extreme, extreme)], 1000, 0);
-        assert_violations(
-            &v,
-            &["order_lines[0].unit_price", "order_lines[0].total_amount"],
-            &format!("amounts {extreme}"),
-        );
-    }
+    // i64::MIN is in range; only the order's arithmetic is wrong.
+    let v = order(vec![line("x", 1, i64::MIN, i64::MIN)], 1000, 0);
+    assert_violations(&v, &["order_amount"], "amounts i64::MIN");
 }
 
 #[test]
-fn total_tax_amount_stays_within_100_million() {
+fn a_huge_line_tax_breaks_the_arithmetic() {
     let mut v = order(vec![eu_line(1, 1000, 1900, 160)], 1000, 160);
     set(
         &mut v,
         "/order_lines/0/total_tax_amount",
         json!(100_000_001),
     );
-    assert_violations(&v, &["order_lines[0].total_tax_amount"], "tax 100,000,001");
+    assert_violations(
+        &v,
+        &["order_tax_amount", "order_lines[0].total_tax_amount"],
+        "tax 100,000,001",
+    );
 }
 
+/// Negative amounts are allowed on every line type (this replaces the
+/// earlier rule that allowed them only on discount, gift_card and
+/// store_credit lines): Klarna's discounts page shows a discount as a
+/// negative physical line, and its schema sets no minimum.
 #[test]
-fn only_discount_gift_card_and_store_credit_lines_may_be_negative() {
+fn negative_amounts_are_allowed_on_every_line_type() {
     for kind in OrderLineType::KNOWN {
         let v = order(
             vec![line("x", 1, 1000, 1000), typed_line(kind, 1, -100, -100)],
             900,
             0,
         );
-        if discount_like(&OrderLineType::from(*kind)) {
-            assert_valid(&v, &format!("negative {kind}"));
+        if *kind == "sales_tax" {
+            // A US order: its tax would be −100, below the minimum of 0.
+            assert_violations(&v, &["order_tax_amount"], "negative sales_tax");
         } else {
-            assert_violations(
-                &v,
-                &["order_lines[1].unit_price", "order_lines[1].total_amount"],
-                &format!("negative {kind}"),
-            );
+            assert_valid(&v, &format!("negative {kind}"));
         }
     }
     // A line without a type is physical.
@@ -750,14 +743,24 @@ fn only_discount_gift_card_and_store_credit_lines_may_be_negative() {
         900,
         0,
     );
-    assert_violations(
-        &v,
-        &["order_lines[1].unit_price", "order_lines[1].total_amount"],
-        "negative untyped line",
+    assert_valid(&v, "negative untyped line");
+    // With its tax, EU style.
+    let v = order(
+        vec![eu_line(1, 1190, 1900, 190), eu_line(1, -119, 1900, -19)],
+        1071,
+        171,
     );
+    assert_valid(&v, "negative physical line with tax");
     // A negative total alone: 0 × 0 − 0 would be 0, so only the total is wrong.
     let v = order(vec![line("x", 1, 1000, 1000), line("y", 0, 0, -5)], 995, 0);
     assert_violations(&v, &["order_lines[1].total_amount"], "negative total");
+    // The order total must still be at least 1.
+    let v = order(
+        vec![line("x", 1, 1000, 1000), line("y", 1, -1000, -1000)],
+        0,
+        0,
+    );
+    assert_violations(&v, &["order_amount"], "order total 0");
 }
 
 #[test]
@@ -962,25 +965,56 @@ fn us_order_tax_is_the_sales_tax_lines_total() {
         &["order_tax_amount"],
         "one of two",
     );
-    // No sales_tax line: the order tax is 0 exactly (no tolerance).
+    // No sales_tax line: EU style, within ± the number of lines of Σ
+    // total_tax_amount (here 0). This replaces the earlier rule that asked
+    // for 0 exactly.
     assert_valid(&us_order(&[], 0), "untaxed");
-    assert_violations(&us_order(&[], 1), &["order_tax_amount"], "untaxed, tax 1");
+    assert_valid(&us_order(&[], 1), "untaxed, tax 1 (within the tolerance)");
+    assert_violations(&us_order(&[], 2), &["order_tax_amount"], "untaxed, tax 2");
 }
 
+/// The tax style is decided by the sales_tax line, not by the presence of a
+/// tax_rate (this replaces the earlier rule, under which any tax_rate, even
+/// 0, made the order EU style).
 #[test]
-fn us_lines_carry_no_total_tax_amount() {
+fn us_lines_carry_no_tax_of_their_own() {
+    // tax_rate 0 and total_tax_amount 0 on every other line, as shops send.
     let mut v = us_order(&[825], 825);
+    set(&mut v, "/order_lines/0/tax_rate", json!(0));
     set(&mut v, "/order_lines/0/total_tax_amount", json!(0));
-    assert_valid(&v, "tax 0 on a US line");
+    assert_valid(&v, "tax_rate 0 on a US line");
+    // Such an order with order_tax_amount 0 ignores the sales tax line.
+    set(&mut v, "/order_tax_amount", json!(0));
+    assert_violations(
+        &v,
+        &["order_tax_amount"],
+        "order tax 0 beside a sales_tax line",
+    );
+
     for tax in [1, -1, 825] {
         let mut v = us_order(&[825], 825);
-        set(&mut v, "/order_lines/1/total_tax_amount", json!(tax));
+        set(&mut v, "/order_lines/0/total_tax_amount", json!(tax));
         assert_violations(
             &v,
-            &["order_lines[1].total_tax_amount"],
+            &["order_lines[0].total_tax_amount"],
             &format!("US line tax {tax}"),
         );
     }
+    // A line taxed at a rate beside a sales_tax line: both paths are named.
+    let mut v = us_order(&[825], 825);
+    set(&mut v, "/order_lines/0/tax_rate", json!(825));
+    set(&mut v, "/order_lines/0/total_tax_amount", json!(762));
+    let errors = check(&v).expect_err("both styles at once");
+    for path in ["order_lines[0].tax_rate", "order_lines[1].type"] {
+        assert!(errors.at(path).is_some(), "{path}: {errors}");
+    }
+    let message = errors.at("order_lines[1].type").expect("type").message();
+    assert!(message.contains("order_lines[0].tax_rate"), "{message}");
+    let message = errors
+        .at("order_lines[0].tax_rate")
+        .expect("rate")
+        .message();
+    assert!(message.contains("order_lines[1]"), "{message}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1327,7 +1361,8 @@ fn builders_survive_extreme_numbers() {
         .unit_price(i64::MIN)
         .build()
         .expect_err("overflowing line");
-    assert!(validation_of(&err).at("unit_price").is_some(), "{err}");
+    // The product does not fit the wire's 64 bits: the total cannot be sent.
+    assert!(validation_of(&err).at("total_amount").is_some(), "{err}");
     for amount in EXTREMES {
         let _ = OrderRequest::builder()
             .purchase_currency("EUR")
@@ -1376,7 +1411,10 @@ fn json_with_extreme_numbers_never_panics() {
         set(&mut v, "/order_lines/0/total_amount", json!(total));
         set(&mut v, "/order_lines/0/type", json!("discount"));
         let errors = check(&v).expect_err("overflowing product");
-        assert!(errors.at("order_lines[0].unit_price").is_some(), "{errors}");
+        assert!(
+            errors.at("order_lines[0].total_amount").is_some(),
+            "{errors}"
+        );
     }
 }
 
@@ -1392,7 +1430,8 @@ fn ten_megabyte_strings_are_rejected_with_short_messages() {
     ] {
         let mut v = full_order();
         set(&mut v, pointer, json!(huge));
-        let errors = assert_violations(&v, &[path], path);
+        // The body is over Klarna's 1 MB too (the empty path).
+        let errors = assert_violations(&v, &["", path], path);
         assert!(errors.to_string().len() < 1000, "{path}: message too long");
     }
     // Rejected at the right path too (their messages are long: see the
@@ -1406,7 +1445,7 @@ fn ten_megabyte_strings_are_rejected_with_short_messages() {
     ] {
         let mut v = full_order();
         set(&mut v, pointer, json!(huge));
-        assert_violations(&v, &[path], path);
+        assert_violations(&v, &["", path], path);
     }
     let err = OrderLine::builder(huge.clone())
         .quantity(1)
@@ -1421,7 +1460,7 @@ fn ten_megabyte_strings_are_rejected_with_short_messages() {
         .line(built(OrderLine::builder("x").quantity(1).unit_price(1)))
         .build()
         .expect_err("10 MB merchant_data");
-    assert_eq!(paths(validation_of(&err)), ["merchant_data"]);
+    assert_eq!(paths(validation_of(&err)), ["", "merchant_data"]);
 }
 
 #[test]
@@ -1482,8 +1521,10 @@ fn from_json_names_the_path_of_a_wrong_type() {
     );
 }
 
+/// Unknown fields are kept and sent (this replaces the earlier rule that
+/// refused them); `from_json_strict` still refuses them, by path.
 #[test]
-fn from_json_rejects_unknown_fields_by_name() {
+fn from_json_keeps_unknown_fields_and_from_json_strict_names_them() {
     for (pointer, path) in [
         ("/customer_token", "customer_token"),
         ("/order_lines/1/colour", "order_lines[1].colour"),
@@ -1492,47 +1533,115 @@ fn from_json_rejects_unknown_fields_by_name() {
             "/order_lines/0/product_identifiers/ean",
             "order_lines[0].product_identifiers.ean",
         ),
-        ("/merchant_urls/notification", "merchant_urls.notification"),
+        (
+            "/order_lines/0/subscription/trial",
+            "order_lines[0].subscription.trial",
+        ),
+        ("/merchant_urls/terms", "merchant_urls.terms"),
+        ("/attachment/version", "attachment.version"),
     ] {
         let mut v = full_order();
         set(&mut v, pointer, json!("x"));
-        let errors = from_json_error(&to_bytes(&v));
+        let order = OrderRequest::from_json(&to_bytes(&v)).expect("kept, not refused");
+        assert_eq!(order.unknown_fields(), [path]);
+        order.validate().expect("an unknown field breaks no rule");
+        let sent: Value = serde_json::from_slice(&order.to_json()).expect("json");
+        assert_eq!(sent, v, "{path}: sent unchanged");
+
+        let errors = match OrderRequest::from_json_strict(&to_bytes(&v)) {
+            Ok(_) => panic!("{path}: from_json_strict accepted it"),
+            Err(e) => validation_of(&e).clone(),
+        };
         assert_eq!(paths(&errors), [path]);
-        let field = pointer.rsplit('/').next().expect("field");
-        let message = errors.iter().next().expect("one").message();
-        assert!(message.contains(field), "{message}");
     }
+    // Several at once, each named.
+    let mut v = full_order();
+    set(&mut v, "/locale", json!("en-GB"));
+    set(&mut v, "/order_lines/1/colour", json!("red"));
+    let errors = OrderRequest::from_json_strict(&to_bytes(&v)).expect_err("two unknown");
+    assert_eq!(
+        paths(validation_of(&errors)),
+        ["locale", "order_lines[1].colour"]
+    );
 }
 
 #[test]
 fn from_json_reports_missing_required_fields() {
-    for (pointer, path, field) in [
-        ("/order_amount", "", "order_amount"),
-        ("/purchase_currency", "", "purchase_currency"),
-        ("/order_lines/1/name", "order_lines[1]", "name"),
-        (
-            "/order_lines/1/total_amount",
-            "order_lines[1]",
-            "total_amount",
-        ),
+    for (pointer, path) in [
+        ("/order_amount", "order_amount"),
+        ("/purchase_currency", "purchase_currency"),
+        ("/order_lines/1/name", "order_lines[1].name"),
+        ("/order_lines/1/total_amount", "order_lines[1].total_amount"),
         (
             "/order_lines/0/subscription/interval_count",
-            "order_lines[0].subscription",
-            "interval_count",
+            "order_lines[0].subscription.interval_count",
         ),
-        (
-            "/merchant_urls/confirmation",
-            "merchant_urls",
-            "confirmation",
-        ),
+        ("/merchant_urls/confirmation", "merchant_urls.confirmation"),
     ] {
         let mut v = full_order();
         remove(&mut v, pointer);
         let errors = from_json_error(&to_bytes(&v));
         assert_eq!(paths(&errors), [path], "{pointer}");
         let message = errors.iter().next().expect("one").message();
-        assert!(message.contains(field), "{message}");
+        assert_eq!(message, "is required");
     }
+}
+
+/// A field that cannot be decoded hides nothing else: every problem of the
+/// document is reported at once, with its path.
+#[test]
+fn from_json_reports_every_problem_at_once() {
+    let mut v = three_lines();
+    set(&mut v, "/order_lines/0/quantity", json!("one"));
+    set(&mut v, "/purchase_currency", json!("EURO"));
+    set(&mut v, "/order_lines/1/total_amount", json!(2));
+    remove(&mut v, "/order_lines/2/name");
+    set(&mut v, "/shipping_address", json!([1]));
+    set(&mut v, "/order_lines/2/colour", json!("red"));
+    let errors = from_json_error(&to_bytes(&v));
+    assert_eq!(
+        sorted_paths(&errors),
+        [
+            "order_amount",
+            "order_lines[0].quantity",
+            "order_lines[1].total_amount",
+            "order_lines[2].name",
+            "purchase_currency",
+            "shipping_address",
+        ],
+        "{errors}"
+    );
+    // The order sum depends on a line total that is itself wrong, and a
+    // rule about the broken quantity is not reported twice.
+    let mut v = three_lines();
+    set(&mut v, "/order_lines/1/quantity", json!(1.5));
+    set(&mut v, "/order_amount", json!(4));
+    let errors = from_json_error(&to_bytes(&v));
+    assert_eq!(
+        paths(&errors),
+        ["order_amount", "order_lines[1].quantity"],
+        "{errors}"
+    );
+    // A line that is not an object: the other lines are still checked.
+    let mut v = three_lines();
+    set(&mut v, "/order_lines/0", json!("a line"));
+    set(&mut v, "/order_lines/2/total_amount", json!(5));
+    let errors = from_json_error(&to_bytes(&v));
+    assert_eq!(
+        paths(&errors),
+        ["order_lines[0]", "order_lines[2].total_amount"],
+        "{errors}"
+    );
+    // A field given twice is named.
+    let text = String::from_utf8(to_bytes(&three_lines()))
+        .expect("utf-8")
+        .replacen(
+            "\"order_amount\":3",
+            "\"order_amount\":3,\"order_amount\":3",
+            1,
+        );
+    let errors = from_json_error(text.as_bytes());
+    assert!(errors.to_string().contains("order_amount"), "{errors}");
 }
 
 #[test]
@@ -1568,15 +1677,20 @@ fn from_json_rejects_trailing_data() {
 // Known problems in src/ (ignored until fixed; see the report)
 // ---------------------------------------------------------------------------
 
+/// Without a sales_tax line the order is taxed EU style, even with no
+/// tax_rate: a line tax without a rate is no violation of its own, and the
+/// order tax must match it.
 #[test]
-fn a_us_line_tax_out_of_range_is_reported_once() {
+fn a_line_tax_without_a_rate_counts_in_the_order_tax() {
     let mut v = simple_order();
     set(
         &mut v,
         "/order_lines/0/total_tax_amount",
         json!(200_000_000),
     );
-    assert_violations(&v, &["order_lines[0].total_tax_amount"], "US tax 2e8");
+    assert_violations(&v, &["order_tax_amount"], "tax 2e8, order tax 0");
+    set(&mut v, "/order_tax_amount", json!(200_000_000));
+    assert_valid(&v, "tax 2e8, order tax 2e8");
 }
 
 #[test]
@@ -1631,12 +1745,18 @@ fn text(min: usize, max: usize) -> impl Strategy<Value = String> {
 }
 
 fn line_kind() -> impl Strategy<Value = Option<OrderLineType>> {
+    line_kind_in(true)
+}
+
+/// Line types; `sales_tax` only in orders taxed US style (`us`).
+fn line_kind_in(us: bool) -> impl Strategy<Value = Option<OrderLineType>> {
+    let sales_tax = if us { 1 } else { 0 };
     prop_oneof![
         4 => Just(None),
         4 => Just(Some(OrderLineType::Physical)),
         2 => Just(Some(OrderLineType::Digital)),
         1 => Just(Some(OrderLineType::ShippingFee)),
-        1 => Just(Some(OrderLineType::SalesTax)),
+        sales_tax => Just(Some(OrderLineType::SalesTax)),
         1 => Just(Some(OrderLineType::Surcharge)),
         2 => Just(Some(OrderLineType::Discount)),
         1 => Just(Some(OrderLineType::GiftCard)),
@@ -1731,11 +1851,12 @@ fn line_spec(eu: bool) -> impl Strategy<Value = LineSpec> {
         .prop_map(Some)
         .boxed()
     } else {
-        Just(None).boxed()
+        // US style: no rate, or a rate of 0, as shops send.
+        prop::option::weighted(0.3, Just(0i64)).boxed()
     };
     (
         (
-            line_kind(),
+            line_kind_in(!eu),
             0..=1000i64,
             0..=100_000i64,
             prop::option::of(0..=1000i64),
@@ -1756,7 +1877,11 @@ fn line_spec(eu: bool) -> impl Strategy<Value = LineSpec> {
                 (kind, quantity, magnitude, permille, tax_rate),
                 (name, reference, quantity_unit, merchant_data, product_url, brand, subscription),
             )| {
-                let negative = kind.as_ref().is_some_and(discount_like);
+                // Negative amounts on discount-like lines, and now and then
+                // on a physical one (Klarna's way of showing a discount).
+                let negative = kind.as_ref().is_some_and(discount_like)
+                    || (kind.as_ref().is_none_or(|k| *k == OrderLineType::Physical)
+                        && magnitude % 7 == 0);
                 let (unit_price, discount) = if negative {
                     // Negative prices; a discount would push the total further down.
                     (-magnitude, permille.map(|_| 0))
@@ -1801,14 +1926,14 @@ impl OrderSpec {
         self.lines.iter().map(LineSpec::total).sum()
     }
     fn expected_tax(&self) -> i64 {
-        if self.eu {
-            self.lines.iter().filter_map(LineSpec::tax).sum()
-        } else {
+        if self.lines.iter().any(LineSpec::is_sales_tax) {
             self.lines
                 .iter()
                 .filter(|l| l.is_sales_tax())
                 .map(LineSpec::total)
                 .sum()
+        } else {
+            self.lines.iter().filter_map(LineSpec::tax).sum()
         }
     }
     fn builder(&self, lines: Vec<OrderLine>) -> OrderRequestBuilder {
@@ -1921,7 +2046,6 @@ enum Mutation {
     NegativeQuantity(Index, i64),
     NegativeDiscount(Index, i64),
     UnitPriceOutOfRange(Index, i64),
-    NegativeUnitPrice(Index, i64),
     UnknownType(Index, String),
     QuantityUnit(Index, String),
     IntervalCount(Index, i64),
@@ -1954,10 +2078,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         1 => any::<Index>().prop_map(Mutation::EmptyName),
         1 => (any::<Index>(), i64::MIN..0).prop_map(|(i, q)| Mutation::NegativeQuantity(i, q)),
         1 => (any::<Index>(), i64::MIN..0).prop_map(|(i, d)| Mutation::NegativeDiscount(i, d)),
-        1 => (any::<Index>(), prop_oneof![100_000_001..=i64::MAX, i64::MIN..=-100_000_001])
+        1 => (any::<Index>(), 100_000_001..=i64::MAX)
             .prop_map(|(i, p)| Mutation::UnitPriceOutOfRange(i, p)),
-        1 => (any::<Index>(), -100_000_000..=-1i64)
-            .prop_map(|(i, p)| Mutation::NegativeUnitPrice(i, p)),
         1 => (any::<Index>(), "[A-Za-z_ ]{0,20}")
             .prop_filter("unknown", |(_, s)| !OrderLineType::KNOWN.contains(&s.as_str()))
             .prop_map(|(i, s)| Mutation::UnknownType(i, s)),
@@ -2007,17 +2129,27 @@ fn apply(v: &mut Value, m: &Mutation, eu: bool) -> String {
         Mutation::LineTax(i, d) => {
             let (p, path) = at(i, "total_tax_amount");
             // EU: the stated tax is within ½ of the exact one, so ±2 or more
-            // breaks the ±1 tolerance. US: any non-zero tax is refused.
+            // breaks the ±1 tolerance. US: the line gets a rate of 0, whose
+            // tax must be within 1 of 0 (and, beside a sales_tax line,
+            // absent or 0).
             let current = if eu { get_i64(&*v, &p) } else { 0 };
+            if !eu {
+                let (rate, _) = at(i, "tax_rate");
+                set(v, &rate, json!(0));
+            }
             set(v, &p, json!(current + d));
             path
         }
         Mutation::OrderTax(d, up) => {
             let current = get_i64(&*v, "/order_tax_amount");
-            let tolerance = if eu {
-                i64::try_from(n).expect("small")
-            } else {
+            let us = v["order_lines"]
+                .as_array()
+                .is_some_and(|lines| lines.iter().any(|l| l["type"] == "sales_tax"));
+            // US style is exact; EU style tolerates ± the number of lines.
+            let tolerance = if us {
                 0
+            } else {
+                i64::try_from(n).expect("small")
             };
             let shift = tolerance + d;
             set(
@@ -2057,23 +2189,6 @@ fn apply(v: &mut Value, m: &Mutation, eu: bool) -> String {
         }
         Mutation::UnitPriceOutOfRange(i, price) => {
             let (p, path) = at(i, "unit_price");
-            set(v, &p, json!(price));
-            path
-        }
-        Mutation::NegativeUnitPrice(i, price) => {
-            let (p, path) = at(i, "unit_price");
-            let (kind_pointer, _) = at(i, "type");
-            let kind = v
-                .pointer(&kind_pointer)
-                .and_then(Value::as_str)
-                .map_or(OrderLineType::Physical, OrderLineType::from);
-            // Negative prices are refused on most lines; discount-like lines
-            // refuse them only below −100,000,000.
-            let price = if discount_like(&kind) {
-                price - 100_000_000
-            } else {
-                *price
-            };
             set(v, &p, json!(price));
             path
         }
@@ -2164,18 +2279,18 @@ fn oracle_accepts(currency: &str, amount: i64, tax: i64, lines: &[RawLine]) -> b
         && currency.bytes().all(|b| b.is_ascii_alphabetic())
         && amount >= 1
         && tax >= 0;
-    let eu = lines.iter().any(|l| l.tax_rate.is_some());
+    // US style: the order has a sales_tax line.
+    let us = lines.iter().any(|l| l.kind.as_deref() == Some("sales_tax"));
     for l in lines {
         let kind = l.kind.as_deref().unwrap_or("physical");
-        let negative = matches!(kind, "discount" | "gift_card" | "store_credit");
-        let amount_ok = |x: i64| wide(x).abs() <= MAX && (x >= 0 || negative);
+        // A maximum, no minimum: negative amounts on any line type.
+        let amount_ok = |x: i64| wide(x) <= MAX;
         ok &= OrderLineType::KNOWN.contains(&kind)
             && l.quantity >= 0
             && amount_ok(l.unit_price)
             && amount_ok(l.total_amount)
             && l.discount.is_none_or(|d| d >= 0)
             && l.tax_rate.is_none_or(|r| (0..=10_000).contains(&r))
-            && l.tax.is_none_or(|t| wide(t).abs() <= MAX)
             && wide(l.total_amount)
                 == wide(l.quantity) * wide(l.unit_price) - wide(l.discount.unwrap_or(0));
         if let Some(r) = l.tax_rate {
@@ -2183,21 +2298,21 @@ fn oracle_accepts(currency: &str, amount: i64, tax: i64, lines: &[RawLine]) -> b
             let t = wide(l.tax.unwrap_or(0));
             ok &= (t * den - wide(l.total_amount) * wide(r)).abs() <= den;
         }
-        if !eu {
-            ok &= l.tax.is_none_or(|t| t == 0);
+        if us && kind != "sales_tax" {
+            ok &= l.tax_rate.is_none_or(|r| r == 0) && l.tax.is_none_or(|t| t == 0);
         }
     }
     ok &= wide(amount) == lines.iter().map(|l| wide(l.total_amount)).sum::<i128>();
-    if eu {
-        let sum: i128 = lines.iter().map(|l| wide(l.tax.unwrap_or(0))).sum();
-        ok &= (wide(tax) - sum).abs() <= lines.len() as i128;
-    } else {
+    if us {
         let sum: i128 = lines
             .iter()
             .filter(|l| l.kind.as_deref() == Some("sales_tax"))
             .map(|l| wide(l.total_amount))
             .sum();
         ok &= wide(tax) == sum;
+    } else {
+        let sum: i128 = lines.iter().map(|l| wide(l.tax.unwrap_or(0))).sum();
+        ok &= (wide(tax) - sum).abs() <= lines.len() as i128;
     }
     ok
 }
@@ -2299,15 +2414,15 @@ fn near_valid_order() -> impl Strategy<Value = (String, i64, i64, Vec<RawLine>)>
         )
             .prop_map(|(currency, lines, amount_off, tax_off)| {
                 let amount: i64 = lines.iter().map(|l| l.total_amount).sum::<i64>() + amount_off;
-                let eu = lines.iter().any(|l| l.tax_rate.is_some());
-                let tax: i64 = if eu {
-                    lines.iter().map(|l| l.tax.unwrap_or(0)).sum()
-                } else {
+                let us = lines.iter().any(|l| l.kind.as_deref() == Some("sales_tax"));
+                let tax: i64 = if us {
                     lines
                         .iter()
                         .filter(|l| l.kind.as_deref() == Some("sales_tax"))
                         .map(|l| l.total_amount)
                         .sum()
+                } else {
+                    lines.iter().map(|l| l.tax.unwrap_or(0)).sum()
                 };
                 (currency, amount, tax + tax_off, lines)
             })
