@@ -2,7 +2,7 @@
 //! rate limit. Every change happens under one lock, never held across an
 //! `.await`, so a request is processed all at once or not at all.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::canonical::Digest;
 use super::{Fault, RecordedRequest, SandboxClock, SandboxToken, StoredOrder};
 use crate::enums::TokenStatus;
 use crate::error::Operation;
@@ -62,6 +63,10 @@ pub enum FaultKind {
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) content_type: Option<&'static str>,
+    /// The `Allow` header of a 405.
+    pub(crate) allow: Option<&'static str>,
+    /// Whether the connection closes after this answer.
+    pub(crate) close: bool,
     pub(crate) body: Bytes,
 }
 
@@ -70,6 +75,8 @@ impl Answer {
         Self {
             status,
             content_type: Some("application/json"),
+            allow: None,
+            close: false,
             body: Bytes::from(body.to_string()),
         }
     }
@@ -95,23 +102,31 @@ impl Answer {
         Self {
             status,
             content_type: None,
+            allow: None,
+            close: false,
             body: Bytes::new(),
         }
     }
 }
 
-/// The scope of an idempotency key: credentials, token and key.
-pub(crate) type KeyId = (String, String, String);
+/// The scope of an idempotency key: the digest of the credentials, token
+/// and key, so that a key of any length takes 32 bytes.
+pub(crate) type KeyId = Digest;
 
-enum KeyEntry {
+/// What the sandbox keeps for one idempotency key: the digest of the
+/// canonical request body and, once answered, the answer. Never the body.
+#[derive(Debug)]
+pub(crate) enum KeyEntry {
     InFlight {
-        body: Value,
+        body: Digest,
         done: watch::Receiver<bool>,
     },
     Done {
-        body: Value,
+        body: Digest,
         answer: Answer,
         at: Duration,
+        /// Its place in the expiry order.
+        seq: u64,
     },
 }
 
@@ -163,29 +178,121 @@ pub(crate) struct RateInfo {
     pub(crate) allowed: bool,
 }
 
-#[derive(Default)]
+/// How much the sandbox keeps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Retention {
+    pub(crate) keys: usize,
+    pub(crate) requests: usize,
+    pub(crate) orders: usize,
+}
+
 struct State {
     tokens: HashMap<String, SandboxToken>,
-    orders: Vec<StoredOrder>,
+    orders: VecDeque<StoredOrder>,
     keys: HashMap<KeyId, KeyEntry>,
+    /// Answered keys, oldest first, by sequence number.
+    key_order: BTreeMap<u64, KeyId>,
+    next_seq: u64,
     faults: VecDeque<Fault>,
-    requests: Vec<RecordedRequest>,
+    requests: VecDeque<RecordedRequest>,
     rate: Option<RateWindow>,
+    retention: Retention,
+}
+
+impl State {
+    /// Remembers the answer to a key, then expires what is past the window
+    /// or past the cap, oldest first.
+    fn remember(&mut self, id: KeyId, body: Digest, answer: Answer, now: Duration) {
+        self.forget_order_of(&id);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.keys.insert(
+            id,
+            KeyEntry::Done {
+                body,
+                answer,
+                at: now,
+                seq,
+            },
+        );
+        self.key_order.insert(seq, id);
+        self.expire_keys(now);
+    }
+
+    /// Takes an answered key out of the expiry order (it is being replaced).
+    fn forget_order_of(&mut self, id: &KeyId) {
+        if let Some(KeyEntry::Done { seq, .. }) = self.keys.get(id) {
+            self.key_order.remove(seq);
+        }
+    }
+
+    fn expire_keys(&mut self, now: Duration) {
+        while let Some((&seq, &id)) = self.key_order.first_key_value() {
+            let over_cap = self.key_order.len() > self.retention.keys;
+            let expired = match self.keys.get(&id) {
+                Some(KeyEntry::Done { at, .. }) => now.saturating_sub(*at) >= KEY_WINDOW,
+                _ => true,
+            };
+            if !over_cap && !expired {
+                break;
+            }
+            self.key_order.remove(&seq);
+            if matches!(self.keys.get(&id), Some(KeyEntry::Done { seq: s, .. }) if *s == seq) {
+                self.keys.remove(&id);
+            }
+        }
+    }
 }
 
 pub(crate) struct Shared {
     pub(crate) clock: SandboxClock,
+    /// How long a request body may take to arrive, in real time.
+    pub(crate) body_read_timeout: Duration,
     state: Mutex<State>,
 }
 
 impl Shared {
-    pub(crate) fn new(rate_limit: Option<u32>) -> Self {
+    pub(crate) fn new(
+        rate_limit: Option<u32>,
+        retention: Retention,
+        body_read_timeout: Duration,
+    ) -> Self {
         let shared = Self {
             clock: SandboxClock::new(),
-            state: Mutex::new(State::default()),
+            body_read_timeout,
+            state: Mutex::new(State {
+                tokens: HashMap::new(),
+                orders: VecDeque::new(),
+                keys: HashMap::new(),
+                key_order: BTreeMap::new(),
+                next_seq: 0,
+                faults: VecDeque::new(),
+                requests: VecDeque::new(),
+                rate: None,
+                retention,
+            }),
         };
         shared.set_rate_limit(rate_limit);
         shared
+    }
+
+    /// How many idempotency keys are remembered (answered or in flight).
+    pub(crate) fn key_count(&self) -> usize {
+        self.lock().keys.len()
+    }
+
+    /// The answered entries' heap bytes: the stored answers' bodies (the
+    /// rest of an entry has a fixed size).
+    #[cfg(test)]
+    pub(crate) fn key_entries(&self) -> Vec<(KeyId, Digest, Answer)> {
+        self.lock()
+            .keys
+            .iter()
+            .filter_map(|(id, entry)| match entry {
+                KeyEntry::Done { body, answer, .. } => Some((*id, *body, answer.clone())),
+                KeyEntry::InFlight { .. } => None,
+            })
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -203,19 +310,28 @@ impl Shared {
     }
 
     pub(crate) fn orders(&self) -> Vec<StoredOrder> {
-        self.lock().orders.clone()
+        self.lock().orders.iter().cloned().collect()
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        self.lock().requests.iter().cloned().collect()
     }
 
     pub(crate) fn clear_requests(&self) {
         self.lock().requests.clear();
     }
 
+    /// Records a request, forgetting the oldest past the cap.
     pub(crate) fn record(&self, request: RecordedRequest) {
-        self.lock().requests.push(request);
+        let mut state = self.lock();
+        let cap = state.retention.requests;
+        if cap == 0 {
+            return;
+        }
+        while state.requests.len() >= cap {
+            state.requests.pop_front();
+        }
+        state.requests.push_back(request);
     }
 
     pub(crate) fn clear_faults(&self) {
@@ -266,7 +382,10 @@ impl Shared {
         if allowed {
             window.count += 1;
         }
-        let left = (window.start + Duration::from_secs(1)).saturating_sub(now);
+        let left = window
+            .start
+            .saturating_add(Duration::from_secs(1))
+            .saturating_sub(now);
         Some(RateInfo {
             limit: window.limit,
             remaining: window.limit.saturating_sub(window.count),
@@ -305,22 +424,24 @@ impl Shared {
     }
 
     /// Claims, replays or refuses an idempotency key.
-    pub(crate) fn begin_key(self: &std::sync::Arc<Self>, id: KeyId, body: &Value) -> KeyStart {
+    pub(crate) fn begin_key(self: &std::sync::Arc<Self>, id: KeyId, body: Digest) -> KeyStart {
         let now = self.clock.now();
         let mut state = self.lock();
+        state.expire_keys(now);
         match state.keys.get(&id) {
             Some(KeyEntry::Done {
                 body: first,
                 answer,
                 at,
+                ..
             }) if now.saturating_sub(*at) < KEY_WINDOW => {
-                if first == body {
+                if *first == body {
                     return KeyStart::Replay(answer.clone());
                 }
                 return KeyStart::Mismatch;
             }
             Some(KeyEntry::InFlight { body: first, done }) => {
-                if first != body {
+                if *first != body {
                     return KeyStart::Mismatch;
                 }
                 return KeyStart::Wait(done.clone());
@@ -329,10 +450,11 @@ impl Shared {
             _ => {}
         }
         let (sender, receiver) = watch::channel(false);
+        state.forget_order_of(&id);
         state.keys.insert(
-            id.clone(),
+            id,
             KeyEntry::InFlight {
-                body: body.clone(),
+                body,
                 done: receiver,
             },
         );
@@ -350,7 +472,7 @@ impl Shared {
         &self,
         token_id: &str,
         order: Result<OrderRequest, String>,
-        body: Value,
+        body: Digest,
         key: Option<(KeyGuard, String)>,
         correlation_id: &str,
     ) -> Answer {
@@ -393,13 +515,19 @@ impl Shared {
                             .unwrap_or("invoice");
                         match CustomerToken::new(token_id) {
                             Ok(token) => {
-                                state.orders.push(StoredOrder {
-                                    order_id: order_id.clone(),
-                                    token,
-                                    idempotency_key: key.as_ref().map(|(_, k)| k.clone()),
-                                    order,
-                                    created_at: now,
-                                });
+                                let cap = state.retention.orders;
+                                while state.orders.len() >= cap && !state.orders.is_empty() {
+                                    state.orders.pop_front();
+                                }
+                                if cap > 0 {
+                                    state.orders.push_back(StoredOrder {
+                                        order_id: order_id.clone(),
+                                        token,
+                                        idempotency_key: key.as_ref().map(|(_, k)| k.clone()),
+                                        order,
+                                        created_at: now,
+                                    });
+                                }
                                 Answer::json(
                                     200,
                                     &json!({
@@ -431,14 +559,7 @@ impl Shared {
             // 5xx answers are never remembered; none is produced here, but
             // the rule holds whatever this code becomes.
             if answer.status < 500 {
-                state.keys.insert(
-                    guard.id.clone(),
-                    KeyEntry::Done {
-                        body,
-                        answer: answer.clone(),
-                        at: now,
-                    },
-                );
+                state.remember(guard.id, body, answer.clone(), now);
             } else {
                 state.keys.remove(&guard.id);
             }
