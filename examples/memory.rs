@@ -4,23 +4,14 @@
 //!
 //! Run: `cargo run --release --example memory`
 
+#[path = "support/memory.rs"]
+mod memory;
 #[path = "../benches/support/server.rs"]
 mod server;
 
-use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest};
+use memory::memory_kib;
 
-/// `VmRSS` and `VmHWM` (peak) in KiB, if the platform reports them.
-fn memory_kib() -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
+use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

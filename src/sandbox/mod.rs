@@ -43,11 +43,30 @@
 //! | create-order breaking a rule | 400 `BAD_VALUE`, one message per violation, each naming its field |
 //! | malformed JSON, or a content type that is not JSON | 400 `BAD_REQUEST` |
 //! | body over 10 MiB | 413 `PAYLOAD_TOO_LARGE` |
+//! | body not in full 30 s after its head | 408 `REQUEST_TIMEOUT`, then the connection closes |
+//! | head over 64 KiB | 431 `REQUEST_HEADER_FIELDS_TOO_LARGE` (JSON), then the connection closes |
+//! | unparsable request line or header | 400 `BAD_REQUEST` (JSON), then the connection closes |
+//! | no complete head 10 s after the sandbox started waiting for one | the connection closes, unanswered |
+//! | a new connection while every one of the 1,024 is busy with a request | 503 `SERVICE_UNAVAILABLE` with `Retry-After: 1`, or a closed connection |
+//! | known path, wrong method | 405 `METHOD_NOT_ALLOWED` with `Allow` |
 //! | cancel | 202, also for a token that is already cancelled |
 //! | over the rate limit | 429 with `X-Ratelimit-Limit`, `X-Ratelimit-Remaining`, `X-Ratelimit-Reset` |
 //!
 //! Every answer carries a `Klarna-Correlation-Id` header, and every JSON
 //! error body a `correlation_id`.
+//!
+//! # Limits
+//!
+//! Everything the sandbox keeps or holds open is capped, so that a hostile
+//! or broken client cannot exhaust its memory or its connections; the
+//! defaults are in [`defaults`] and each is set on the [`SandboxBuilder`]:
+//! idempotency keys (100,000), the request log (the last 10,000 requests,
+//! 8 KiB of each), stored orders (the last 100,000), open connections
+//! (1,024, lowered below the open-file limit), and the time a head (10 s)
+//! or a body (30 s) may take. The timeouts run on real time; moving the
+//! [`SandboxClock`] does not touch them. At the connection cap the
+//! connection that has waited longest for a request head is closed to admit
+//! the new one.
 //!
 //! # Idempotency
 //!
@@ -57,11 +76,18 @@
 //! whatever it was, and stores no second order. A repeat that arrives while
 //! the first is still being processed waits for it and gets its answer.
 //! Injected faults and 5xx answers are never remembered, so a retry after
-//! them is processed normally.
+//! them is processed normally; every other answer is, declines (400, 403,
+//! 404) included.
+//!
+//! A key keeps only what a replay needs: a SHA-256 digest of the canonical
+//! request body (every field, unknown ones too, keys sorted, no whitespace)
+//! and the answer; never the body. At most 100,000 answered keys are kept
+//! ([`SandboxBuilder::max_idempotency_keys`]); past the cap the oldest
+//! expire first, as if their 24 hours had passed.
 //!
 //! **The same key with a different body** is answered with 409 and the
-//! error code [`IDEMPOTENCY_KEY_MISMATCH`]. Bodies are compared as JSON
-//! values, not bytes: key order and whitespace do not matter. Klarna does
+//! error code [`IDEMPOTENCY_KEY_MISMATCH`]. Bodies are compared by their
+//! canonical form, not their bytes: key order and whitespace do not matter. Klarna does
 //! not document this case (its 409 says only that "the data in the request
 //! does not match"); the sandbox makes it loud so that billing code that
 //! reuses keys by mistake is caught in tests.
@@ -521,6 +547,10 @@ impl SandboxBuilder {
     /// long after the sandbox started waiting for one (default 10 s of real
     /// time; the [`SandboxClock`] does not move it). The connection is
     /// closed without an answer.
+    ///
+    /// Both timeouts run on tokio's timer, which is real time unless the
+    /// runtime's time is paused; with paused time (not meant for real
+    /// sockets) they would fire as soon as the runtime is idle.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
         self

@@ -986,3 +986,140 @@ fn finish(answer: Answer, correlation_id: &str) -> Response<Full<Bytes>> {
     set_correlation(&mut response, correlation_id);
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An acceptor whose every accept fails as when descriptors run out.
+    struct Exhausted {
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Acceptor for Exhausted {
+        async fn accept(&mut self) -> std::io::Result<TcpStream> {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err(std::io::Error::from_raw_os_error(24))
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_accepts_back_off_instead_of_spinning() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let shared = Arc::new(Shared::new(
+            None,
+            super::super::state::Retention {
+                keys: 1,
+                requests: 1,
+                orders: 1,
+            },
+            Duration::from_secs(1),
+        ));
+        let limits = Limits {
+            max_connections: 1,
+            header_read_timeout: Duration::from_secs(1),
+        };
+        let acceptor = Exhausted {
+            calls: Arc::clone(&calls),
+        };
+        // Real time, no sockets: 400 ms hold the waits 10, 20, 40, 80 and
+        // 160 ms, so at most 6 accepts; spinning would make millions.
+        let _ =
+            tokio::time::timeout(Duration::from_millis(400), serve(acceptor, shared, limits)).await;
+        let calls = calls.load(std::sync::atomic::Ordering::Relaxed);
+        assert!((1..=8).contains(&calls), "{calls} accepts");
+    }
+
+    #[test]
+    fn the_backoff_doubles_to_a_ceiling_and_resets() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<u128> = (0..10).map(|_| backoff.next().as_millis()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+        for _ in 0..100 {
+            backoff.next();
+        }
+        assert_eq!(backoff.next(), Backoff::MAX);
+        backoff.reset();
+        assert_eq!(backoff.next(), Backoff::FIRST);
+    }
+
+    #[test]
+    fn at_the_cap_the_longest_idle_connection_makes_room() {
+        let mut table = Table::default();
+        let ids: Vec<u64> = (0..3)
+            .map(|_| match table.admit(3) {
+                Admission::Admitted(id) => id,
+                Admission::Refused => panic!("under the cap"),
+            })
+            .collect();
+        // The first is busy with a request; the second has waited longest
+        // of the idle ones.
+        table.set_idle(ids[0], false);
+        table.set_idle(ids[2], true);
+        let Admission::Admitted(fourth) = table.admit(3) else {
+            panic!("an idle connection makes room");
+        };
+        let open: std::collections::BTreeSet<u64> = table.slots.keys().copied().collect();
+        assert_eq!(open, [ids[0], ids[2], fourth].into_iter().collect());
+        // Every connection busy: refused.
+        for id in [ids[2], fourth] {
+            table.set_idle(id, false);
+        }
+        assert!(matches!(table.admit(3), Admission::Refused));
+        assert_eq!(table.slots.len(), 3);
+    }
+
+    #[test]
+    fn the_connection_cap_stays_below_the_open_file_limit() {
+        assert_eq!(connection_cap(0), 1.min(connection_cap(1)));
+        assert!(connection_cap(8) <= 8);
+        if let Some(limit) = open_file_limit() {
+            let cap = connection_cap(usize::MAX) as u64;
+            assert!(cap < limit, "{cap} of {limit}");
+            assert!(cap <= limit - 32 || cap == 1);
+        }
+    }
+
+    #[test]
+    fn only_hyper_s_own_error_answers_are_replaced() {
+        let hyper_431 =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let replaced = replace_hyper_answer(hyper_431).expect("replaced");
+        let text = std::str::from_utf8(&replaced).expect("text");
+        assert!(text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let body: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(body["error_code"], "REQUEST_HEADER_FIELDS_TOO_LARGE");
+        assert!(replace_hyper_answer(b"HTTP/1.1 400 Bad Request\r\n\r\n").is_some());
+        assert!(replace_hyper_answer(b"HTTP/1.1 414 URI Too Long\r\n\r\n").is_some());
+        // The sandbox's own answers, and other statuses, are left alone.
+        assert!(
+            replace_hyper_answer(b"HTTP/1.1 400 Bad Request\r\nklarna-correlation-id: x\r\n\r\n")
+                .is_none()
+        );
+        assert!(replace_hyper_answer(b"HTTP/1.1 200 OK\r\n\r\n").is_none());
+        assert!(replace_hyper_answer(b"{\"a\":1}").is_none());
+    }
+
+    #[test]
+    fn a_record_keeps_at_most_the_budget_cut_at_a_character() {
+        let mut request = http::Request::get("/é".repeat(3000));
+        for i in 0..20 {
+            request = request.header(format!("x-{i}"), "ü".repeat(400));
+        }
+        let (parts, ()) = request.body(()).expect("request").into_parts();
+        let record = record(&parts);
+        let size = record.method.len()
+            + record.path.len()
+            + record
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>();
+        assert!(size <= MAX_RECORDED_BYTES);
+        assert!(record.truncated);
+        assert!(record.headers.is_empty(), "the path took the budget");
+    }
+}

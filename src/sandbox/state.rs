@@ -580,3 +580,103 @@ fn authorized_type(payment_method_type: &str) -> &'static str {
         _ => "invoice",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(keys: usize) -> std::sync::Arc<Shared> {
+        std::sync::Arc::new(Shared::new(
+            None,
+            Retention {
+                keys,
+                requests: 10,
+                orders: 10,
+            },
+            Duration::from_secs(1),
+        ))
+    }
+
+    /// Answers a key through the same steps as a create-order request.
+    fn answer_key(shared: &std::sync::Arc<Shared>, id: KeyId, body: Digest) -> Answer {
+        match shared.begin_key(id, body) {
+            KeyStart::Fresh(guard) => shared.create_order(
+                "no-such-token",
+                Err("unused".to_owned()),
+                body,
+                Some((guard, "key".to_owned())),
+                "corr",
+            ),
+            KeyStart::Replay(answer) => answer,
+            KeyStart::Mismatch => panic!("mismatch"),
+            KeyStart::Wait(_) => panic!("in flight"),
+        }
+    }
+
+    #[test]
+    fn an_entry_holds_two_digests_an_answer_and_a_time() {
+        // The whole entry, inline: no body, no parsed value.
+        assert!(
+            std::mem::size_of::<KeyEntry>() <= 128,
+            "{} bytes",
+            std::mem::size_of::<KeyEntry>()
+        );
+        assert_eq!(std::mem::size_of::<KeyId>(), 32);
+        let shared = shared(100);
+        let answer = answer_key(&shared, [1; 32], [2; 32]);
+        assert_eq!(answer.status, 404);
+        let entries = shared.key_entries();
+        assert_eq!(entries.len(), 1);
+        let (id, body, stored) = &entries[0];
+        assert_eq!((id, body), (&[1; 32], &[2; 32]));
+        assert_eq!(stored, &answer);
+        // Its one heap part is the answer body: a few hundred bytes.
+        assert!(stored.body.len() < 256, "{} bytes", stored.body.len());
+    }
+
+    #[test]
+    fn past_the_cap_the_oldest_answered_keys_go_first() {
+        let shared = shared(3);
+        for i in 0..10u8 {
+            answer_key(&shared, [i; 32], [0; 32]);
+            assert!(shared.key_count() <= 3);
+        }
+        let mut kept: Vec<u8> = shared
+            .key_entries()
+            .iter()
+            .map(|(id, _, _)| id[0])
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [7, 8, 9]);
+        // The expiry order stays exact when a kept key is answered again
+        // after its window.
+        shared.clock.advance(KEY_WINDOW);
+        answer_key(&shared, [8; 32], [0; 32]);
+        assert_eq!(shared.key_count(), 1);
+        assert_eq!(shared.lock().key_order.len(), 1);
+    }
+
+    #[test]
+    fn a_cap_of_zero_remembers_nothing() {
+        let shared = shared(0);
+        let first = answer_key(&shared, [1; 32], [2; 32]);
+        assert_eq!(shared.key_count(), 0);
+        let second = answer_key(&shared, [1; 32], [3; 32]);
+        assert_eq!(first.status, second.status, "processed afresh, no mismatch");
+    }
+
+    #[test]
+    fn the_clock_saturates() {
+        let clock = SandboxClock::new();
+        clock.advance(Duration::MAX);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), Duration::MAX);
+        let shared = shared(10);
+        shared.clock.advance(Duration::MAX);
+        shared.set_rate_limit(Some(1));
+        let info = shared.check_rate().expect("limited");
+        assert!(info.allowed);
+        answer_key(&shared, [1; 32], [2; 32]);
+        assert_eq!(shared.key_count(), 1);
+    }
+}
