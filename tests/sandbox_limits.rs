@@ -182,6 +182,34 @@ async fn the_body_digest_covers_every_field_and_ignores_layout() {
     .await;
 }
 
+/// An order breaking thousands of rules gets a bounded answer, so that the
+/// idempotency store, which keeps it, stays small.
+#[tokio::test]
+async fn an_answer_to_an_order_breaking_every_rule_stays_small() {
+    within(async {
+        let sandbox = Sandbox::start().await.expect("starts");
+        let line = r#"{"name":"x","quantity":1,"unit_price":1,"total_amount":5,"tax_rate":99999,"total_tax_amount":7,"total_discount_amount":-3}"#;
+        let lines = vec![line; 1000].join(",");
+        let body = format!(
+            r#"{{"purchase_currency":"EUR","order_amount":1,"order_tax_amount":9,"order_lines":[{lines}]}}"#
+        );
+        let first = create(&sandbox, tokens::ACTIVE_INVOICE, "every-rule", body.clone().into_bytes()).await;
+        assert_eq!(first.status, 400);
+        assert!(first.body.len() < 5 * 1024, "{} bytes", first.body.len());
+        let messages = first.json()["error_messages"].clone();
+        let last = messages
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(Value::as_str)
+            .expect("a last message")
+            .to_owned();
+        assert!(last.contains("more (the sandbox lists at most"), "{last}");
+        let again = create(&sandbox, tokens::ACTIVE_INVOICE, "every-rule", body.into_bytes()).await;
+        assert_eq!(again.body, first.body, "replayed");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn past_the_key_cap_the_oldest_keys_expire_first() {
     within(async {

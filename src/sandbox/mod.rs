@@ -82,8 +82,11 @@
 //! A key keeps only what a replay needs: a SHA-256 digest of the canonical
 //! request body (every field, unknown ones too, keys sorted, no whitespace)
 //! and the answer; never the body. At most 100,000 answered keys are kept
-//! ([`SandboxBuilder::max_idempotency_keys`]); past the cap the oldest
-//! expire first, as if their 24 hours had passed.
+//! ([`SandboxBuilder::max_idempotency_keys`]), and at most 64 MiB of
+//! answers; past either cap the oldest expire first, as if their 24 hours
+//! had passed. An error answer lists at most 4 KiB of messages (then a last
+//! one saying how many more there were), so that an order breaking
+//! thousands of rules keeps a small entry.
 //!
 //! **The same key with a different body** is answered with 409 and the
 //! error code [`IDEMPOTENCY_KEY_MISMATCH`]. Bodies are compared by their
@@ -511,7 +514,9 @@ impl SandboxBuilder {
     }
     /// Remembers at most this many answered idempotency keys (default
     /// 100,000). Past the cap the oldest expire first, as if their 24 hours
-    /// had passed; 0 remembers none.
+    /// had passed; 0 remembers none. Independently, the stored answers are
+    /// held to 64 MiB, which only answers far larger than Klarna's reach
+    /// first.
     pub fn max_idempotency_keys(mut self, keys: usize) -> Self {
         self.retention.keys = keys;
         self

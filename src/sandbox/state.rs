@@ -81,7 +81,8 @@ impl Answer {
         }
     }
 
-    /// A Klarna-style error body.
+    /// A Klarna-style error body, with at most [`MAX_ERROR_TEXT`] bytes of
+    /// messages (see [`bound_messages`]).
     pub(crate) fn error(
         status: u16,
         code: &str,
@@ -92,7 +93,7 @@ impl Answer {
             status,
             &json!({
                 "error_code": code,
-                "error_messages": messages,
+                "error_messages": bound_messages(messages),
                 "correlation_id": correlation_id,
             }),
         )
@@ -107,6 +108,60 @@ impl Answer {
             body: Bytes::new(),
         }
     }
+}
+
+/// How many bytes of messages one error answer lists. A hostile order can
+/// break thousands of rules; its answer would be replayed from the
+/// idempotency store, so it must stay small.
+pub(crate) const MAX_ERROR_TEXT: usize = 4 * 1024;
+
+/// How many bytes of answers the idempotency store holds at most, each
+/// entry counted as its answer body plus [`ENTRY_OVERHEAD`]; past it the
+/// oldest keys expire first, as past the key cap. Legitimate answers are a
+/// few hundred bytes, so the key cap (100,000) binds first.
+pub(crate) const MAX_STORED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// What an answered key costs beyond its answer body: the map entry, the
+/// expiry-order entry and the allocation.
+const ENTRY_OVERHEAD: usize = 256;
+
+/// The messages that fit in [`MAX_ERROR_TEXT`] bytes (as JSON strings),
+/// cut at a whole message (a first message too long on its own is cut at a
+/// character), and a last one that says how many were left out.
+fn bound_messages(mut messages: Vec<String>) -> Vec<String> {
+    let mut used = 0usize;
+    let fit = messages
+        .iter()
+        .position(|m| {
+            // The quotes and the comma.
+            used = used.saturating_add(m.len() + 3);
+            used > MAX_ERROR_TEXT
+        })
+        .unwrap_or(messages.len());
+    if fit == messages.len() {
+        return messages;
+    }
+    let mut left_out = messages.len() - fit;
+    messages.truncate(fit.max(1));
+    if fit == 0
+        && let Some(first) = messages.first_mut()
+    {
+        let mut end = MAX_ERROR_TEXT.min(first.len());
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+        first.truncate(end);
+        first.push_str("...");
+        left_out -= 1;
+    }
+    messages.push(if left_out == 0 {
+        format!("(cut: the sandbox lists at most {MAX_ERROR_TEXT} bytes of messages)")
+    } else {
+        format!(
+            "... and {left_out} more (the sandbox lists at most {MAX_ERROR_TEXT} bytes of messages)"
+        )
+    });
+    messages
 }
 
 /// The scope of an idempotency key: the digest of the credentials, token
@@ -193,6 +248,8 @@ struct State {
     /// Answered keys, oldest first, by sequence number.
     key_order: BTreeMap<u64, KeyId>,
     next_seq: u64,
+    /// The answered keys' cost, as [`MAX_STORED_ANSWER_BYTES`] counts it.
+    answer_bytes: usize,
     faults: VecDeque<Fault>,
     requests: VecDeque<RecordedRequest>,
     rate: Option<RateWindow>,
@@ -206,6 +263,7 @@ impl State {
         self.forget_order_of(&id);
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
+        self.answer_bytes = self.answer_bytes.saturating_add(cost(&answer));
         self.keys.insert(
             id,
             KeyEntry::Done {
@@ -219,16 +277,19 @@ impl State {
         self.expire_keys(now);
     }
 
-    /// Takes an answered key out of the expiry order (it is being replaced).
+    /// Takes an answered key out of the expiry order and the byte count (it
+    /// is being replaced).
     fn forget_order_of(&mut self, id: &KeyId) {
-        if let Some(KeyEntry::Done { seq, .. }) = self.keys.get(id) {
+        if let Some(KeyEntry::Done { seq, answer, .. }) = self.keys.get(id) {
             self.key_order.remove(seq);
+            self.answer_bytes = self.answer_bytes.saturating_sub(cost(answer));
         }
     }
 
     fn expire_keys(&mut self, now: Duration) {
         while let Some((&seq, &id)) = self.key_order.first_key_value() {
-            let over_cap = self.key_order.len() > self.retention.keys;
+            let over_cap = self.key_order.len() > self.retention.keys
+                || self.answer_bytes > MAX_STORED_ANSWER_BYTES;
             let expired = match self.keys.get(&id) {
                 Some(KeyEntry::Done { at, .. }) => now.saturating_sub(*at) >= KEY_WINDOW,
                 _ => true,
@@ -237,11 +298,19 @@ impl State {
                 break;
             }
             self.key_order.remove(&seq);
-            if matches!(self.keys.get(&id), Some(KeyEntry::Done { seq: s, .. }) if *s == seq) {
+            if let Some(KeyEntry::Done { seq: s, answer, .. }) = self.keys.get(&id)
+                && *s == seq
+            {
+                self.answer_bytes = self.answer_bytes.saturating_sub(cost(answer));
                 self.keys.remove(&id);
             }
         }
     }
+}
+
+/// What an answered key counts against [`MAX_STORED_ANSWER_BYTES`].
+fn cost(answer: &Answer) -> usize {
+    answer.body.len().saturating_add(ENTRY_OVERHEAD)
 }
 
 pub(crate) struct Shared {
@@ -266,6 +335,7 @@ impl Shared {
                 keys: HashMap::new(),
                 key_order: BTreeMap::new(),
                 next_seq: 0,
+                answer_bytes: 0,
                 faults: VecDeque::new(),
                 requests: VecDeque::new(),
                 rate: None,
@@ -654,6 +724,69 @@ mod tests {
         answer_key(&shared, [8; 32], [0; 32]);
         assert_eq!(shared.key_count(), 1);
         assert_eq!(shared.lock().key_order.len(), 1);
+    }
+
+    #[test]
+    fn an_error_answer_lists_at_most_4_kib_of_messages() {
+        let messages: Vec<String> = (0..3000).map(|i| format!("line {i}: wrong")).collect();
+        let answer = Answer::error(400, "BAD_VALUE", messages, "corr");
+        assert!(
+            answer.body.len() < MAX_ERROR_TEXT + 512,
+            "{}",
+            answer.body.len()
+        );
+        let body: Value = serde_json::from_slice(&answer.body).expect("json");
+        let listed = body["error_messages"].as_array().expect("messages");
+        assert_eq!(listed[0], "line 0: wrong");
+        let last = listed.last().and_then(Value::as_str).expect("a note");
+        let kept = listed.len() - 1;
+        assert!(
+            last.starts_with(&format!("... and {} more", 3000 - kept)),
+            "{last}"
+        );
+        // One message too long on its own is cut.
+        let long = Answer::error(400, "BAD_VALUE", vec!["é".repeat(5000)], "corr");
+        assert!(
+            long.body.len() < MAX_ERROR_TEXT + 512,
+            "{}",
+            long.body.len()
+        );
+        let body: Value = serde_json::from_slice(&long.body).expect("json");
+        let listed = body["error_messages"].as_array().expect("messages");
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].as_str().is_some_and(|m| m.ends_with("...")));
+        assert!(listed[1].as_str().is_some_and(|m| m.starts_with("(cut: ")));
+        // Few messages are listed as they are.
+        let few = Answer::error(400, "BAD_VALUE", vec!["a".into(), "b".into()], "corr");
+        let body: Value = serde_json::from_slice(&few.body).expect("json");
+        assert_eq!(body["error_messages"], json!(["a", "b"]));
+    }
+
+    #[test]
+    fn the_store_counts_its_answer_bytes_and_expires_past_the_budget() {
+        let shared = shared(usize::MAX);
+        let big = Answer {
+            body: Bytes::from(vec![b'x'; 1024 * 1024]),
+            ..Answer::empty(400)
+        };
+        let mut state = shared.lock();
+        for i in 0..100u64 {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&i.to_be_bytes());
+            state.remember(id, [0; 32], big.clone(), Duration::ZERO);
+            assert!(state.answer_bytes <= MAX_STORED_ANSWER_BYTES);
+        }
+        assert!(state.keys.len() < 100);
+        assert_eq!(state.keys.len(), state.key_order.len());
+        let counted: usize = state
+            .keys
+            .values()
+            .map(|e| match e {
+                KeyEntry::Done { answer, .. } => cost(answer),
+                KeyEntry::InFlight { .. } => 0,
+            })
+            .sum();
+        assert_eq!(counted, state.answer_bytes);
     }
 
     #[test]
