@@ -7,30 +7,42 @@
 //! It binds to loopback unless `--bind` names another address (for example
 //! `--bind 0.0.0.0` in a container), prints its URL, credentials and seeded
 //! tokens, and stops on Ctrl-C.
+//!
+//! It keeps nothing it cannot bound: idempotency keys up to a cap (digests
+//! and answers only), no request log and no stored orders (nothing could
+//! read them), at most `--max-connections` connections, with the library's
+//! header and body read timeouts.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use klarna_customer_token::sandbox::{Sandbox, credentials, tokens};
+use klarna_customer_token::sandbox::{Sandbox, credentials, defaults, tokens};
 
 const USAGE: &str = "\
 klarna-sandbox: an in-memory Customer Token API for tests
 
 USAGE:
     klarna-sandbox [--port PORT] [--bind ADDRESS] [--rate-limit PER_SECOND]
+                   [--max-connections N] [--max-idempotency-keys N]
 
 OPTIONS:
-    --port PORT               port to listen on (default 8080; 0 picks a free one)
-    --bind ADDRESS            address to listen on (default 127.0.0.1; 0.0.0.0 for every
-                              interface; a Rust client then needs .allow_insecure_http())
-    --rate-limit PER_SECOND   answer 429 past this many requests per second
-    -h, --help                show this help
+    --port PORT                port to listen on (default 8080; 0 picks a free one)
+    --bind ADDRESS             address to listen on (default 127.0.0.1; 0.0.0.0 for every
+                               interface; a Rust client then needs .allow_insecure_http())
+    --rate-limit PER_SECOND    answer 429 past this many requests per second
+    --max-connections N        open connections at most (default 1024, lowered below the
+                               open-file limit); at the cap the longest-idle one is closed
+    --max-idempotency-keys N   idempotency keys remembered at most (default 100000);
+                               past it the oldest expire first
+    -h, --help                 show this help
 ";
 
 struct Options {
     port: u16,
     bind: IpAddr,
     rate_limit: Option<u32>,
+    max_connections: usize,
+    max_idempotency_keys: usize,
 }
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
@@ -38,6 +50,8 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         port: 8080,
         bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
         rate_limit: None,
+        max_connections: defaults::MAX_CONNECTIONS,
+        max_idempotency_keys: defaults::MAX_IDEMPOTENCY_KEYS,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -65,6 +79,15 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
                 let v = value("a number of requests per second")?;
                 options.rate_limit = Some(v.parse().map_err(|_| format!("not a number: {v}"))?);
             }
+            "--max-connections" => {
+                let v = value("a number of connections")?;
+                options.max_connections = v.parse().map_err(|_| format!("not a number: {v}"))?;
+            }
+            "--max-idempotency-keys" => {
+                let v = value("a number of keys")?;
+                options.max_idempotency_keys =
+                    v.parse().map_err(|_| format!("not a number: {v}"))?;
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -84,7 +107,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut builder = Sandbox::builder().bind(SocketAddr::new(options.bind, options.port));
+    // Nothing can read the request log or the stored orders of a
+    // standalone sandbox, so it keeps neither.
+    let mut builder = Sandbox::builder()
+        .bind(SocketAddr::new(options.bind, options.port))
+        .max_connections(options.max_connections)
+        .max_idempotency_keys(options.max_idempotency_keys)
+        .max_recorded_requests(0)
+        .max_stored_orders(0);
     if let Some(limit) = options.rate_limit {
         builder = builder.rate_limit(limit);
     }
@@ -119,6 +149,13 @@ async fn main() -> ExitCode {
     if let Some(limit) = options.rate_limit {
         println!("  rate limit     {limit} requests per second");
     }
+    println!(
+        "  limits         {} connections, {} idempotency keys, heads {} s, bodies {} s",
+        sandbox.max_connections(),
+        options.max_idempotency_keys,
+        defaults::HEADER_READ_TIMEOUT.as_secs(),
+        defaults::BODY_READ_TIMEOUT.as_secs()
+    );
     if !options.bind.is_loopback() {
         println!("  warning: listening beyond loopback, over plain HTTP");
     }
@@ -155,12 +192,21 @@ mod tests {
             "--bind=0.0.0.0",
             "--rate-limit",
             "50",
+            "--max-connections=16",
+            "--max-idempotency-keys",
+            "10",
         ]))
         .unwrap()
         .unwrap();
         assert_eq!(o.port, 9000);
         assert!(o.bind.is_unspecified());
         assert_eq!(o.rate_limit, Some(50));
+        assert_eq!(o.max_connections, 16);
+        assert_eq!(o.max_idempotency_keys, 10);
+        let o = parse(args(&[])).unwrap().unwrap();
+        assert_eq!(o.max_connections, 1024);
+        assert_eq!(o.max_idempotency_keys, 100_000);
+        assert!(parse(args(&["--max-connections", "-1"])).is_err());
         assert!(parse(args(&["--help"])).unwrap().is_none());
         assert!(parse(args(&["--port"])).is_err());
         assert!(parse(args(&["--port", "x"])).is_err());

@@ -43,11 +43,30 @@
 //! | create-order breaking a rule | 400 `BAD_VALUE`, one message per violation, each naming its field |
 //! | malformed JSON, or a content type that is not JSON | 400 `BAD_REQUEST` |
 //! | body over 10 MiB | 413 `PAYLOAD_TOO_LARGE` |
+//! | body not in full 30 s after its head | 408 `REQUEST_TIMEOUT`, then the connection closes |
+//! | head over 64 KiB | 431 `REQUEST_HEADER_FIELDS_TOO_LARGE` (JSON), then the connection closes |
+//! | unparsable request line or header | 400 `BAD_REQUEST` (JSON), then the connection closes |
+//! | no complete head 10 s after the sandbox started waiting for one | the connection closes, unanswered |
+//! | a new connection while every one of the 1,024 is busy with a request | 503 `SERVICE_UNAVAILABLE` with `Retry-After: 1`, or a closed connection |
+//! | known path, wrong method | 405 `METHOD_NOT_ALLOWED` with `Allow` |
 //! | cancel | 202, also for a token that is already cancelled |
 //! | over the rate limit | 429 with `X-Ratelimit-Limit`, `X-Ratelimit-Remaining`, `X-Ratelimit-Reset` |
 //!
 //! Every answer carries a `Klarna-Correlation-Id` header, and every JSON
 //! error body a `correlation_id`.
+//!
+//! # Limits
+//!
+//! Everything the sandbox keeps or holds open is capped, so that a hostile
+//! or broken client cannot exhaust its memory or its connections; the
+//! defaults are in [`defaults`] and each is set on the [`SandboxBuilder`]:
+//! idempotency keys (100,000), the request log (the last 10,000 requests,
+//! 8 KiB of each), stored orders (the last 100,000), open connections
+//! (1,024, lowered below the open-file limit), and the time a head (10 s)
+//! or a body (30 s) may take. The timeouts run on real time; moving the
+//! [`SandboxClock`] does not touch them. At the connection cap the
+//! connection that has waited longest for a request head is closed to admit
+//! the new one.
 //!
 //! # Idempotency
 //!
@@ -57,15 +76,26 @@
 //! whatever it was, and stores no second order. A repeat that arrives while
 //! the first is still being processed waits for it and gets its answer.
 //! Injected faults and 5xx answers are never remembered, so a retry after
-//! them is processed normally.
+//! them is processed normally; every other answer is, declines (400, 403,
+//! 404) included.
+//!
+//! A key keeps only what a replay needs: a SHA-256 digest of the canonical
+//! request body (every field, unknown ones too, keys sorted, no whitespace)
+//! and the answer; never the body. At most 100,000 answered keys are kept
+//! ([`SandboxBuilder::max_idempotency_keys`]), and at most 64 MiB of
+//! answers; past either cap the oldest expire first, as if their 24 hours
+//! had passed. An error answer lists at most 4 KiB of messages (then a last
+//! one saying how many more there were), so that an order breaking
+//! thousands of rules keeps a small entry.
 //!
 //! **The same key with a different body** is answered with 409 and the
-//! error code [`IDEMPOTENCY_KEY_MISMATCH`]. Bodies are compared as JSON
-//! values, not bytes: key order and whitespace do not matter. Klarna does
+//! error code [`IDEMPOTENCY_KEY_MISMATCH`]. Bodies are compared by their
+//! canonical form, not their bytes: key order and whitespace do not matter. Klarna does
 //! not document this case (its 409 says only that "the data in the request
 //! does not match"); the sandbox makes it loud so that billing code that
 //! reuses keys by mistake is caught in tests.
 
+mod canonical;
 mod server;
 mod state;
 
@@ -87,6 +117,35 @@ pub const IDEMPOTENCY_KEY_MISMATCH: &str = "IDEMPOTENCY_KEY_MISMATCH";
 /// The largest request body the sandbox accepts (10 MiB); larger bodies get
 /// 413.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// The largest request head (request line and headers) the sandbox reads
+/// (64 KiB); a larger one gets 431 with a JSON error body.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How much of one request's method, path and headers the request log
+/// keeps (8 KiB); see [`RecordedRequest`].
+pub const MAX_RECORDED_BYTES: usize = 8 * 1024;
+
+/// Default caps and timeouts of a [`SandboxBuilder`].
+pub mod defaults {
+    use std::time::Duration;
+
+    /// Idempotency keys remembered at most; past it the oldest expire first.
+    pub const MAX_IDEMPOTENCY_KEYS: usize = 100_000;
+    /// Requests the request log keeps (the most recent).
+    pub const MAX_RECORDED_REQUESTS: usize = 10_000;
+    /// Stored orders kept (the most recent).
+    pub const MAX_STORED_ORDERS: usize = 100_000;
+    /// Open connections at most, before the open-file limit lowers it.
+    pub const MAX_CONNECTIONS: usize = 1_024;
+    /// How long a connection may take to send a complete request head,
+    /// counted from when the sandbox starts waiting for it (after the
+    /// connection opens, or after the previous answer).
+    pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// How long a request may take to send its body, counted from when its
+    /// head arrived.
+    pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+}
 
 /// The tokens every sandbox starts with.
 pub mod tokens {
@@ -290,20 +349,27 @@ impl SandboxClock {
         }
     }
     /// Sandbox time elapsed since the sandbox started.
+    ///
+    /// It saturates at [`Duration::MAX`] instead of overflowing.
     pub fn now(&self) -> Duration {
         let offset = *self
             .offset
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.origin.elapsed() + offset
+        self.origin.elapsed().saturating_add(offset)
     }
-    /// Moves sandbox time forward.
+    /// Moves sandbox time forward. Any value is accepted: the clock stops
+    /// at [`Duration::MAX`] rather than overflowing, and every answer after
+    /// that is still served.
+    ///
+    /// The sandbox's connection timeouts run on real time and ignore this
+    /// clock.
     pub fn advance(&self, by: Duration) {
         let mut offset = self
             .offset
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *offset += by;
+        *offset = offset.saturating_add(by);
     }
 }
 
@@ -326,6 +392,10 @@ pub struct StoredOrder {
 /// A request the sandbox received. Its `Debug` output hides the
 /// `Authorization` header and shows tokens in the path by their last four
 /// characters only.
+///
+/// A record keeps at most [`MAX_RECORDED_BYTES`] (8 KiB) of method, path
+/// and headers, in that order; past that the rest is cut (at a character
+/// boundary) and [`truncated`](Self::truncated) is `true`.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecordedRequest {
@@ -333,8 +403,11 @@ pub struct RecordedRequest {
     pub method: String,
     /// The path, such as `/customer-token/v1/tokens/…/order`.
     pub path: String,
-    /// Every header, names lowercased, in the order received.
+    /// The headers, names lowercased, in the order received.
     pub headers: Vec<(String, String)>,
+    /// Whether the method, path or headers were cut to fit
+    /// [`MAX_RECORDED_BYTES`].
+    pub truncated: bool,
 }
 
 impl RecordedRequest {
@@ -365,17 +438,43 @@ impl fmt::Debug for RecordedRequest {
             .field("method", &self.method)
             .field("path", &path)
             .field("headers", &headers)
+            .field("truncated", &self.truncated)
             .finish()
     }
 }
 
 /// Configures a [`Sandbox`] before it starts.
+///
+/// Everything the sandbox keeps or holds open is capped; the defaults are
+/// in [`defaults`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use klarna_customer_token::sandbox::Sandbox;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let sandbox = Sandbox::builder()
+///     .max_idempotency_keys(1_000)
+///     .max_recorded_requests(100)
+///     .max_connections(64)
+///     .header_read_timeout(Duration::from_secs(2))
+///     .body_read_timeout(Duration::from_secs(5))
+///     .start()
+///     .await?;
+/// assert!(sandbox.max_connections() <= 64);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct SandboxBuilder {
     bind: SocketAddr,
     rate_limit: Option<u32>,
     seed: bool,
+    retention: state::Retention,
+    max_connections: usize,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
 }
 
 impl Default for SandboxBuilder {
@@ -384,6 +483,14 @@ impl Default for SandboxBuilder {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             rate_limit: None,
             seed: true,
+            retention: state::Retention {
+                keys: defaults::MAX_IDEMPOTENCY_KEYS,
+                requests: defaults::MAX_RECORDED_REQUESTS,
+                orders: defaults::MAX_STORED_ORDERS,
+            },
+            max_connections: defaults::MAX_CONNECTIONS,
+            header_read_timeout: defaults::HEADER_READ_TIMEOUT,
+            body_read_timeout: defaults::BODY_READ_TIMEOUT,
         }
     }
 }
@@ -405,13 +512,73 @@ impl SandboxBuilder {
         self.seed = false;
         self
     }
+    /// Remembers at most this many answered idempotency keys (default
+    /// 100,000). Past the cap the oldest expire first, as if their 24 hours
+    /// had passed; 0 remembers none. Independently, the stored answers are
+    /// held to 64 MiB, which only answers far larger than Klarna's reach
+    /// first.
+    pub fn max_idempotency_keys(mut self, keys: usize) -> Self {
+        self.retention.keys = keys;
+        self
+    }
+    /// Keeps the last this many requests for [`Sandbox::requests`]
+    /// (default 10,000); 0 records none.
+    pub fn max_recorded_requests(mut self, requests: usize) -> Self {
+        self.retention.requests = requests;
+        self
+    }
+    /// Keeps the last this many orders for [`Sandbox::orders`] (default
+    /// 100,000); 0 keeps none. Replays do not need them: a replay answers
+    /// from the idempotency store.
+    pub fn max_stored_orders(mut self, orders: usize) -> Self {
+        self.retention.orders = orders;
+        self
+    }
+    /// Holds at most this many connections open (default 1,024; at least
+    /// 1). The sandbox lowers it to stay below the process's open-file
+    /// limit, with a margin; [`Sandbox::max_connections`] tells the cap in
+    /// force.
+    ///
+    /// At the cap, a new connection closes the one that has waited longest
+    /// without sending a complete request head (an idle keep-alive
+    /// connection, or one still sending its headers). Only when every
+    /// connection is busy with a request is the new one refused, with a 503
+    /// `SERVICE_UNAVAILABLE` and `Retry-After: 1` where the socket takes it.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+    /// Closes a connection that has not sent a complete request head this
+    /// long after the sandbox started waiting for one (default 10 s of real
+    /// time; the [`SandboxClock`] does not move it). The connection is
+    /// closed without an answer.
+    ///
+    /// Both timeouts run on tokio's timer, which is real time unless the
+    /// runtime's time is paused; with paused time (not meant for real
+    /// sockets) they would fire as soon as the runtime is idle.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+    /// Answers 408 `REQUEST_TIMEOUT` and closes the connection when a
+    /// request body has not arrived in full this long after its head
+    /// (default 30 s of real time): a `Content-Length` that lies, or a
+    /// chunked body that never ends.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
 
     /// Binds and starts serving on the current tokio runtime.
     ///
     /// # Errors
     /// The I/O error when the address cannot be bound.
     pub async fn start(self) -> std::io::Result<Sandbox> {
-        let state = Arc::new(state::Shared::new(self.rate_limit));
+        let state = Arc::new(state::Shared::new(
+            self.rate_limit,
+            self.retention,
+            self.body_read_timeout,
+        ));
         if self.seed {
             for token in seeded_tokens() {
                 state.add_token(token);
@@ -422,12 +589,18 @@ impl SandboxBuilder {
         let client = client_builder(addr)
             .build()
             .map_err(std::io::Error::other)?;
-        let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
+        let limits = server::Limits {
+            max_connections: server::connection_cap(self.max_connections),
+            header_read_timeout: self.header_read_timeout,
+        };
+        let max_connections = limits.max_connections;
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&state), limits));
         Ok(Sandbox {
             state,
             addr,
             client,
             task,
+            max_connections,
         })
     }
 }
@@ -479,6 +652,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     client: Client,
     task: tokio::task::JoinHandle<()>,
+    max_connections: usize,
 }
 
 impl fmt::Debug for Sandbox {
@@ -552,9 +726,32 @@ impl Sandbox {
         self.state.orders()
     }
 
-    /// Every request received so far, oldest first.
+    /// The requests received, oldest first: the last 10,000 by default
+    /// (see [`SandboxBuilder::max_recorded_requests`]), each with at most
+    /// [`MAX_RECORDED_BYTES`] of method, path and headers.
+    ///
+    /// A request is recorded once its head has arrived within
+    /// [`MAX_HEAD_BYTES`], before authentication and before its body is
+    /// read: unauthenticated requests and requests whose body is too large
+    /// are recorded too. A head hyper refuses (too large, unparsable) is
+    /// not.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests()
+    }
+
+    /// How many idempotency keys the sandbox remembers now (answered or in
+    /// flight); at most [`SandboxBuilder::max_idempotency_keys`] answered
+    /// ones. Each answered key keeps a 32-byte digest of the key's scope, a
+    /// 32-byte digest of the canonical request body, the answer (a few
+    /// hundred bytes) and its time: never the body.
+    pub fn idempotency_keys(&self) -> usize {
+        self.state.key_count()
+    }
+
+    /// The connection cap in force: [`SandboxBuilder::max_connections`],
+    /// lowered to stay below the process's open-file limit.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
     }
 
     /// Forgets the recorded requests (stored orders are kept).

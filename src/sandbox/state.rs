@@ -2,7 +2,7 @@
 //! rate limit. Every change happens under one lock, never held across an
 //! `.await`, so a request is processed all at once or not at all.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::canonical::Digest;
 use super::{Fault, RecordedRequest, SandboxClock, SandboxToken, StoredOrder};
 use crate::enums::TokenStatus;
 use crate::error::Operation;
@@ -62,6 +63,10 @@ pub enum FaultKind {
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) content_type: Option<&'static str>,
+    /// The `Allow` header of a 405.
+    pub(crate) allow: Option<&'static str>,
+    /// Whether the connection closes after this answer.
+    pub(crate) close: bool,
     pub(crate) body: Bytes,
 }
 
@@ -70,11 +75,14 @@ impl Answer {
         Self {
             status,
             content_type: Some("application/json"),
+            allow: None,
+            close: false,
             body: Bytes::from(body.to_string()),
         }
     }
 
-    /// A Klarna-style error body.
+    /// A Klarna-style error body, with at most [`MAX_ERROR_TEXT`] bytes of
+    /// messages (see [`bound_messages`]).
     pub(crate) fn error(
         status: u16,
         code: &str,
@@ -85,7 +93,7 @@ impl Answer {
             status,
             &json!({
                 "error_code": code,
-                "error_messages": messages,
+                "error_messages": bound_messages(messages),
                 "correlation_id": correlation_id,
             }),
         )
@@ -95,23 +103,85 @@ impl Answer {
         Self {
             status,
             content_type: None,
+            allow: None,
+            close: false,
             body: Bytes::new(),
         }
     }
 }
 
-/// The scope of an idempotency key: credentials, token and key.
-pub(crate) type KeyId = (String, String, String);
+/// How many bytes of messages one error answer lists. A hostile order can
+/// break thousands of rules; its answer would be replayed from the
+/// idempotency store, so it must stay small.
+pub(crate) const MAX_ERROR_TEXT: usize = 4 * 1024;
 
-enum KeyEntry {
+/// How many bytes of answers the idempotency store holds at most, each
+/// entry counted as its answer body plus [`ENTRY_OVERHEAD`]; past it the
+/// oldest keys expire first, as past the key cap. Legitimate answers are a
+/// few hundred bytes, so the key cap (100,000) binds first.
+pub(crate) const MAX_STORED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// What an answered key costs beyond its answer body: the map entry, the
+/// expiry-order entry and the allocation.
+const ENTRY_OVERHEAD: usize = 256;
+
+/// The messages that fit in [`MAX_ERROR_TEXT`] bytes (as JSON strings),
+/// cut at a whole message (a first message too long on its own is cut at a
+/// character), and a last one that says how many were left out.
+fn bound_messages(mut messages: Vec<String>) -> Vec<String> {
+    let mut used = 0usize;
+    let fit = messages
+        .iter()
+        .position(|m| {
+            // The quotes and the comma.
+            used = used.saturating_add(m.len() + 3);
+            used > MAX_ERROR_TEXT
+        })
+        .unwrap_or(messages.len());
+    if fit == messages.len() {
+        return messages;
+    }
+    let mut left_out = messages.len() - fit;
+    messages.truncate(fit.max(1));
+    if fit == 0
+        && let Some(first) = messages.first_mut()
+    {
+        let mut end = MAX_ERROR_TEXT.min(first.len());
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+        first.truncate(end);
+        first.push_str("...");
+        left_out -= 1;
+    }
+    messages.push(if left_out == 0 {
+        format!("(cut: the sandbox lists at most {MAX_ERROR_TEXT} bytes of messages)")
+    } else {
+        format!(
+            "... and {left_out} more (the sandbox lists at most {MAX_ERROR_TEXT} bytes of messages)"
+        )
+    });
+    messages
+}
+
+/// The scope of an idempotency key: the digest of the credentials, token
+/// and key, so that a key of any length takes 32 bytes.
+pub(crate) type KeyId = Digest;
+
+/// What the sandbox keeps for one idempotency key: the digest of the
+/// canonical request body and, once answered, the answer. Never the body.
+#[derive(Debug)]
+pub(crate) enum KeyEntry {
     InFlight {
-        body: Value,
+        body: Digest,
         done: watch::Receiver<bool>,
     },
     Done {
-        body: Value,
+        body: Digest,
         answer: Answer,
         at: Duration,
+        /// Its place in the expiry order.
+        seq: u64,
     },
 }
 
@@ -163,29 +233,136 @@ pub(crate) struct RateInfo {
     pub(crate) allowed: bool,
 }
 
-#[derive(Default)]
+/// How much the sandbox keeps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Retention {
+    pub(crate) keys: usize,
+    pub(crate) requests: usize,
+    pub(crate) orders: usize,
+}
+
 struct State {
     tokens: HashMap<String, SandboxToken>,
-    orders: Vec<StoredOrder>,
+    orders: VecDeque<StoredOrder>,
     keys: HashMap<KeyId, KeyEntry>,
+    /// Answered keys, oldest first, by sequence number.
+    key_order: BTreeMap<u64, KeyId>,
+    next_seq: u64,
+    /// The answered keys' cost, as [`MAX_STORED_ANSWER_BYTES`] counts it.
+    answer_bytes: usize,
     faults: VecDeque<Fault>,
-    requests: Vec<RecordedRequest>,
+    requests: VecDeque<RecordedRequest>,
     rate: Option<RateWindow>,
+    retention: Retention,
+}
+
+impl State {
+    /// Remembers the answer to a key, then expires what is past the window
+    /// or past the cap, oldest first.
+    fn remember(&mut self, id: KeyId, body: Digest, answer: Answer, now: Duration) {
+        self.forget_order_of(&id);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.answer_bytes = self.answer_bytes.saturating_add(cost(&answer));
+        self.keys.insert(
+            id,
+            KeyEntry::Done {
+                body,
+                answer,
+                at: now,
+                seq,
+            },
+        );
+        self.key_order.insert(seq, id);
+        self.expire_keys(now);
+    }
+
+    /// Takes an answered key out of the expiry order and the byte count (it
+    /// is being replaced).
+    fn forget_order_of(&mut self, id: &KeyId) {
+        if let Some(KeyEntry::Done { seq, answer, .. }) = self.keys.get(id) {
+            self.key_order.remove(seq);
+            self.answer_bytes = self.answer_bytes.saturating_sub(cost(answer));
+        }
+    }
+
+    fn expire_keys(&mut self, now: Duration) {
+        while let Some((&seq, &id)) = self.key_order.first_key_value() {
+            let over_cap = self.key_order.len() > self.retention.keys
+                || self.answer_bytes > MAX_STORED_ANSWER_BYTES;
+            let expired = match self.keys.get(&id) {
+                Some(KeyEntry::Done { at, .. }) => now.saturating_sub(*at) >= KEY_WINDOW,
+                _ => true,
+            };
+            if !over_cap && !expired {
+                break;
+            }
+            self.key_order.remove(&seq);
+            if let Some(KeyEntry::Done { seq: s, answer, .. }) = self.keys.get(&id)
+                && *s == seq
+            {
+                self.answer_bytes = self.answer_bytes.saturating_sub(cost(answer));
+                self.keys.remove(&id);
+            }
+        }
+    }
+}
+
+/// What an answered key counts against [`MAX_STORED_ANSWER_BYTES`].
+fn cost(answer: &Answer) -> usize {
+    answer.body.len().saturating_add(ENTRY_OVERHEAD)
 }
 
 pub(crate) struct Shared {
     pub(crate) clock: SandboxClock,
+    /// How long a request body may take to arrive, in real time.
+    pub(crate) body_read_timeout: Duration,
     state: Mutex<State>,
 }
 
 impl Shared {
-    pub(crate) fn new(rate_limit: Option<u32>) -> Self {
+    pub(crate) fn new(
+        rate_limit: Option<u32>,
+        retention: Retention,
+        body_read_timeout: Duration,
+    ) -> Self {
         let shared = Self {
             clock: SandboxClock::new(),
-            state: Mutex::new(State::default()),
+            body_read_timeout,
+            state: Mutex::new(State {
+                tokens: HashMap::new(),
+                orders: VecDeque::new(),
+                keys: HashMap::new(),
+                key_order: BTreeMap::new(),
+                next_seq: 0,
+                answer_bytes: 0,
+                faults: VecDeque::new(),
+                requests: VecDeque::new(),
+                rate: None,
+                retention,
+            }),
         };
         shared.set_rate_limit(rate_limit);
         shared
+    }
+
+    /// How many idempotency keys are remembered (answered or in flight).
+    pub(crate) fn key_count(&self) -> usize {
+        self.lock().keys.len()
+    }
+
+    /// The answered entries' heap bytes: the stored answers' bodies (the
+    /// rest of an entry has a fixed size).
+    #[cfg(test)]
+    pub(crate) fn key_entries(&self) -> Vec<(KeyId, Digest, Answer)> {
+        self.lock()
+            .keys
+            .iter()
+            .filter_map(|(id, entry)| match entry {
+                KeyEntry::Done { body, answer, .. } => Some((*id, *body, answer.clone())),
+                KeyEntry::InFlight { .. } => None,
+            })
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -203,19 +380,28 @@ impl Shared {
     }
 
     pub(crate) fn orders(&self) -> Vec<StoredOrder> {
-        self.lock().orders.clone()
+        self.lock().orders.iter().cloned().collect()
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        self.lock().requests.iter().cloned().collect()
     }
 
     pub(crate) fn clear_requests(&self) {
         self.lock().requests.clear();
     }
 
+    /// Records a request, forgetting the oldest past the cap.
     pub(crate) fn record(&self, request: RecordedRequest) {
-        self.lock().requests.push(request);
+        let mut state = self.lock();
+        let cap = state.retention.requests;
+        if cap == 0 {
+            return;
+        }
+        while state.requests.len() >= cap {
+            state.requests.pop_front();
+        }
+        state.requests.push_back(request);
     }
 
     pub(crate) fn clear_faults(&self) {
@@ -266,7 +452,10 @@ impl Shared {
         if allowed {
             window.count += 1;
         }
-        let left = (window.start + Duration::from_secs(1)).saturating_sub(now);
+        let left = window
+            .start
+            .saturating_add(Duration::from_secs(1))
+            .saturating_sub(now);
         Some(RateInfo {
             limit: window.limit,
             remaining: window.limit.saturating_sub(window.count),
@@ -305,22 +494,24 @@ impl Shared {
     }
 
     /// Claims, replays or refuses an idempotency key.
-    pub(crate) fn begin_key(self: &std::sync::Arc<Self>, id: KeyId, body: &Value) -> KeyStart {
+    pub(crate) fn begin_key(self: &std::sync::Arc<Self>, id: KeyId, body: Digest) -> KeyStart {
         let now = self.clock.now();
         let mut state = self.lock();
+        state.expire_keys(now);
         match state.keys.get(&id) {
             Some(KeyEntry::Done {
                 body: first,
                 answer,
                 at,
+                ..
             }) if now.saturating_sub(*at) < KEY_WINDOW => {
-                if first == body {
+                if *first == body {
                     return KeyStart::Replay(answer.clone());
                 }
                 return KeyStart::Mismatch;
             }
             Some(KeyEntry::InFlight { body: first, done }) => {
-                if first != body {
+                if *first != body {
                     return KeyStart::Mismatch;
                 }
                 return KeyStart::Wait(done.clone());
@@ -329,10 +520,11 @@ impl Shared {
             _ => {}
         }
         let (sender, receiver) = watch::channel(false);
+        state.forget_order_of(&id);
         state.keys.insert(
-            id.clone(),
+            id,
             KeyEntry::InFlight {
-                body: body.clone(),
+                body,
                 done: receiver,
             },
         );
@@ -350,7 +542,7 @@ impl Shared {
         &self,
         token_id: &str,
         order: Result<OrderRequest, String>,
-        body: Value,
+        body: Digest,
         key: Option<(KeyGuard, String)>,
         correlation_id: &str,
     ) -> Answer {
@@ -393,13 +585,19 @@ impl Shared {
                             .unwrap_or("invoice");
                         match CustomerToken::new(token_id) {
                             Ok(token) => {
-                                state.orders.push(StoredOrder {
-                                    order_id: order_id.clone(),
-                                    token,
-                                    idempotency_key: key.as_ref().map(|(_, k)| k.clone()),
-                                    order,
-                                    created_at: now,
-                                });
+                                let cap = state.retention.orders;
+                                while state.orders.len() >= cap && !state.orders.is_empty() {
+                                    state.orders.pop_front();
+                                }
+                                if cap > 0 {
+                                    state.orders.push_back(StoredOrder {
+                                        order_id: order_id.clone(),
+                                        token,
+                                        idempotency_key: key.as_ref().map(|(_, k)| k.clone()),
+                                        order,
+                                        created_at: now,
+                                    });
+                                }
                                 Answer::json(
                                     200,
                                     &json!({
@@ -431,14 +629,7 @@ impl Shared {
             // 5xx answers are never remembered; none is produced here, but
             // the rule holds whatever this code becomes.
             if answer.status < 500 {
-                state.keys.insert(
-                    guard.id.clone(),
-                    KeyEntry::Done {
-                        body,
-                        answer: answer.clone(),
-                        at: now,
-                    },
-                );
+                state.remember(guard.id, body, answer.clone(), now);
             } else {
                 state.keys.remove(&guard.id);
             }
@@ -457,5 +648,168 @@ fn authorized_type(payment_method_type: &str) -> &'static str {
         "CARD" => "card",
         "DIRECT_DEBIT" => "direct_debit",
         _ => "invoice",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(keys: usize) -> std::sync::Arc<Shared> {
+        std::sync::Arc::new(Shared::new(
+            None,
+            Retention {
+                keys,
+                requests: 10,
+                orders: 10,
+            },
+            Duration::from_secs(1),
+        ))
+    }
+
+    /// Answers a key through the same steps as a create-order request.
+    fn answer_key(shared: &std::sync::Arc<Shared>, id: KeyId, body: Digest) -> Answer {
+        match shared.begin_key(id, body) {
+            KeyStart::Fresh(guard) => shared.create_order(
+                "no-such-token",
+                Err("unused".to_owned()),
+                body,
+                Some((guard, "key".to_owned())),
+                "corr",
+            ),
+            KeyStart::Replay(answer) => answer,
+            KeyStart::Mismatch => panic!("mismatch"),
+            KeyStart::Wait(_) => panic!("in flight"),
+        }
+    }
+
+    #[test]
+    fn an_entry_holds_two_digests_an_answer_and_a_time() {
+        // The whole entry, inline: no body, no parsed value.
+        assert!(
+            std::mem::size_of::<KeyEntry>() <= 128,
+            "{} bytes",
+            std::mem::size_of::<KeyEntry>()
+        );
+        assert_eq!(std::mem::size_of::<KeyId>(), 32);
+        let shared = shared(100);
+        let answer = answer_key(&shared, [1; 32], [2; 32]);
+        assert_eq!(answer.status, 404);
+        let entries = shared.key_entries();
+        assert_eq!(entries.len(), 1);
+        let (id, body, stored) = &entries[0];
+        assert_eq!((id, body), (&[1; 32], &[2; 32]));
+        assert_eq!(stored, &answer);
+        // Its one heap part is the answer body: a few hundred bytes.
+        assert!(stored.body.len() < 256, "{} bytes", stored.body.len());
+    }
+
+    #[test]
+    fn past_the_cap_the_oldest_answered_keys_go_first() {
+        let shared = shared(3);
+        for i in 0..10u8 {
+            answer_key(&shared, [i; 32], [0; 32]);
+            assert!(shared.key_count() <= 3);
+        }
+        let mut kept: Vec<u8> = shared
+            .key_entries()
+            .iter()
+            .map(|(id, _, _)| id[0])
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [7, 8, 9]);
+        // The expiry order stays exact when a kept key is answered again
+        // after its window.
+        shared.clock.advance(KEY_WINDOW);
+        answer_key(&shared, [8; 32], [0; 32]);
+        assert_eq!(shared.key_count(), 1);
+        assert_eq!(shared.lock().key_order.len(), 1);
+    }
+
+    #[test]
+    fn an_error_answer_lists_at_most_4_kib_of_messages() {
+        let messages: Vec<String> = (0..3000).map(|i| format!("line {i}: wrong")).collect();
+        let answer = Answer::error(400, "BAD_VALUE", messages, "corr");
+        assert!(
+            answer.body.len() < MAX_ERROR_TEXT + 512,
+            "{}",
+            answer.body.len()
+        );
+        let body: Value = serde_json::from_slice(&answer.body).expect("json");
+        let listed = body["error_messages"].as_array().expect("messages");
+        assert_eq!(listed[0], "line 0: wrong");
+        let last = listed.last().and_then(Value::as_str).expect("a note");
+        let kept = listed.len() - 1;
+        assert!(
+            last.starts_with(&format!("... and {} more", 3000 - kept)),
+            "{last}"
+        );
+        // One message too long on its own is cut.
+        let long = Answer::error(400, "BAD_VALUE", vec!["é".repeat(5000)], "corr");
+        assert!(
+            long.body.len() < MAX_ERROR_TEXT + 512,
+            "{}",
+            long.body.len()
+        );
+        let body: Value = serde_json::from_slice(&long.body).expect("json");
+        let listed = body["error_messages"].as_array().expect("messages");
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].as_str().is_some_and(|m| m.ends_with("...")));
+        assert!(listed[1].as_str().is_some_and(|m| m.starts_with("(cut: ")));
+        // Few messages are listed as they are.
+        let few = Answer::error(400, "BAD_VALUE", vec!["a".into(), "b".into()], "corr");
+        let body: Value = serde_json::from_slice(&few.body).expect("json");
+        assert_eq!(body["error_messages"], json!(["a", "b"]));
+    }
+
+    #[test]
+    fn the_store_counts_its_answer_bytes_and_expires_past_the_budget() {
+        let shared = shared(usize::MAX);
+        let big = Answer {
+            body: Bytes::from(vec![b'x'; 1024 * 1024]),
+            ..Answer::empty(400)
+        };
+        let mut state = shared.lock();
+        for i in 0..100u64 {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&i.to_be_bytes());
+            state.remember(id, [0; 32], big.clone(), Duration::ZERO);
+            assert!(state.answer_bytes <= MAX_STORED_ANSWER_BYTES);
+        }
+        assert!(state.keys.len() < 100);
+        assert_eq!(state.keys.len(), state.key_order.len());
+        let counted: usize = state
+            .keys
+            .values()
+            .map(|e| match e {
+                KeyEntry::Done { answer, .. } => cost(answer),
+                KeyEntry::InFlight { .. } => 0,
+            })
+            .sum();
+        assert_eq!(counted, state.answer_bytes);
+    }
+
+    #[test]
+    fn a_cap_of_zero_remembers_nothing() {
+        let shared = shared(0);
+        let first = answer_key(&shared, [1; 32], [2; 32]);
+        assert_eq!(shared.key_count(), 0);
+        let second = answer_key(&shared, [1; 32], [3; 32]);
+        assert_eq!(first.status, second.status, "processed afresh, no mismatch");
+    }
+
+    #[test]
+    fn the_clock_saturates() {
+        let clock = SandboxClock::new();
+        clock.advance(Duration::MAX);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), Duration::MAX);
+        let shared = shared(10);
+        shared.clock.advance(Duration::MAX);
+        shared.set_rate_limit(Some(1));
+        let info = shared.check_rate().expect("limited");
+        assert!(info.allowed);
+        answer_key(&shared, [1; 32], [2; 32]);
+        assert_eq!(shared.key_count(), 1);
     }
 }
