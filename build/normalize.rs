@@ -299,7 +299,33 @@ pub fn check(doc: &Value) -> Result<(), Unusable> {
             missing.join(", ")
         )));
     }
+    let mut references = Vec::new();
+    local_refs(doc, &mut references);
+    if let Some(dangling) = references.iter().find(|r| {
+        r.strip_prefix('#')
+            .is_none_or(|pointer| doc.pointer(pointer).is_none())
+    }) {
+        return Err(Unusable(format!(
+            "it refers to {dangling}, which it does not define (is the file complete?)"
+        )));
+    }
     Ok(())
+}
+
+/// Every `$ref` that points into the document itself.
+fn local_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(reference) = map.get("$ref").and_then(Value::as_str)
+                && reference.starts_with('#')
+            {
+                out.push(reference.to_owned());
+            }
+            map.values().for_each(|v| local_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| local_refs(v, out)),
+        _ => {}
+    }
 }
 
 const METHODS: &[&str] = &[
