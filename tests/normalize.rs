@@ -1251,3 +1251,112 @@ fn normalize_is_idempotent() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Control characters, in two steps
+// ---------------------------------------------------------------------------
+
+/// Klarna's older file holds U+0018 and U+0019 where typographic quotes
+/// belong; the YAML reader refuses them, so they are swapped for
+/// placeholders before parsing and restored as quotes in prose after it.
+#[test]
+fn control_characters_in_prose_become_quotes_or_disappear() {
+    let text = normalize::decode_text(OURS).replacen(
+        "description: Person or department the delivery is for.",
+        "description: \u{18}Attn.\u{19} Customer\u{19}s city\u{7}\u{1b}\u{7f}\u{85}.",
+        1,
+    );
+    assert!(
+        normalize::parse(&text).is_err(),
+        "the YAML reader refuses them"
+    );
+    let doc = normalize::load(text.as_bytes()).expect("loads");
+    assert_eq!(
+        prop(&doc, "address", "attention")["description"],
+        "'Attn.' Customer's city."
+    );
+    // Written as escapes in JSON, they are resolved the same way.
+    let mut json_doc = normalize::parse(&normalize::decode_text(OURS)).expect("parses");
+    json_doc["info"]["title"] = json!("\u{18}T\u{19}\u{1}");
+    let bytes = serde_json::to_vec(&json_doc).expect("serializes");
+    assert_eq!(
+        normalize::load(&bytes).expect("loads")["info"]["title"],
+        "'T'"
+    );
+}
+
+/// The Windows-1252 fallback yields C1 characters for 0x81, 0x8D, 0x8F,
+/// 0x90 and 0x9D; in prose they are removed like any other control.
+#[test]
+fn windows_1252_bytes_without_a_character_are_removed_from_prose() {
+    assert_eq!(
+        normalize::decode_text(b"\x81\x8d\x8f\x90\x9d"),
+        "\u{81}\u{8d}\u{8f}\u{90}\u{9d}"
+    );
+    let mut bytes = OURS.to_vec();
+    let needle = b"Person or department";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("text");
+    bytes.splice(at..at, b"a\x81\x8d\x8f\x90\x9d\xb1b ".iter().copied());
+    let doc = normalize::load(&bytes).expect("loads");
+    assert_eq!(
+        prop(&doc, "address", "attention")["description"],
+        "ab Person or department the delivery is for."
+    );
+}
+
+#[test]
+fn a_control_character_outside_prose_is_refused_with_its_path() {
+    let text = normalize::decode_text(OURS);
+    for (from, to, path) in [
+        (
+            "            - shipping_fee\n",
+            "            - ship\u{1}ping_fee\n",
+            "#/components/schemas/order_line/properties/type/enum/2",
+        ),
+        (
+            "pattern: '^[A-Za-z]{3,3}$'",
+            "pattern: '^[A-Za-z]{3,3}\u{19}$'",
+            "#/components/schemas/customer_token_order/properties/purchase_currency/pattern",
+        ),
+        (
+            "example: ON4711",
+            "example: ON\u{90}4711",
+            "#/components/schemas/customer_token_order/properties/merchant_reference1/example",
+        ),
+        (
+            "operationId: createOrder",
+            "operationId: create\u{18}Order",
+            "#/paths/~1customer-token~1v1~1tokens~1{customerToken}~1order/post/operationId",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let err = normalize::load(text.replacen(from, to, 1).as_bytes()).expect_err("refused");
+        assert!(err.0.ends_with(path), "{err}");
+        assert!(err.0.contains("control character"), "{err}");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_endings_are_accepted() {
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(
+        normalize::decode_text(OURS)
+            .replace('\n', "\r\n")
+            .into_bytes(),
+    );
+    assert_eq!(normalize::load(&bytes), Ok(ours()));
+}
+
+#[test]
+fn a_reference_to_an_undefined_schema_is_refused() {
+    let text = normalize::decode_text(OURS).replacen(
+        "$ref: '#/components/schemas/card_information'",
+        "$ref: '#/components/schemas/card_info'",
+        1,
+    );
+    let err = normalize::load(text.as_bytes()).expect_err("refused");
+    assert!(err.0.contains("#/components/schemas/card_info"), "{err}");
+}
