@@ -913,10 +913,18 @@ pub fn prune_replaced(doc: &mut Value, replaced: &[&str]) -> Vec<String> {
     dropped
 }
 
-/// Reads, checks and normalizes a description from a file's bytes.
-pub fn load(bytes: &[u8]) -> Result<Value, Unusable> {
+/// Reads a file's bytes into a document, its text cleaned in both steps
+/// (see `shield_controls` and `resolve_controls`), not yet checked or
+/// normalized.
+pub fn read(bytes: &[u8]) -> Result<Value, Unusable> {
     let mut doc = parse(&shield_controls(&decode_text(bytes)))?;
     resolve_controls(&mut doc)?;
+    Ok(doc)
+}
+
+/// Reads, checks and normalizes a description from a file's bytes.
+pub fn load(bytes: &[u8]) -> Result<Value, Unusable> {
+    let mut doc = read(bytes)?;
     check(&doc)?;
     normalize(&mut doc);
     Ok(doc)
