@@ -9,10 +9,23 @@ use serde_json::Value;
 
 use crate::normalize;
 
-/// Generates the formatted bindings from a normalized description.
+/// Generates the formatted bindings from a normalized description: the
+/// string `build.rs` writes.
 pub fn generate(doc: &Value) -> Result<String, String> {
+    generate_prepared(prepare(doc))
+}
+
+/// What generation sees: the canonical form of a normalized description
+/// (see `normalize::for_generation`). `generate` is a function of it alone.
+pub fn prepare(doc: &Value) -> Value {
     let mut doc = doc.clone();
     normalize::for_generation(&mut doc);
+    doc
+}
+
+/// Generates the formatted bindings from a prepared description (see
+/// `prepare`).
+pub fn generate_prepared(doc: Value) -> Result<String, String> {
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
         .map_err(|e| format!("it is not a valid OpenAPI 3.0 description: {e}"))?;
 

@@ -1,8 +1,10 @@
 //! The structure of an API, as the drift guards and the spec-update diff
 //! compare it: operations (ids, methods, paths, parameters including
-//! headers), schemas and their properties, required-ness and constraints.
-//! Servers, security schemes, descriptions, examples and error bodies are
-//! not part of it.
+//! headers), schemas and their properties, required-ness and constraints;
+//! and, for the spec-update diff only, the description's version and each
+//! operation's responses (statuses and the body each declares). Servers,
+//! security schemes, descriptions and examples are not part of it, and the
+//! schemas of error bodies are not among its schemas.
 //!
 //! It reads an OpenAPI 3.0 description and the JSON Schemas of the facade's
 //! types (draft 2020-12, as schemars writes them) into the same model.
@@ -19,8 +21,13 @@ use crate::normalize;
 /// An API's structure.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Api {
+    /// `info.version`.
+    pub version: String,
     /// By operationId.
     pub operations: BTreeMap<String, Operation>,
+    /// By operationId, then status: the body the response declares, such
+    /// as `application/json ref ErrorV2`, or `no body`.
+    pub responses: BTreeMap<String, BTreeMap<String, String>>,
     /// By schema name: the schemas of request bodies and success responses,
     /// and everything they contain.
     pub schemas: BTreeMap<String, Schema>,
@@ -117,6 +124,13 @@ pub fn from_openapi(doc: &Value) -> Api {
                     normalize::collect_refs(body, &mut roots);
                 }
                 if let Some(responses) = op.get("responses").and_then(Value::as_object) {
+                    api.responses.insert(
+                        id.to_owned(),
+                        responses
+                            .iter()
+                            .map(|(code, r)| (code.clone(), response_body(doc, r)))
+                            .collect(),
+                    );
                     for (code, response) in responses {
                         if code.starts_with('2')
                             && let Some(response) = normalize::resolve(doc, response)
@@ -136,27 +150,51 @@ pub fn from_openapi(doc: &Value) -> Api {
             }
         }
     }
+    api.version = match doc.pointer("/info/version") {
+        Some(Value::String(v)) => v.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
     let schemas = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object);
     for name in normalize::reachable_schemas(doc, roots) {
         if let Some(schema) = schemas.and_then(|s| s.get(&name)) {
-            api.schemas.insert(
-                name,
-                object_schema(
-                    schema,
-                    &|v| {
-                        v.get("$ref")
-                            .and_then(Value::as_str)
-                            .and_then(|r| r.strip_prefix(SCHEMA_PREFIX))
-                            .map(str::to_owned)
-                    },
-                    &|_| None,
-                ),
-            );
+            api.schemas
+                .insert(name, object_schema(schema, &schema_name, &|_| None));
         }
     }
     api
+}
+
+fn schema_name(v: &Value) -> Option<String> {
+    v.get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix(SCHEMA_PREFIX))
+        .map(str::to_owned)
+}
+
+/// The body a response declares, in words: each media type with the kind
+/// of its schema, or `no body`.
+fn response_body(doc: &Value, response: &Value) -> String {
+    let Some(response) = normalize::resolve(doc, response) else {
+        return "an unresolvable reference".to_owned();
+    };
+    let bodies: Vec<String> = response
+        .get("content")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(media, body)| match body.get("schema") {
+            Some(schema) => format!("{media} {}", property(schema, &schema_name, &|_| None).kind),
+            None => format!("{media} without a schema"),
+        })
+        .collect();
+    if bodies.is_empty() {
+        "no body".to_owned()
+    } else {
+        bodies.join(", ")
+    }
 }
 
 /// Reads the structure of JSON Schemas by name, as
@@ -541,9 +579,71 @@ fn compare_property(
     }
 }
 
-/// The human-readable changes from one description to another.
+/// Compares the responses of the operations both sides have: statuses
+/// added or removed, and the body each status declares.
+pub fn compare_responses(
+    a: &BTreeMap<String, BTreeMap<String, String>>,
+    b: &BTreeMap<String, BTreeMap<String, String>>,
+    a_name: &str,
+    b_name: &str,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    for (id, statuses) in a {
+        let Some(others) = b.get(id) else { continue };
+        let place = format!("operation {id}");
+        for (status, body) in statuses {
+            match others.get(status) {
+                None => out.push(Difference {
+                    place: place.clone(),
+                    what: format!("response {status} only in the {a_name} ({body})"),
+                }),
+                Some(other) if other != body => out.push(Difference {
+                    place: place.clone(),
+                    what: format!(
+                        "response {status}: {body} in the {a_name}, {other} in the {b_name}"
+                    ),
+                }),
+                Some(_) => {}
+            }
+        }
+        for (status, body) in others {
+            if !statuses.contains_key(status) {
+                out.push(Difference {
+                    place: place.clone(),
+                    what: format!("response {status} only in the {b_name} ({body})"),
+                });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The human-readable changes from one description to another: version,
+/// operations, responses and schemas.
 pub fn diff(old: &Api, new: &Api) -> Vec<Difference> {
-    let mut out = compare_operations(&old.operations, &new.operations, "vendored", "new");
+    let mut out = Vec::new();
+    if old.version != new.version {
+        out.push(Difference {
+            place: "info.version".to_owned(),
+            what: format!(
+                "{:?} in the vendored, {:?} in the new",
+                old.version, new.version
+            ),
+        });
+    }
+    out.extend(compare_operations(
+        &old.operations,
+        &new.operations,
+        "vendored",
+        "new",
+    ));
+    out.extend(compare_responses(
+        &old.responses,
+        &new.responses,
+        "vendored",
+        "new",
+    ));
     out.extend(compare_schemas(
         &old.schemas,
         &new.schemas,

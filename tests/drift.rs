@@ -440,6 +440,7 @@ mod worked_example {
         assert_eq!(
             changes,
             [
+                "info.version: \"1.0.0\" in the vendored, \"1.1.0\" in the new",
                 "order_line.type: enum values only in the new: service",
                 "order_line.warranty_months: field only in the new",
             ]
