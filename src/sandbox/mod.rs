@@ -255,6 +255,18 @@ impl SandboxToken {
             direct_debit: None,
         }
     }
+    /// The token's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The token's status.
+    pub fn token_status(&self) -> &TokenStatus {
+        &self.status
+    }
+    /// The token's payment method type.
+    pub fn payment_method_type(&self) -> &PaymentMethodType {
+        &self.payment_method_type
+    }
     /// Sets the token's status.
     pub fn status(mut self, status: TokenStatus) -> Self {
         self.status = status;
@@ -829,6 +841,11 @@ impl Sandbox {
         let id = CustomerToken::new(token.id.clone())?;
         self.state().add_token(token);
         Ok(id)
+    }
+
+    /// Every token the sandbox knows, sorted by id, as it is now.
+    pub fn tokens(&self) -> Vec<SandboxToken> {
+        self.state().tokens()
     }
 
     /// A token's current status, if the sandbox knows the token.
