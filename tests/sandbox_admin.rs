@@ -386,3 +386,42 @@ async fn without_the_admin_api_its_paths_are_unknown() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_openapi_description_lists_every_admin_path_and_each_answers() {
+    within(async {
+        let raw = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/openapi/sandbox-admin.yaml"
+        ))
+        .expect("the description");
+        let spec: Value = serde_norway::from_str(&raw).expect("YAML");
+        assert_eq!(spec["openapi"], "3.0.3");
+        let paths = spec["paths"].as_object().expect("paths");
+        let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
+        listed.sort_unstable();
+        assert_eq!(
+            listed,
+            [
+                "/clock",
+                "/clock/advance",
+                "/faults",
+                "/orders",
+                "/requests",
+                "/reset",
+                "/tokens",
+                "/tokens/{id}/status",
+            ]
+        );
+        // Every GET the description lists answers 200.
+        let sandbox = admin_sandbox().await;
+        let admin = Admin::new(&sandbox);
+        for (path, item) in paths {
+            if item.get("get").is_some() {
+                let (status, body) = admin.call("GET", path, None).await;
+                assert_eq!(status, 200, "{path}: {body}");
+            }
+        }
+    })
+    .await;
+}

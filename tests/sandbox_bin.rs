@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use klarna_customer_token::sandbox::{credentials, tokens};
 use klarna_customer_token::{
-    Client, CustomerToken, IdempotencyKey, OrderLine, OrderRequest, PaymentMethodType, RetryPolicy,
-    TokenStatus,
+    Client, CustomerToken, IdempotencyKey, PaymentMethodType, RetryPolicy, TokenStatus,
 };
+
+#[path = "support/sandbox.rs"]
+mod support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_klarna-sandbox");
 /// How long the binary may take to start, answer or stop.
@@ -472,18 +474,7 @@ async fn a_double_charge_check_against_the_binary() {
     )
     .await;
     assert_eq!(status, 201);
-    let order = OrderRequest::builder()
-        .purchase_currency("EUR")
-        .line(
-            OrderLine::builder("Gold plan")
-                .quantity(1)
-                .unit_price(1190)
-                .tax_rate(1900)
-                .build()
-                .expect("line"),
-        )
-        .build()
-        .expect("order");
+    let order = support::order();
     let created = Client::builder()
         .basic_auth(credentials::USERNAME, credentials::PASSWORD)
         .base_url(base.clone())

@@ -72,7 +72,7 @@
 //! # One time for both sides
 //!
 //! A sandbox built with [`SandboxBuilder::virtual_time`] runs on a
-//! [`VirtualClock`](crate::clock::VirtualClock) that the clients it hands
+//! [`VirtualClock`] that the clients it hands
 //! out share: a client's wait out of a 429 costs no real time and moves the
 //! rate-limit window and the 24-hour idempotency window with it.
 //!
