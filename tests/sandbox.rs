@@ -12,9 +12,9 @@ use klarna_customer_token::sandbox::{
     Fault, IDEMPOTENCY_KEY_MISMATCH, MAX_BODY_BYTES, Sandbox, SandboxToken, credentials, tokens,
 };
 use klarna_customer_token::{
-    Address, Attachment, Client, CustomerToken, Error, IdempotencyKey, MerchantUrls, Operation,
-    OrderLine, OrderOutcome, OrderRequest, PaymentMethodType, ProductIdentifiers, RetryPolicy,
-    Subscription, SubscriptionInterval, TokenStatus,
+    Address, Attachment, Client, CustomerToken, Error, ErrorCode, IdempotencyKey, MerchantUrls,
+    Operation, OrderLine, OrderOutcome, OrderRequest, PaymentMethodType, ProductIdentifiers,
+    RetryPolicy, Subscription, SubscriptionInterval, TokenStatus,
 };
 use serde_json::{Value, json};
 
@@ -501,7 +501,7 @@ async fn an_empty_sandbox_has_no_tokens() {
                 .await,
         );
         assert_eq!(e.status(), 404);
-        assert_eq!(e.error_code().map(|c| c.as_str()), Some("TOKEN_NOT_FOUND"));
+        assert_eq!(e.error_code().map(|c| c.as_str()), Some("NOT_FOUND"));
     })
     .await;
 }
@@ -783,9 +783,12 @@ async fn unknown_tokens_are_not_found_for_every_operation() {
         let client = once(&sandbox);
         let unknown = token("no-such-token-0000");
 
+        // Each operation answers with the code Klarna documents for it:
+        // read and cancel NOT_FOUND, create-order TOKEN_NOT_FOUND.
         let e = api_error(client.read_token(&unknown).await);
         assert_eq!(e.status(), 404);
-        assert_eq!(e.error_code().map(|c| c.as_str()), Some("TOKEN_NOT_FOUND"));
+        assert_eq!(e.error_code(), Some(&ErrorCode::NotFound));
+        assert_eq!(e.error_messages(), ["Invalid customer-token ID"]);
 
         let err = client
             .create_order(&unknown, &order())
@@ -800,7 +803,7 @@ async fn unknown_tokens_are_not_found_for_every_operation() {
 
         let e = api_error(client.cancel_token(&unknown).await);
         assert_eq!(e.status(), 404);
-        assert_eq!(e.error_code().map(|c| c.as_str()), Some("TOKEN_NOT_FOUND"));
+        assert_eq!(e.error_code(), Some(&ErrorCode::NotFound));
 
         // Cancelling an unknown token does not create it.
         assert_eq!(sandbox.token_status(&unknown), None);
@@ -1076,7 +1079,7 @@ async fn the_same_key_twice_creates_one_order() {
         let orders = sandbox.orders();
         assert_eq!(orders.len(), 1);
         assert_eq!(orders[0].order_id, first.order_id());
-        assert_eq!(orders[0].idempotency_key.as_deref(), Some(key.as_str()));
+        assert_eq!(orders[0].idempotency_key.as_ref(), Some(&key));
 
         // A different key is a different order; no key at all, too.
         let third = client.create_order(&t, &order).await.expect("third");
@@ -2327,7 +2330,7 @@ async fn drop_after_processing_stores_the_order_and_the_key_recovers_it() {
         // The customer was charged.
         let orders = sandbox.orders();
         assert_eq!(orders.len(), 1);
-        assert_eq!(orders[0].idempotency_key.as_deref(), Some(key.as_str()));
+        assert_eq!(orders[0].idempotency_key.as_ref(), Some(&key));
         let stored_id = orders[0].order_id.clone();
 
         // Reconciling with the same key returns that order, once.
@@ -2509,7 +2512,7 @@ async fn orders_and_requests_are_recorded() {
         let stored = &orders[0];
         assert_eq!(stored.order_id, created.order_id());
         assert_eq!(stored.token, t);
-        assert_eq!(stored.idempotency_key.as_deref(), Some(key.as_str()));
+        assert_eq!(stored.idempotency_key.as_ref(), Some(&key));
         assert_eq!(stored.order, order);
         assert!(stored.created_at >= before && stored.created_at <= sandbox.clock().now());
 

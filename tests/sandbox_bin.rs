@@ -1,4 +1,4 @@
-#![cfg(feature = "sandbox")]
+#![cfg(feature = "sandbox-bin")]
 //! The standalone `klarna-sandbox` binary: its output, its options, serving
 //! the crate's client, and stopping on SIGINT.
 
@@ -8,7 +8,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use klarna_customer_token::sandbox::{credentials, tokens};
-use klarna_customer_token::{Client, CustomerToken, PaymentMethodType, RetryPolicy, TokenStatus};
+use klarna_customer_token::{
+    Client, CustomerToken, IdempotencyKey, PaymentMethodType, RetryPolicy, TokenStatus,
+};
+
+#[path = "support/sandbox.rs"]
+mod support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_klarna-sandbox");
 /// How long the binary may take to start, answer or stop.
@@ -351,4 +356,185 @@ fn a_port_in_use_is_an_error() {
     let (status, _, stderr) = run(&["--port", &port]);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot listen on"), "{stderr}");
+}
+
+/// A file in the system's temporary directory, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, contents: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).expect("write the file");
+        Self(path)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Calls the admin API; the status and the JSON body.
+async fn admin_call(
+    base_url: &str,
+    method: reqwest::Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base_url}/__sandbox/{path}"))
+        .timeout(PATIENCE);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("an answer");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_a_file_are_served_listed_and_restored_by_a_reset() {
+    let file = TempFile::new(
+        "tokens.json",
+        r#"[{"id": "file-card-token-0001", "payment_method_type": "CARD",
+             "card": {"brand": "VISA", "expiry_date": "01/2031", "masked_number": "****4242"}},
+            {"id": "file-suspended-0002", "payment_method_type": "INVOICE", "status": "SUSPENDED"}]"#,
+    );
+    let mut running = Running::start(&["--port", "0", "--tokens", file.path()]);
+    let base = running.base_url();
+    let banner = running.output();
+    assert!(banner.contains("file-card-token-0001"), "{banner}");
+    assert!(
+        banner.contains("file-suspended-0002") && banner.contains("suspended, invoice"),
+        "{banner}"
+    );
+    assert!(banner.contains("/__sandbox/ (open"), "{banner}");
+    let client = client(&base);
+    let read = client
+        .read_token(&token("file-card-token-0001"))
+        .await
+        .expect("the file's token");
+    assert_eq!(read.payment_method_type(), &PaymentMethodType::Card);
+    let (status, _) = admin_call(
+        &base,
+        reqwest::Method::PUT,
+        "tokens/file-card-token-0001/status",
+        None,
+        Some(serde_json::json!({"status": "CANCELLED"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = admin_call(&base, reqwest::Method::POST, "reset", None, None).await;
+    assert_eq!(status, 200);
+    let read = client
+        .read_token(&token("file-card-token-0001"))
+        .await
+        .expect("still there");
+    assert_eq!(
+        read.status(),
+        &TokenStatus::Active,
+        "the file's status again"
+    );
+}
+
+#[test]
+fn a_bad_tokens_file_exits_2_naming_the_path() {
+    let file = TempFile::new(
+        "bad-tokens.json",
+        r#"[{"id": "ok-token-0001", "payment_method_type": "CARD", "card": {"brand": 7}}]"#,
+    );
+    let (status, _, stderr) = run(&["--tokens", file.path()]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("[0].card.brand"), "{stderr}");
+    let (status, _, stderr) = run(&["--tokens", "/no/such/file.json"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot open"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_charge_check_against_the_binary() {
+    let mut running = Running::start(&["--port", "0"]);
+    let base = running.base_url();
+    let key = IdempotencyKey::derive("bin-test", "charge-1");
+    let (status, _) = admin_call(
+        &base,
+        reqwest::Method::POST,
+        "faults",
+        None,
+        Some(serde_json::json!({"kind": "drop_after_processing", "idempotency_key": key.as_str()})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let order = support::order();
+    let created = Client::builder()
+        .basic_auth(credentials::USERNAME, credentials::PASSWORD)
+        .base_url(base.clone())
+        .build()
+        .expect("client")
+        .create_order(&token(tokens::ACTIVE_CARD), &order)
+        .with_idempotency_key(key.clone())
+        .await
+        .expect("retried with the same key");
+    let (status, listed) = admin_call(
+        &base,
+        reqwest::Method::GET,
+        &format!("orders?idempotency_key={}", key.as_str()),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let orders = listed["orders"].as_array().expect("orders");
+    assert_eq!(orders.len(), 1, "{listed}");
+    assert_eq!(orders[0]["order_id"], created.order_id());
+    running.interrupt();
+    assert!(running.wait_exit().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_loopback_the_admin_api_needs_a_token() {
+    let mut running = Running::start(&["--port", "0", "--bind", "0.0.0.0"]);
+    let base = running.base_url();
+    assert!(
+        running.output().contains("admin API      off"),
+        "{}",
+        running.output()
+    );
+    let (status, _) = admin_call(&base, reqwest::Method::GET, "faults", None, None).await;
+    assert_eq!(status, 401, "an unknown path behind Basic auth");
+    drop(running);
+
+    let mut running = Running::start(&[
+        "--port",
+        "0",
+        "--bind",
+        "0.0.0.0",
+        "--admin-token",
+        "s3cret-admin",
+    ]);
+    let base = running.base_url();
+    assert!(!running.output().contains("s3cret-admin"), "never printed");
+    let (status, _) = admin_call(&base, reqwest::Method::GET, "faults", None, None).await;
+    assert_eq!(status, 401);
+    let (status, _) = admin_call(&base, reqwest::Method::GET, "faults", Some("wrong"), None).await;
+    assert_eq!(status, 401);
+    let (status, body) = admin_call(
+        &base,
+        reqwest::Method::GET,
+        "faults",
+        Some("s3cret-admin"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["faults"], serde_json::json!([]));
 }

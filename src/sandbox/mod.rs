@@ -36,7 +36,10 @@
 //! |---|---|
 //! | no `Authorization` | 401 with an HTML body, as Klarna's gateway answers |
 //! | wrong credentials | 401 `UNAUTHORIZED` |
-//! | unknown token | 404 `TOKEN_NOT_FOUND` |
+//! | `Authorization` scheme | matched case-insensitively: `basic …` is Basic |
+//! | unknown token, read or cancel | 404 `NOT_FOUND`, "Invalid customer-token ID" |
+//! | unknown token, create-order | 404 `TOKEN_NOT_FOUND` |
+//! | an idempotency key that is not 1 to 255 visible ASCII characters | 400 `BAD_REQUEST` |
 //! | read | 200 with the token's status: `ACTIVE`, `SUSPENDED` or `CANCELLED` |
 //! | create-order, cancelled token | 403 `TOKEN_CANCELLED` |
 //! | create-order, suspended token | 403 `TOKEN_SUSPENDED` |
@@ -54,6 +57,24 @@
 //!
 //! Every answer carries a `Klarna-Correlation-Id` header, and every JSON
 //! error body a `correlation_id`.
+//!
+//! # Steering
+//!
+//! [`Sandbox::inject`] queues a [`Fault`], aimed at every request or at an
+//! operation, a token, an idempotency key, or any combination; a request
+//! gets the first queued fault that matches it, so a leftover fault for one
+//! token never touches another. [`Sandbox::pending_faults`] lists what is
+//! left. [`Sandbox::set_token_status`] suspends or cancels a token in place;
+//! [`Sandbox::orders_for`] and [`Sandbox::orders_with_key`] find what was
+//! charged; [`Sandbox::reset`] goes back to the starting state. `Sandbox` is
+//! a cheap handle: clone it into tasks.
+//!
+//! # One time for both sides
+//!
+//! A sandbox built with [`SandboxBuilder::virtual_time`] runs on a
+//! [`VirtualClock`] that the clients it hands
+//! out share: a client's wait out of a 429 costs no real time and moves the
+//! rate-limit window and the 24-hour idempotency window with it.
 //!
 //! # Limits
 //!
@@ -95,7 +116,9 @@
 //! does not match"); the sandbox makes it loud so that billing code that
 //! reuses keys by mistake is caught in tests.
 
+mod admin;
 mod canonical;
+mod fault;
 mod server;
 mod state;
 
@@ -104,10 +127,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::VirtualClock;
 use crate::enums::{PaymentMethodType, TokenStatus};
-use crate::error::Operation;
-use crate::{Client, ClientBuilder, CustomerToken, OrderRequest};
+use crate::{Client, ClientBuilder, CustomerToken, IdempotencyKey, OrderRequest};
 
+pub use fault::Fault;
 pub use state::{FaultKind, Phase};
 
 /// The error code of a 409 answer to a reused idempotency key with a
@@ -193,6 +217,34 @@ pub struct SandboxToken {
 }
 
 impl SandboxToken {
+    /// Reads tokens from JSON: one token object, or a list of them, as the
+    /// admin API and `klarna-sandbox --tokens FILE` take them:
+    ///
+    /// ```
+    /// use klarna_customer_token::sandbox::SandboxToken;
+    ///
+    /// let tokens = SandboxToken::from_json(br#"[
+    ///     {"id": "my-card-token-0001", "payment_method_type": "CARD", "status": "ACTIVE",
+    ///      "card": {"brand": "VISA", "expiry_date": "12/2031", "masked_number": "************1111"}},
+    ///     {"id": "my-invoice-token-0002", "payment_method_type": "INVOICE", "status": "SUSPENDED"}
+    /// ]"#)?;
+    /// assert_eq!(tokens.len(), 2);
+    /// # Ok::<(), klarna_customer_token::Error>(())
+    /// ```
+    ///
+    /// `status` defaults to `ACTIVE`; `card` and `direct_debit` are
+    /// optional; any other field is refused.
+    ///
+    /// # Errors
+    /// [`Error::Validation`](crate::Error::Validation) naming the JSON path
+    /// of the first thing wrong, such as `[1].card.brand`: not JSON, an
+    /// unknown field, an id that is not a valid customer token, or a status
+    /// or payment method type Klarna does not document.
+    pub fn from_json(raw: &[u8]) -> Result<Vec<Self>, crate::Error> {
+        admin::parse_tokens(raw)
+            .map_err(|(path, message)| crate::ValidationErrors::single(&path, message).into())
+    }
+
     /// An active token with this id and payment method.
     pub fn new(id: impl Into<String>, payment_method_type: PaymentMethodType) -> Self {
         Self {
@@ -202,6 +254,18 @@ impl SandboxToken {
             card: None,
             direct_debit: None,
         }
+    }
+    /// The token's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The token's status.
+    pub fn token_status(&self) -> &TokenStatus {
+        &self.status
+    }
+    /// The token's payment method type.
+    pub fn payment_method_type(&self) -> &PaymentMethodType {
+        &self.payment_method_type
     }
     /// Sets the token's status.
     pub fn status(mut self, status: TokenStatus) -> Self {
@@ -225,151 +289,82 @@ impl SandboxToken {
     }
 }
 
-/// A fault to inject into the sandbox's next requests.
-///
-/// ```
-/// use klarna_customer_token::sandbox::Fault;
-/// use klarna_customer_token::Operation;
-///
-/// // The next two create-order requests get a JSON 503.
-/// let fault = Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
-///     .times(2)
-///     .only(Operation::CreateOrder);
-/// # let _ = fault;
-/// ```
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct Fault {
-    pub(crate) kind: FaultKind,
-    pub(crate) times: u32,
-    pub(crate) only: Option<Operation>,
-}
-
-impl Fault {
-    fn new(kind: FaultKind) -> Self {
-        Self {
-            kind,
-            times: 1,
-            only: None,
-        }
-    }
-    /// Answer with this status and JSON body, without processing the
-    /// request.
-    pub fn status(status: u16, json_body: impl Into<String>) -> Self {
-        Self::new(FaultKind::Status {
-            status,
-            body: json_body.into(),
-            content_type: "application/json".to_owned(),
-            headers: Vec::new(),
-        })
-    }
-    /// Answer with this status, content type and body, without processing
-    /// the request.
-    pub fn raw(status: u16, content_type: impl Into<String>, body: impl Into<String>) -> Self {
-        Self::new(FaultKind::Status {
-            status,
-            body: body.into(),
-            content_type: content_type.into(),
-            headers: Vec::new(),
-        })
-    }
-    /// Answer with a gateway's HTML 502, without processing the request.
-    pub fn gateway_502() -> Self {
-        Self::raw(
-            502,
-            "text/html",
-            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
-        )
-    }
-    /// Close the connection without processing the request or answering.
-    pub fn drop_before_processing() -> Self {
-        Self::new(FaultKind::Drop {
-            phase: Phase::BeforeProcessing,
-        })
-    }
-    /// Process the request (create-order stores the order), then close the
-    /// connection without answering: the case that double-charges clients
-    /// that retry without an idempotency key.
-    pub fn drop_after_processing() -> Self {
-        Self::new(FaultKind::Drop {
-            phase: Phase::AfterProcessing,
-        })
-    }
-    /// Wait this long before processing the request.
-    pub fn delay_before_processing(delay: Duration) -> Self {
-        Self::new(FaultKind::Delay {
-            delay,
-            phase: Phase::BeforeProcessing,
-        })
-    }
-    /// Process the request (create-order stores the order), then wait this
-    /// long before answering.
-    pub fn delay_after_processing(delay: Duration) -> Self {
-        Self::new(FaultKind::Delay {
-            delay,
-            phase: Phase::AfterProcessing,
-        })
-    }
-    /// Adds a header to a status fault's answer, such as `Retry-After` or
-    /// `X-Ratelimit-Reset`. Other faults have no answer to add it to.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        if let FaultKind::Status { headers, .. } = &mut self.kind {
-            headers.push((name.into(), value.into()));
-        }
-        self
-    }
-    /// Applies the fault to this many requests (default 1).
-    pub fn times(mut self, times: u32) -> Self {
-        self.times = times;
-        self
-    }
-    /// Applies the fault only to requests of this operation.
-    pub fn only(mut self, operation: Operation) -> Self {
-        self.only = Some(operation);
-        self
-    }
-}
-
 /// The sandbox's own clock, which tests can move forward.
 ///
-/// It runs with tokio's clock and adds whatever [`advance`](Self::advance)
-/// added, so that a test can step past the 24-hour idempotency window or a
-/// rate-limit window without waiting.
+/// By default it runs with tokio's clock and adds whatever
+/// [`advance`](Self::advance) added, so that a test can step past the
+/// 24-hour idempotency window or a rate-limit window without waiting.
+///
+/// A sandbox built with [`SandboxBuilder::virtual_time`] (or
+/// [`SandboxBuilder::clock`]) runs on a [`VirtualClock`] instead, shared
+/// with the clients it hands out: a client's wait between attempts moves
+/// the sandbox's time too, and [`advance`](Self::advance) moves the
+/// client's. Either way the sandbox's connection timeouts and injected
+/// delays run on real time.
 #[derive(Debug)]
 pub struct SandboxClock {
-    origin: tokio::time::Instant,
-    offset: std::sync::Mutex<Duration>,
+    source: ClockSource,
+}
+
+#[derive(Debug)]
+enum ClockSource {
+    Real {
+        origin: tokio::time::Instant,
+        offset: std::sync::Mutex<Duration>,
+    },
+    Virtual(VirtualClock),
 }
 
 impl SandboxClock {
-    fn new() -> Self {
-        Self {
-            origin: tokio::time::Instant::now(),
-            offset: std::sync::Mutex::new(Duration::ZERO),
-        }
+    fn new(virtual_clock: Option<VirtualClock>) -> Self {
+        let source = match virtual_clock {
+            Some(clock) => ClockSource::Virtual(clock),
+            None => ClockSource::Real {
+                origin: tokio::time::Instant::now(),
+                offset: std::sync::Mutex::new(Duration::ZERO),
+            },
+        };
+        Self { source }
     }
-    /// Sandbox time elapsed since the sandbox started.
+    /// Sandbox time elapsed since the sandbox started (since the virtual
+    /// clock's zero, for a sandbox on virtual time).
     ///
     /// It saturates at [`Duration::MAX`] instead of overflowing.
     pub fn now(&self) -> Duration {
-        let offset = *self
-            .offset
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.origin.elapsed().saturating_add(offset)
+        match &self.source {
+            ClockSource::Real { origin, offset } => {
+                let offset = *offset
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                origin.elapsed().saturating_add(offset)
+            }
+            ClockSource::Virtual(clock) => crate::clock::Clock::now(clock),
+        }
     }
-    /// Moves sandbox time forward. Any value is accepted: the clock stops
-    /// at [`Duration::MAX`] rather than overflowing, and every answer after
+    /// Moves sandbox time forward (and, on virtual time, the clients'
+    /// time with it). Any value is accepted: the clock stops at
+    /// [`Duration::MAX`] rather than overflowing, and every answer after
     /// that is still served.
     ///
     /// The sandbox's connection timeouts run on real time and ignore this
     /// clock.
     pub fn advance(&self, by: Duration) {
-        let mut offset = self
-            .offset
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *offset = offset.saturating_add(by);
+        match &self.source {
+            ClockSource::Real { offset, .. } => {
+                let mut offset = offset
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                *offset = offset.saturating_add(by);
+            }
+            ClockSource::Virtual(clock) => clock.advance(by),
+        }
+    }
+    /// The virtual clock the sandbox runs on, if it runs on one.
+    pub fn virtual_clock(&self) -> Option<&VirtualClock> {
+        match &self.source {
+            ClockSource::Real { .. } => None,
+            ClockSource::Virtual(clock) => Some(clock),
+        }
     }
 }
 
@@ -382,7 +377,7 @@ pub struct StoredOrder {
     /// The token it was charged to.
     pub token: CustomerToken,
     /// The idempotency key it came with, if any.
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<IdempotencyKey>,
     /// The order as received.
     pub order: OrderRequest,
     /// Sandbox time when it was stored.
@@ -470,7 +465,11 @@ impl fmt::Debug for RecordedRequest {
 pub struct SandboxBuilder {
     bind: SocketAddr,
     rate_limit: Option<u32>,
+    rate_window: Duration,
     seed: bool,
+    tokens: Vec<SandboxToken>,
+    clock: Option<VirtualClock>,
+    admin: AdminAccess,
     retention: state::Retention,
     max_connections: usize,
     header_read_timeout: Duration,
@@ -482,7 +481,11 @@ impl Default for SandboxBuilder {
         Self {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             rate_limit: None,
+            rate_window: Duration::from_secs(1),
             seed: true,
+            tokens: Vec::new(),
+            clock: None,
+            admin: AdminAccess::Off,
             retention: state::Retention {
                 keys: defaults::MAX_IDEMPOTENCY_KEYS,
                 requests: defaults::MAX_RECORDED_REQUESTS,
@@ -507,9 +510,61 @@ impl SandboxBuilder {
         self.rate_limit = Some(per_second);
         self
     }
+    /// Counts the rate limit over windows of this length instead of one
+    /// second: `.rate_limit(1).rate_limit_window(30 s)` allows one request
+    /// per 30 seconds and answers the next with a 429 whose
+    /// `X-Ratelimit-Reset` says how many seconds of the window are left.
+    /// The window runs on the sandbox's clock.
+    pub fn rate_limit_window(mut self, window: Duration) -> Self {
+        self.rate_window = window;
+        self
+    }
     /// Starts without the seeded tokens.
     pub fn empty(mut self) -> Self {
         self.seed = false;
+        self
+    }
+    /// Adds a token to the starting state (after the seeded ones; it
+    /// replaces a seeded token with the same id). [`Sandbox::reset`] brings
+    /// it back.
+    pub fn token(mut self, token: SandboxToken) -> Self {
+        self.tokens.push(token);
+        self
+    }
+    /// Runs the sandbox on a fresh [`VirtualClock`], shared with the
+    /// clients it hands out ([`Sandbox::client`],
+    /// [`Sandbox::client_builder`]): a client's waits between attempts
+    /// cost no real time and move the sandbox's rate-limit window and
+    /// 24-hour idempotency window with them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use klarna_customer_token::sandbox::Sandbox;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let sandbox = Sandbox::builder().virtual_time().start().await?;
+    /// sandbox.clock().advance(Duration::from_secs(60));
+    /// let clock = sandbox.clock().virtual_clock().expect("virtual");
+    /// assert_eq!(klarna_customer_token::clock::Clock::now(clock), Duration::from_secs(60));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Injected delays and the connection timeouts stay on real time.
+    pub fn virtual_time(self) -> Self {
+        self.clock(VirtualClock::new())
+    }
+    /// Runs the sandbox on this [`VirtualClock`] (clones share one clock),
+    /// as [`virtual_time`](Self::virtual_time) does with a fresh one.
+    pub fn clock(mut self, clock: VirtualClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Serves the admin API under `/__sandbox/` (see the README, "The
+    /// sandbox's admin API"): open to every caller, or only to callers
+    /// that send `Authorization: Bearer <token>`. Off by default.
+    pub fn admin(mut self, access: AdminAccess) -> Self {
+        self.admin = access;
         self
     }
     /// Remembers at most this many answered idempotency keys (default
@@ -573,20 +628,40 @@ impl SandboxBuilder {
     ///
     /// # Errors
     /// The I/O error when the address cannot be bound.
+    /// When a token added with [`token`](Self::token) has an id that is not
+    /// a valid customer token, an error of kind
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) naming it.
     pub async fn start(self) -> std::io::Result<Sandbox> {
-        let state = Arc::new(state::Shared::new(
-            self.rate_limit,
-            self.retention,
-            self.body_read_timeout,
-        ));
-        if self.seed {
-            for token in seeded_tokens() {
-                state.add_token(token);
+        let mut seed = if self.seed {
+            seeded_tokens()
+        } else {
+            Vec::new()
+        };
+        for token in self.tokens {
+            if let Err(e) = CustomerToken::new(token.id.as_str()) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("token {:?}: {e}", token.id),
+                ));
             }
+            seed.retain(|t| t.id != token.id);
+            seed.push(token);
         }
+        let clock = SandboxClock::new(self.clock);
+        let state = Arc::new(state::Shared::new(
+            state::Config {
+                rate_limit: self.rate_limit,
+                rate_window: self.rate_window,
+                retention: self.retention,
+                body_read_timeout: self.body_read_timeout,
+                admin: self.admin.into_check(),
+            },
+            clock,
+            seed,
+        ));
         let listener = tokio::net::TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
-        let client = client_builder(addr)
+        let client = client_builder(addr, state.clock.virtual_clock())
             .build()
             .map_err(std::io::Error::other)?;
         let limits = server::Limits {
@@ -596,11 +671,13 @@ impl SandboxBuilder {
         let max_connections = limits.max_connections;
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state), limits));
         Ok(Sandbox {
-            state,
-            addr,
-            client,
-            task,
-            max_connections,
+            inner: Arc::new(Inner {
+                state,
+                addr,
+                client,
+                task,
+                max_connections,
+            }),
         })
     }
 }
@@ -616,11 +693,14 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn client_builder(addr: SocketAddr) -> ClientBuilder {
+fn client_builder(addr: SocketAddr, clock: Option<&VirtualClock>) -> ClientBuilder {
     let addr = reachable(addr);
-    let builder = Client::builder()
+    let mut builder = Client::builder()
         .basic_auth(credentials::USERNAME, credentials::PASSWORD)
         .base_url(format!("http://{addr}"));
+    if let Some(clock) = clock {
+        builder = builder.clock(clock.clone());
+    }
     if addr.ip().is_loopback() {
         builder
     } else {
@@ -646,8 +726,48 @@ fn seeded_tokens() -> Vec<SandboxToken> {
     ]
 }
 
-/// A running sandbox. It stops serving when dropped.
+/// Who may use a sandbox's admin API (see [`SandboxBuilder::admin`]).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum AdminAccess {
+    /// No admin API: `/__sandbox/` paths are unknown paths (the default).
+    #[default]
+    Off,
+    /// Every caller may use it: for a sandbox on loopback.
+    Open,
+    /// Only callers that send `Authorization: Bearer <token>` with this
+    /// token (compared in constant time).
+    Token(String),
+}
+
+impl AdminAccess {
+    fn into_check(self) -> Option<admin::Access> {
+        match self {
+            Self::Off => None,
+            Self::Open => Some(admin::Access::open()),
+            Self::Token(token) => Some(admin::Access::bearer(&token)),
+        }
+    }
+}
+
+impl fmt::Debug for AdminAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Off => f.write_str("Off"),
+            Self::Open => f.write_str("Open"),
+            Self::Token(_) => f.write_str("Token(<redacted>)"),
+        }
+    }
+}
+
+/// A running sandbox: a cheap handle, whose clones share one server. It
+/// stops serving when the last handle is dropped.
+#[derive(Clone)]
 pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     state: Arc<state::Shared>,
     addr: SocketAddr,
     client: Client,
@@ -657,11 +777,13 @@ pub struct Sandbox {
 
 impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sandbox").field("addr", &self.addr).finish()
+        f.debug_struct("Sandbox")
+            .field("addr", &self.inner.addr)
+            .finish()
     }
 }
 
-impl Drop for Sandbox {
+impl Drop for Inner {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -682,28 +804,33 @@ impl Sandbox {
         SandboxBuilder::default()
     }
 
+    fn state(&self) -> &state::Shared {
+        &self.inner.state
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.inner.addr
     }
 
     /// Its base URL, such as `http://127.0.0.1:41234`. A sandbox bound to
     /// every interface is reached through loopback.
     pub fn base_url(&self) -> String {
-        format!("http://{}", reachable(self.addr))
+        format!("http://{}", reachable(self.inner.addr))
     }
 
-    /// A client builder set up for this sandbox: its base URL and its Basic
-    /// auth credentials. Adjust it before building, for example with a
-    /// retry policy.
+    /// A client builder set up for this sandbox: its base URL, its Basic
+    /// auth credentials and, for a sandbox on virtual time, its clock.
+    /// Adjust it before building, for example with a retry policy.
     pub fn client_builder(&self) -> ClientBuilder {
-        client_builder(self.addr)
+        client_builder(self.inner.addr, self.state().clock.virtual_clock())
     }
 
     /// A ready client for this sandbox (built when the sandbox started;
-    /// clones share its connection pool).
+    /// clones share its connection pool), on the sandbox's clock when it
+    /// runs on virtual time.
     pub fn client(&self) -> Client {
-        self.client.clone()
+        self.inner.client.clone()
     }
 
     /// Adds a token, or replaces the token with the same id.
@@ -712,18 +839,62 @@ impl Sandbox {
     /// When the id is not a valid customer token.
     pub fn add_token(&self, token: SandboxToken) -> Result<CustomerToken, crate::Error> {
         let id = CustomerToken::new(token.id.clone())?;
-        self.state.add_token(token);
+        self.state().add_token(token);
         Ok(id)
+    }
+
+    /// Every token the sandbox knows, sorted by id, as it is now.
+    pub fn tokens(&self) -> Vec<SandboxToken> {
+        self.state().tokens()
     }
 
     /// A token's current status, if the sandbox knows the token.
     pub fn token_status(&self, token: &CustomerToken) -> Option<TokenStatus> {
-        self.state.token_status(token.as_str())
+        self.state().token_status(token.as_str())
+    }
+
+    /// Sets a token's status, keeping its payment method; `false` when the
+    /// sandbox does not know the token (nothing is added then).
+    ///
+    /// ```
+    /// use klarna_customer_token::sandbox::{tokens, Sandbox};
+    /// use klarna_customer_token::{CustomerToken, TokenStatus};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = Sandbox::start().await?;
+    /// let token = CustomerToken::new(tokens::ACTIVE_CARD)?;
+    /// assert!(sandbox.set_token_status(&token, TokenStatus::Suspended));
+    /// assert_eq!(sandbox.token_status(&token), Some(TokenStatus::Suspended));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_token_status(&self, token: &CustomerToken, status: TokenStatus) -> bool {
+        self.state().set_token_status(token.as_str(), status)
     }
 
     /// Every order stored so far, oldest first.
     pub fn orders(&self) -> Vec<StoredOrder> {
-        self.state.orders()
+        self.state().orders(|_| true)
+    }
+
+    /// The orders stored for this token, oldest first.
+    pub fn orders_for(&self, token: &CustomerToken) -> Vec<StoredOrder> {
+        self.state().orders(|o| &o.token == token)
+    }
+
+    /// The orders stored with this idempotency key, oldest first. A key is
+    /// scoped to its credentials and token, so orders for different tokens
+    /// may share one; for one token there is at most one per 24-hour
+    /// window, which is what a double-charge check counts.
+    pub fn orders_with_key(&self, key: &IdempotencyKey) -> Vec<StoredOrder> {
+        self.state()
+            .orders(|o| o.idempotency_key.as_ref() == Some(key))
+    }
+
+    /// The first order stored with this idempotency key, if any. See
+    /// [`orders_with_key`](Self::orders_with_key) to count them.
+    pub fn order_by_key(&self, key: &IdempotencyKey) -> Option<StoredOrder> {
+        self.orders_with_key(key).into_iter().next()
     }
 
     /// The requests received, oldest first: the last 10,000 by default
@@ -734,9 +905,9 @@ impl Sandbox {
     /// [`MAX_HEAD_BYTES`], before authentication and before its body is
     /// read: unauthenticated requests and requests whose body is too large
     /// are recorded too. A head hyper refuses (too large, unparsable) is
-    /// not.
+    /// not. Requests to the admin API are not recorded.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.requests()
+        self.state().requests()
     }
 
     /// How many idempotency keys the sandbox remembers now (answered or in
@@ -745,38 +916,54 @@ impl Sandbox {
     /// 32-byte digest of the canonical request body, the answer (a few
     /// hundred bytes) and its time: never the body.
     pub fn idempotency_keys(&self) -> usize {
-        self.state.key_count()
+        self.state().key_count()
     }
 
     /// The connection cap in force: [`SandboxBuilder::max_connections`],
     /// lowered to stay below the process's open-file limit.
     pub fn max_connections(&self) -> usize {
-        self.max_connections
+        self.inner.max_connections
     }
 
     /// Forgets the recorded requests (stored orders are kept).
     pub fn clear_requests(&self) {
-        self.state.clear_requests();
+        self.state().clear_requests();
     }
 
-    /// Queues a fault for the next matching requests. Faults apply in the
-    /// order they were queued.
+    /// Queues a fault for the next matching requests. A request gets the
+    /// first queued fault that matches it; faults aimed at other targets
+    /// are left as they are.
     pub fn inject(&self, fault: Fault) {
-        self.state.inject(fault);
+        self.state().inject(fault);
+    }
+
+    /// The faults still queued, in the order they apply, each with the
+    /// uses it has left.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.state().pending_faults()
     }
 
     /// Removes every queued fault.
     pub fn clear_faults(&self) {
-        self.state.clear_faults();
+        self.state().clear_faults();
     }
 
-    /// Sets or removes the per-second rate limit.
-    pub fn set_rate_limit(&self, per_second: Option<u32>) {
-        self.state.set_rate_limit(per_second);
+    /// Sets or removes the rate limit (requests per window; the window is
+    /// one second unless [`SandboxBuilder::rate_limit_window`] set it).
+    pub fn set_rate_limit(&self, per_window: Option<u32>) {
+        self.state().set_rate_limit(per_window);
+    }
+
+    /// Goes back to the starting state: the starting tokens (seeded and
+    /// added on the builder) with their starting statuses, and no orders,
+    /// idempotency keys, faults or recorded requests; the rate-limit window
+    /// starts afresh. The clock keeps its time.
+    pub fn reset(&self) {
+        self.state().reset();
     }
 
     /// The sandbox's clock.
     pub fn clock(&self) -> &SandboxClock {
-        &self.state.clock
+        &self.state().clock
     }
 }

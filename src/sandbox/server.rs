@@ -459,6 +459,13 @@ impl Route {
         }
     }
 
+    fn token(&self) -> Option<&str> {
+        match self {
+            Self::Read(token) | Self::Create(token) | Self::Cancel(token) => Some(token),
+            _ => None,
+        }
+    }
+
     fn operation(&self) -> Option<Operation> {
         match self {
             Self::Read(_) => Some(Operation::ReadToken),
@@ -469,7 +476,7 @@ impl Route {
     }
 }
 
-fn percent_decode(segment: &str) -> Option<String> {
+pub(crate) fn percent_decode(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -546,6 +553,14 @@ fn record(parts: &http::request::Parts) -> RecordedRequest {
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
     let correlation_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
+    // The admin API is not part of the API under test: no faults, no rate
+    // limit, not recorded.
+    if let Some(access) = &shared.admin
+        && super::admin::is_admin_path(parts.uri.path())
+    {
+        let answer = super::admin::handle(&shared, access, &parts, body, &correlation_id).await;
+        return Ok(finish(answer, &correlation_id));
+    }
     shared.record(record(&parts));
 
     let rate = shared.check_rate();
@@ -583,7 +598,8 @@ async fn process(
 
     // Faults stand for the network and gateways in front of Klarna: they
     // act before anything else.
-    let fault = shared.take_fault(route.operation());
+    let key = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
+    let fault = shared.take_fault(route.operation(), route.token(), key);
     let mut delay_before = None;
     let mut delay_after = None;
     let mut drop_after = false;
@@ -687,9 +703,11 @@ async fn answer(
                 correlation_id,
             )
         },
+        // Klarna answers an unknown token with NOT_FOUND on read and
+        // cancel, TOKEN_NOT_FOUND on create-order.
         Route::Read(token) => match shared.read_token(&token) {
             Some(body) => Answer::json(200, &body),
-            None => token_not_found(correlation_id),
+            None => unknown_token(correlation_id),
         },
         Route::Cancel(token) => {
             let body = match read_json(shared, parts, body, correlation_id).await {
@@ -707,7 +725,7 @@ async fn answer(
             if shared.cancel_token(&token) {
                 Answer::empty(202)
             } else {
-                token_not_found(correlation_id)
+                unknown_token(correlation_id)
             }
         }
         Route::Create(token) => {
@@ -748,14 +766,36 @@ async fn create(
         Some(violations) => violations.to_string(),
         None => e.to_string(),
     });
-    let key = parts
-        .headers
-        .get(KEY_HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let Some(key) = key else {
+    let Some(raw_key) = parts.headers.get(KEY_HEADER) else {
         return shared.create_order(token, order, digest, None, correlation_id);
     };
-    let id = canonical::digest_parts(&[authorization.as_bytes(), token.as_bytes(), key.as_bytes()]);
+    // The key as the crate's type: 1 to 255 visible ASCII characters, as
+    // the client sends it. Anything else is refused, not stored as
+    // something else.
+    let key = match std::str::from_utf8(raw_key.as_bytes())
+        .ok()
+        .and_then(|k| crate::IdempotencyKey::new(k).ok())
+    {
+        Some(key) => key,
+        None => {
+            return Answer::error(
+                400,
+                "BAD_REQUEST",
+                vec![
+                    "Klarna-Idempotency-Key: must be 1 to 255 visible ASCII characters".to_owned(),
+                ],
+                correlation_id,
+            );
+        }
+    };
+    // Scoped by the credentials (whatever the scheme's case), the token and
+    // the key.
+    let credentials = basic_credentials(authorization).unwrap_or(authorization);
+    let id = canonical::digest_parts(&[
+        credentials.as_bytes(),
+        token.as_bytes(),
+        key.as_str().as_bytes(),
+    ]);
     loop {
         match shared.begin_key(id, digest) {
             KeyStart::Replay(answer) => return answer,
@@ -789,9 +829,18 @@ async fn create(
     }
 }
 
+/// The credentials of a Basic `Authorization` value; the scheme name is
+/// matched case-insensitively (RFC 9110, section 11.1).
+fn basic_credentials(authorization: &str) -> Option<&str> {
+    let (scheme, credentials) = authorization.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("basic")
+        .then(|| credentials.trim_start_matches(' '))
+}
+
 fn credentials_valid(authorization: &str) -> bool {
     use base64::Engine as _;
-    let Some(value) = authorization.strip_prefix("Basic ") else {
+    let Some(value) = basic_credentials(authorization) else {
         return false;
     };
     if value == credentials::API_KEY {
@@ -818,11 +867,12 @@ fn unauthorized_html() -> Answer {
     }
 }
 
-fn token_not_found(correlation_id: &str) -> Answer {
+/// The answer to reading or cancelling a token the sandbox does not know.
+fn unknown_token(correlation_id: &str) -> Answer {
     Answer::error(
         404,
-        "TOKEN_NOT_FOUND",
-        vec!["The customer token does not exist".to_owned()],
+        "NOT_FOUND",
+        vec!["Invalid customer-token ID".to_owned()],
         correlation_id,
     )
 }
@@ -1008,13 +1058,19 @@ mod tests {
     async fn failed_accepts_back_off_instead_of_spinning() {
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let shared = Arc::new(Shared::new(
-            None,
-            super::super::state::Retention {
-                keys: 1,
-                requests: 1,
-                orders: 1,
+            super::super::state::Config {
+                rate_limit: None,
+                rate_window: Duration::from_secs(1),
+                retention: super::super::state::Retention {
+                    keys: 1,
+                    requests: 1,
+                    orders: 1,
+                },
+                body_read_timeout: Duration::from_secs(1),
+                admin: None,
             },
-            Duration::from_secs(1),
+            super::super::SandboxClock::new(None),
+            Vec::new(),
         ));
         let limits = Limits {
             max_connections: 1,

@@ -14,7 +14,7 @@ use super::canonical::Digest;
 use super::{Fault, RecordedRequest, SandboxClock, SandboxToken, StoredOrder};
 use crate::enums::TokenStatus;
 use crate::error::Operation;
-use crate::{CustomerToken, OrderRequest};
+use crate::{CustomerToken, IdempotencyKey, OrderRequest};
 
 /// How long an idempotency key is remembered.
 pub(crate) const KEY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
@@ -221,6 +221,7 @@ impl Drop for KeyGuard {
 
 struct RateWindow {
     limit: u32,
+    length: Duration,
     start: Duration,
     count: u32,
 }
@@ -241,7 +242,19 @@ pub(crate) struct Retention {
     pub(crate) orders: usize,
 }
 
+/// How a sandbox is set up.
+pub(crate) struct Config {
+    pub(crate) rate_limit: Option<u32>,
+    pub(crate) rate_window: Duration,
+    pub(crate) retention: Retention,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) admin: Option<super::admin::Access>,
+}
+
 struct State {
+    /// The starting tokens, for a reset.
+    seed: Vec<SandboxToken>,
+    rate_window: Duration,
     tokens: HashMap<String, SandboxToken>,
     orders: VecDeque<StoredOrder>,
     keys: HashMap<KeyId, KeyEntry>,
@@ -317,20 +330,22 @@ pub(crate) struct Shared {
     pub(crate) clock: SandboxClock,
     /// How long a request body may take to arrive, in real time.
     pub(crate) body_read_timeout: Duration,
+    /// Who may use the admin API; `None` when it is off.
+    pub(crate) admin: Option<super::admin::Access>,
     state: Mutex<State>,
 }
 
 impl Shared {
-    pub(crate) fn new(
-        rate_limit: Option<u32>,
-        retention: Retention,
-        body_read_timeout: Duration,
-    ) -> Self {
+    pub(crate) fn new(config: Config, clock: SandboxClock, seed: Vec<SandboxToken>) -> Self {
+        let tokens = seed.iter().map(|t| (t.id.clone(), t.clone())).collect();
         let shared = Self {
-            clock: SandboxClock::new(),
-            body_read_timeout,
+            clock,
+            body_read_timeout: config.body_read_timeout,
+            admin: config.admin,
             state: Mutex::new(State {
-                tokens: HashMap::new(),
+                seed,
+                rate_window: config.rate_window,
+                tokens,
                 orders: VecDeque::new(),
                 keys: HashMap::new(),
                 key_order: BTreeMap::new(),
@@ -339,10 +354,10 @@ impl Shared {
                 faults: VecDeque::new(),
                 requests: VecDeque::new(),
                 rate: None,
-                retention,
+                retention: config.retention,
             }),
         };
-        shared.set_rate_limit(rate_limit);
+        shared.set_rate_limit(config.rate_limit);
         shared
     }
 
@@ -379,8 +394,58 @@ impl Shared {
         self.lock().tokens.get(id).map(|t| t.status.clone())
     }
 
-    pub(crate) fn orders(&self) -> Vec<StoredOrder> {
-        self.lock().orders.iter().cloned().collect()
+    /// Sets a token's status; `false` when there is no such token.
+    pub(crate) fn set_token_status(&self, id: &str, status: TokenStatus) -> bool {
+        match self.lock().tokens.get_mut(id) {
+            Some(token) => {
+                token.status = status;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every token, sorted by id.
+    pub(crate) fn tokens(&self) -> Vec<SandboxToken> {
+        let mut tokens: Vec<SandboxToken> = self.lock().tokens.values().cloned().collect();
+        tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        tokens
+    }
+
+    /// The stored orders that pass `keep`, oldest first.
+    pub(crate) fn orders(&self, keep: impl Fn(&StoredOrder) -> bool) -> Vec<StoredOrder> {
+        self.lock()
+            .orders
+            .iter()
+            .filter(|o| keep(o))
+            .cloned()
+            .collect()
+    }
+
+    /// Back to the starting state; the clock keeps its time.
+    pub(crate) fn reset(&self) {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let state = &mut *state;
+        state.tokens = state
+            .seed
+            .iter()
+            .map(|t| (t.id.clone(), t.clone()))
+            .collect();
+        state.orders.clear();
+        // Keys in flight stay: their requests are still being processed
+        // and release them when done.
+        state
+            .keys
+            .retain(|_, entry| matches!(entry, KeyEntry::InFlight { .. }));
+        state.key_order.clear();
+        state.answer_bytes = 0;
+        state.faults.clear();
+        state.requests.clear();
+        if let Some(window) = state.rate.as_mut() {
+            window.start = now;
+            window.count = 0;
+        }
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
@@ -414,13 +479,23 @@ impl Shared {
         }
     }
 
-    /// Takes one use of the first queued fault that applies to `operation`.
-    pub(crate) fn take_fault(&self, operation: Option<Operation>) -> Option<FaultKind> {
+    pub(crate) fn pending_faults(&self) -> Vec<Fault> {
+        self.lock().faults.iter().cloned().collect()
+    }
+
+    /// Takes one use of the first queued fault that applies to a request
+    /// of this operation, for this token, with this key.
+    pub(crate) fn take_fault(
+        &self,
+        operation: Option<Operation>,
+        token: Option<&str>,
+        key: Option<&str>,
+    ) -> Option<FaultKind> {
         let mut state = self.lock();
         let index = state
             .faults
             .iter()
-            .position(|f| f.only.is_none() || f.only == operation)?;
+            .position(|f| f.matches(operation, token, key))?;
         let fault = state.faults.get_mut(index)?;
         fault.times -= 1;
         let kind = fault.kind.clone();
@@ -430,10 +505,13 @@ impl Shared {
         Some(kind)
     }
 
-    pub(crate) fn set_rate_limit(&self, per_second: Option<u32>) {
+    pub(crate) fn set_rate_limit(&self, per_window: Option<u32>) {
         let now = self.clock.now();
-        self.lock().rate = per_second.map(|limit| RateWindow {
+        let mut state = self.lock();
+        let length = state.rate_window;
+        state.rate = per_window.map(|limit| RateWindow {
             limit,
+            length,
             start: now,
             count: 0,
         });
@@ -444,7 +522,7 @@ impl Shared {
         let now = self.clock.now();
         let mut state = self.lock();
         let window = state.rate.as_mut()?;
-        if now.saturating_sub(window.start) >= Duration::from_secs(1) {
+        if now.saturating_sub(window.start) >= window.length {
             window.start = now;
             window.count = 0;
         }
@@ -454,7 +532,7 @@ impl Shared {
         }
         let left = window
             .start
-            .saturating_add(Duration::from_secs(1))
+            .saturating_add(window.length)
             .saturating_sub(now);
         Some(RateInfo {
             limit: window.limit,
@@ -543,7 +621,7 @@ impl Shared {
         token_id: &str,
         order: Result<OrderRequest, String>,
         body: Digest,
-        key: Option<(KeyGuard, String)>,
+        key: Option<(KeyGuard, IdempotencyKey)>,
         correlation_id: &str,
     ) -> Answer {
         let now = self.clock.now();
@@ -657,13 +735,19 @@ mod tests {
 
     fn shared(keys: usize) -> std::sync::Arc<Shared> {
         std::sync::Arc::new(Shared::new(
-            None,
-            Retention {
-                keys,
-                requests: 10,
-                orders: 10,
+            Config {
+                rate_limit: None,
+                rate_window: Duration::from_secs(1),
+                retention: Retention {
+                    keys,
+                    requests: 10,
+                    orders: 10,
+                },
+                body_read_timeout: Duration::from_secs(1),
+                admin: None,
             },
-            Duration::from_secs(1),
+            SandboxClock::new(None),
+            Vec::new(),
         ))
     }
 
@@ -674,7 +758,7 @@ mod tests {
                 "no-such-token",
                 Err("unused".to_owned()),
                 body,
-                Some((guard, "key".to_owned())),
+                Some((guard, IdempotencyKey::random())),
                 "corr",
             ),
             KeyStart::Replay(answer) => answer,
@@ -800,7 +884,7 @@ mod tests {
 
     #[test]
     fn the_clock_saturates() {
-        let clock = SandboxClock::new();
+        let clock = SandboxClock::new(None);
         clock.advance(Duration::MAX);
         clock.advance(Duration::MAX);
         assert_eq!(clock.now(), Duration::MAX);
