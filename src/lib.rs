@@ -11,6 +11,7 @@ mod error;
 mod generated;
 mod idempotency;
 pub mod limits;
+mod next_step;
 mod order;
 mod redact;
 mod retry;
@@ -19,6 +20,8 @@ mod retry;
 pub mod sandbox;
 #[cfg(feature = "schemars")]
 mod schema;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod shape;
 mod token;
 mod transport;
@@ -35,6 +38,7 @@ pub use error::{
     UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
+pub use next_step::NextStep;
 pub use order::{
     Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
     OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
