@@ -39,6 +39,9 @@ const CHARGE_NAMESPACE: &str = "klarna-customer-token/charge-attempt";
 /// charge. Put the billing period in the name, and re-run a failed job within
 /// 24 hours.
 ///
+/// With the `serde` feature it serializes as its string form and is checked
+/// again when deserialized.
+///
 /// For recurring charges prefer [`for_charge`](Self::for_charge), which puts
 /// the attempt number in the key as Klarna's subscription guide asks.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -14,6 +14,7 @@ pub mod limits;
 mod next_step;
 mod order;
 mod redact;
+mod report;
 mod retry;
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
@@ -43,6 +44,7 @@ pub use order::{
     Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
     OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
 };
+pub use report::ErrorReport;
 pub use retry::RetryPolicy;
 #[cfg(feature = "schemars")]
 pub use schema::json_schemas;
