@@ -1,14 +1,17 @@
-//! The `serde` feature: what a billing system stores reads back the same,
-//! and the next step of real answers from the sandbox.
+//! What a billing run leans on: calls that can be spawned, what it stores
+//! (the `serde` feature) reading back the same, and the next step of real
+//! answers from the sandbox.
 #![cfg(all(feature = "serde", feature = "sandbox"))]
 
 use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use klarna_customer_token::sandbox::{Fault, Sandbox, tokens};
 use klarna_customer_token::{
-    CreatedOrder, CustomerToken, ErrorCode, ErrorReport, IdempotencyKey, NextStep, Operation,
-    OrderLine, OrderOutcome, OrderRequest, RetryPolicy,
+    CallFuture, CancelTokenCall, CreateOrderCall, CreatedOrder, CustomerToken, Error, ErrorCode,
+    ErrorReport, IdempotencyKey, NextStep, Operation, OrderLine, OrderOutcome, OrderRequest,
+    ReadTokenCall, RetryPolicy, TokenStatus,
 };
 
 fn order() -> OrderRequest {
@@ -191,4 +194,77 @@ async fn created_orders_and_error_reports_round_trip() {
         .await
         .unwrap_err();
     assert!(matches!(e.next_step(), NextStep::RetryLater { .. }), "{e}");
+}
+
+/// Compile-time: every call and its future is `Send + 'static`.
+#[test]
+fn calls_and_their_futures_are_send_and_static() {
+    fn check<T: Send + 'static>() {}
+    check::<ReadTokenCall>();
+    check::<CreateOrderCall>();
+    check::<CancelTokenCall>();
+    check::<CallFuture<()>>();
+}
+
+#[tokio::test]
+async fn calls_spawn_into_a_join_set() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = sandbox.client();
+    let mut created = tokio::task::JoinSet::new();
+    let mut keys = Vec::new();
+    for i in 0..8 {
+        // Token and order live only for the making of the call.
+        let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
+        let order = order();
+        let key = IdempotencyKey::for_charge("spawn-test", format!("sub-{i}"), 1);
+        let call = client
+            .create_order(&token, &order)
+            .with_idempotency_key(key.clone());
+        drop((token, order));
+        keys.push(key);
+        created.spawn(call.into_future());
+    }
+    let mut got = Vec::new();
+    while let Some(done) = created.join_next().await {
+        got.push(done.unwrap().unwrap().idempotency_key().clone());
+    }
+    got.sort();
+    keys.sort();
+    assert_eq!(got, keys);
+    assert_eq!(sandbox.orders().len(), 8);
+
+    let token = CustomerToken::new(tokens::ACTIVE_INVOICE).unwrap();
+    let read = tokio::spawn(client.read_token(&token).into_future());
+    let cancel = {
+        let token = token.clone();
+        let client = client.clone();
+        let call = client.cancel_token(&token);
+        drop((client, token));
+        tokio::spawn(call.into_future())
+    };
+    read.await.unwrap().unwrap();
+    cancel.await.unwrap().unwrap();
+    assert_eq!(sandbox.token_status(&token), Some(TokenStatus::Cancelled));
+}
+
+#[tokio::test]
+async fn a_refused_order_fails_at_the_await_with_the_final_key() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = sandbox.client();
+    let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
+    let mut bad = serde_json::to_value(order()).unwrap();
+    bad["order_amount"] = serde_json::json!(1);
+    let bad = OrderRequest::from_json(&serde_json::to_vec(&bad).unwrap()).unwrap();
+    // Making the call does not fail; the key can still be replaced.
+    let call = client.create_order(&token, &bad);
+    let first = call.idempotency_key().clone();
+    let key = IdempotencyKey::for_charge("refused", "sub-1", 1);
+    assert_ne!(first, key);
+    let e = call.with_idempotency_key(key.clone()).await.unwrap_err();
+    assert!(matches!(e, Error::Validation(_)), "{e}");
+    assert_eq!(e.idempotency_key(), Some(&key));
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::NotCreated));
+    assert_eq!(e.next_step(), NextStep::FixRequest);
+    assert!(e.validation().unwrap().at("order_amount").is_some(), "{e}");
+    assert!(sandbox.requests().is_empty());
 }
