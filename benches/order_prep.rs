@@ -123,6 +123,13 @@ fn order_preparation(c: &mut Criterion) {
             &OrderRequest::from_json(&bytes).expect("parses"),
             |b, o| b.iter(|| black_box(o).validate().expect("valid")),
         );
+        // What a call may own instead of borrowing the order: a clone (what
+        // `create_order` takes) against its serialized bytes.
+        group.bench_with_input(
+            BenchmarkId::new("call_owns_clone", lines),
+            &order,
+            |b, o| b.iter(|| black_box(o).clone()),
+        );
         group.bench_with_input(
             BenchmarkId::new("baseline_deserialize", lines),
             &bytes,

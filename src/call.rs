@@ -14,13 +14,16 @@ use crate::order::{CreatedOrder, OrderBody, OrderRequest};
 use crate::retry::RetryPolicy;
 use crate::token::{CustomerToken, TokenDetails};
 use crate::transport::{CallContext, CallOptions};
+use crate::validate::ValidationErrors;
 
-/// The future a call resolves through.
-pub type CallFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+/// The future a call resolves through: `Send + 'static`, so it can be
+/// spawned (`tokio::spawn`, a `JoinSet`) without keeping the client, the
+/// token or the order alive.
+pub type CallFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
 
 macro_rules! call_settings {
     ($ty:ident) => {
-        impl<'a> $ty<'a> {
+        impl $ty {
             /// Overrides the client's retry policy for this call.
             pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
                 self.options.retry = policy;
@@ -80,30 +83,33 @@ fn close_span<T>(
 }
 
 /// A read-token call; await it to run it.
+///
+/// It owns what it needs (a clone of the client, which shares its
+/// connection pool, and of the token), so it can be spawned.
 #[must_use = "a call does nothing until it is awaited"]
 #[derive(Debug)]
-pub struct ReadTokenCall<'a> {
-    client: &'a Client,
-    token: &'a CustomerToken,
+pub struct ReadTokenCall {
+    client: Client,
+    token: CustomerToken,
     options: CallOptions,
 }
 
-impl<'a> ReadTokenCall<'a> {
-    pub(crate) fn new(client: &'a Client, token: &'a CustomerToken) -> Self {
+impl ReadTokenCall {
+    pub(crate) fn new(client: &Client, token: &CustomerToken) -> Self {
         Self {
-            client,
-            token,
+            client: client.clone(),
+            token: token.clone(),
             options: options(client),
         }
     }
 
     async fn run(self) -> Result<TokenDetails, Error> {
-        let span = call_span(Operation::ReadToken, self.token);
+        let span = call_span(Operation::ReadToken, &self.token);
         let started = std::time::Instant::now();
         let ctx = CallContext::new(
             self.client.shared.clone(),
             Operation::ReadToken,
-            self.token,
+            &self.token,
             self.options,
         );
         let result = async {
@@ -132,9 +138,9 @@ impl<'a> ReadTokenCall<'a> {
 
 call_settings!(ReadTokenCall);
 
-impl<'a> IntoFuture for ReadTokenCall<'a> {
+impl IntoFuture for ReadTokenCall {
     type Output = Result<TokenDetails, Error>;
-    type IntoFuture = CallFuture<'a, TokenDetails>;
+    type IntoFuture = CallFuture<TokenDetails>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
@@ -154,25 +160,44 @@ impl<'a> IntoFuture for ReadTokenCall<'a> {
 /// assert_eq!(created.idempotency_key(), &key);
 /// # Ok(()) }
 /// ```
+///
+/// The call owns what it needs: a clone of the client (it shares the
+/// connection pool), of the token, and of the order once it has been
+/// validated, so the caller's token and order can be dropped at once and the
+/// call spawned. The order is validated when the call is made; a violation
+/// is kept and returned when the call is awaited, carrying the call's final
+/// idempotency key. Nothing is sent then.
+///
+/// ```no_run
+/// # use klarna_customer_token::*;
+/// # async fn run(client: Client, tokens: Vec<CustomerToken>, order: OrderRequest) {
+/// let mut calls = tokio::task::JoinSet::new();
+/// for (i, token) in tokens.iter().enumerate() {
+///     let key = IdempotencyKey::for_charge("acme-billing", format!("sub-{i}/2026-11"), 1);
+///     calls.spawn(client.create_order(token, &order).with_idempotency_key(key).into_future());
+/// }
+/// while let Some(done) = calls.join_next().await { /* … */ }
+/// # }
+/// ```
 #[must_use = "a call does nothing until it is awaited"]
 #[derive(Debug)]
-pub struct CreateOrderCall<'a> {
-    client: &'a Client,
-    token: &'a CustomerToken,
-    order: &'a OrderRequest,
+pub struct CreateOrderCall {
+    client: Client,
+    token: CustomerToken,
+    /// The order, or why it may not be sent.
+    order: Result<OrderRequest, ValidationErrors>,
     key: IdempotencyKey,
     options: CallOptions,
 }
 
-impl<'a> CreateOrderCall<'a> {
-    pub(crate) fn new(
-        client: &'a Client,
-        token: &'a CustomerToken,
-        order: &'a OrderRequest,
-    ) -> Self {
+impl CreateOrderCall {
+    pub(crate) fn new(client: &Client, token: &CustomerToken, order: &OrderRequest) -> Self {
+        // Validated now, so that an order that will not be sent is not
+        // copied; the violations wait for the await.
+        let order = order.validate().map(|()| order.clone());
         Self {
-            client,
-            token,
+            client: client.clone(),
+            token: token.clone(),
             order,
             key: IdempotencyKey::random(),
             options: options(client),
@@ -193,36 +218,39 @@ impl<'a> CreateOrderCall<'a> {
     }
 
     async fn run(self) -> Result<CreatedOrder, Error> {
-        let span = call_span(Operation::CreateOrder, self.token);
+        let span = call_span(Operation::CreateOrder, &self.token);
         span.record("idempotency_key", self.key.as_str());
         let started = std::time::Instant::now();
-        // Validate before anything is sent.
-        if let Err(violations) = self.order.validate() {
-            // Nothing was sent: no order exists. The key travels with the
-            // error, as on every create-order error.
-            let call = crate::error::CallInfo {
-                operation: Operation::CreateOrder,
-                token: self.token.redacted(),
-                attempts: 0,
-                idempotency_key: Some(self.key),
-                outcome: Some(crate::OrderOutcome::NotCreated),
-            };
-            let result = Err(Error::Validation(violations.with_call(call)));
-            close_span::<CreatedOrder>(&span, started, &result, None);
-            return result;
-        }
-        crate::order::log_unknown_fields(self.order);
+        // Nothing is sent for an order that broke a rule.
+        let order = match self.order {
+            Ok(order) => order,
+            Err(violations) => {
+                // Nothing was sent: no order exists. The key travels with the
+                // error, as on every create-order error.
+                let call = crate::error::CallInfo {
+                    operation: Operation::CreateOrder,
+                    token: self.token.redacted(),
+                    attempts: 0,
+                    idempotency_key: Some(self.key),
+                    outcome: Some(crate::OrderOutcome::NotCreated),
+                };
+                let result = Err(Error::Validation(violations.with_call(call)));
+                close_span::<CreatedOrder>(&span, started, &result, None);
+                return result;
+            }
+        };
+        crate::order::log_unknown_fields(&order);
         let ctx = CallContext::new(
             self.client.shared.clone(),
             Operation::CreateOrder,
-            self.token,
+            &self.token,
             self.options,
         );
         let key = self.key;
         let result = async {
             let raw = ctx
                 .generated()
-                .create_order(self.token.as_str(), Some(key.as_str()), self.order)
+                .create_order(self.token.as_str(), Some(key.as_str()), &order)
                 .await;
             ctx.finish(raw, Some(key.clone()), decode::<OrderBody>)
         }
@@ -253,39 +281,42 @@ impl<'a> CreateOrderCall<'a> {
 
 call_settings!(CreateOrderCall);
 
-impl<'a> IntoFuture for CreateOrderCall<'a> {
+impl IntoFuture for CreateOrderCall {
     type Output = Result<CreatedOrder, Error>;
-    type IntoFuture = CallFuture<'a, CreatedOrder>;
+    type IntoFuture = CallFuture<CreatedOrder>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
 }
 
 /// A cancel-token call; await it to run it.
+///
+/// It owns what it needs (a clone of the client and of the token), so it can
+/// be spawned.
 #[must_use = "a call does nothing until it is awaited"]
 #[derive(Debug)]
-pub struct CancelTokenCall<'a> {
-    client: &'a Client,
-    token: &'a CustomerToken,
+pub struct CancelTokenCall {
+    client: Client,
+    token: CustomerToken,
     options: CallOptions,
 }
 
-impl<'a> CancelTokenCall<'a> {
-    pub(crate) fn new(client: &'a Client, token: &'a CustomerToken) -> Self {
+impl CancelTokenCall {
+    pub(crate) fn new(client: &Client, token: &CustomerToken) -> Self {
         Self {
-            client,
-            token,
+            client: client.clone(),
+            token: token.clone(),
             options: options(client),
         }
     }
 
     async fn run(self) -> Result<(), Error> {
-        let span = call_span(Operation::CancelToken, self.token);
+        let span = call_span(Operation::CancelToken, &self.token);
         let started = std::time::Instant::now();
         let ctx = CallContext::new(
             self.client.shared.clone(),
             Operation::CancelToken,
-            self.token,
+            &self.token,
             self.options,
         );
         let body = crate::token::CancelRequest {
@@ -318,9 +349,9 @@ impl<'a> CancelTokenCall<'a> {
 
 call_settings!(CancelTokenCall);
 
-impl<'a> IntoFuture for CancelTokenCall<'a> {
+impl IntoFuture for CancelTokenCall {
     type Output = Result<(), Error>;
-    type IntoFuture = CallFuture<'a, ()>;
+    type IntoFuture = CallFuture<()>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }

@@ -198,7 +198,7 @@ impl Client {
     /// [`Error::Api`] with 404 (`TOKEN_NOT_FOUND`) or 403 among others,
     /// [`Error::Timeout`], [`Error::Connection`] or
     /// [`Error::UndecodableResponse`].
-    pub fn read_token<'a>(&'a self, token: &'a CustomerToken) -> ReadTokenCall<'a> {
+    pub fn read_token(&self, token: &CustomerToken) -> ReadTokenCall {
         ReadTokenCall::new(self, token)
     }
 
@@ -209,7 +209,10 @@ impl Client {
     /// [`CreateOrderCall::idempotency_key`] so that a caller whose future is
     /// dropped can still reconcile, or give your own with
     /// [`CreateOrderCall::with_idempotency_key`]. Every retry sends the same
-    /// key. The order is validated before anything is sent.
+    /// key. The call owns a copy of the token and of the order, so both can
+    /// be dropped at once and the call spawned. The order is validated when
+    /// the call is made, and nothing is sent if it breaks a rule; the
+    /// violations are returned when the call is awaited.
     ///
     /// # Errors
     /// [`Error::Validation`] when the order breaks a rule (nothing is sent),
@@ -218,11 +221,7 @@ impl Client {
     /// [`Error::UndecodableResponse`] when the order was created but its body
     /// could not be read. [`Error::order_outcome`] tells whether the
     /// customer may have been charged.
-    pub fn create_order<'a>(
-        &'a self,
-        token: &'a CustomerToken,
-        order: &'a OrderRequest,
-    ) -> CreateOrderCall<'a> {
+    pub fn create_order(&self, token: &CustomerToken, order: &OrderRequest) -> CreateOrderCall {
         CreateOrderCall::new(self, token, order)
     }
 
@@ -233,7 +232,7 @@ impl Client {
     /// # Errors
     /// [`Error::Api`] with 404 or 403 among others, [`Error::Timeout`] or
     /// [`Error::Connection`].
-    pub fn cancel_token<'a>(&'a self, token: &'a CustomerToken) -> CancelTokenCall<'a> {
+    pub fn cancel_token(&self, token: &CustomerToken) -> CancelTokenCall {
         CancelTokenCall::new(self, token)
     }
 }

@@ -276,6 +276,24 @@ open_enum! {
         InternalServerError => "INTERNAL_SERVER_ERROR",
         /// Klarna is temporarily unavailable (503).
         ServiceUnavailable => "SERVICE_UNAVAILABLE",
+        /// The credentials were refused (401).
+        Unauthorized => "UNAUTHORIZED",
+        /// The merchant's rate limit was exceeded (429); the request was not
+        /// processed.
+        TooManyRequests => "TOO_MANY_REQUESTS",
+        /// The idempotency key was already used with a different request
+        /// (409): this request was not processed.
+        IdempotencyKeyMismatch => "IDEMPOTENCY_KEY_MISMATCH",
+        /// The HTTP method is not allowed on this path (405).
+        MethodNotAllowed => "METHOD_NOT_ALLOWED",
+        /// The request body is too large (413; Klarna's cap is 1 MB).
+        PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+        /// Klarna's gateway gave up waiting for the service (500, after a
+        /// 59 s idle timeout): the request may have been processed.
+        Timeout => "TIMEOUT",
+        /// Klarna's gateway failed internally (500): the request may have
+        /// been processed.
+        InternalError => "INTERNAL_ERROR",
     }
 }
 
@@ -305,6 +323,7 @@ mod tests {
             assert!(ErrorCode::from(*value).is_known(), "{value}");
             assert_eq!(ErrorCode::from(*value).as_str(), *value);
         }
+        assert_eq!(ErrorCode::KNOWN.len(), 19);
         assert_eq!(AuthorizedPaymentMethodType::KNOWN.len(), 14);
         assert_eq!(OrderLineType::KNOWN.len(), 8);
     }

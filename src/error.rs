@@ -189,6 +189,11 @@ impl std::error::Error for ConfigError {}
 
 /// The operations of the Customer Token API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum Operation {
     /// Read a token (`readCustomerToken`).
@@ -262,7 +267,15 @@ impl fmt::Display for Operation {
 }
 
 /// What a failed create-order call did, worked out across all its attempts.
+///
+/// With the `serde` feature it is written `not_created`,
+/// `may_have_been_created` or `created`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum OrderOutcome {
     /// No attempt could have reached Klarna's processing, and the final

@@ -8,6 +8,10 @@ use crate::validate::ValidationErrors;
 /// The longest key accepted, in characters.
 const MAX_KEY_LEN: usize = 255;
 
+/// The name, within a caller's namespace, of the namespace of charge-attempt
+/// keys; it keeps them apart from [`IdempotencyKey::derive`]'s.
+const CHARGE_NAMESPACE: &str = "klarna-customer-token/charge-attempt";
+
 /// The `Klarna-Idempotency-Key` of a create-order call.
 ///
 /// Klarna answers a repeat of a request carrying the same key, within 24
@@ -34,7 +38,13 @@ const MAX_KEY_LEN: usize = 255;
 /// after that window does not replay the first order: it creates a second
 /// charge. Put the billing period in the name, and re-run a failed job within
 /// 24 hours.
-#[derive(Clone, PartialEq, Eq, Hash)]
+///
+/// With the `serde` feature it serializes as its string form and is checked
+/// again when deserialized.
+///
+/// For recurring charges prefer [`for_charge`](Self::for_charge), which puts
+/// the attempt number in the key as Klarna's subscription guide asks.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
@@ -48,6 +58,54 @@ impl IdempotencyKey {
     pub fn derive(namespace: impl AsRef<str>, name: impl AsRef<str>) -> Self {
         let ns = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, namespace.as_ref().as_bytes());
         Self(uuid::Uuid::new_v5(&ns, name.as_ref().as_bytes()).to_string())
+    }
+
+    /// The key of one attempt at one charge: the UUID v5 of `charge_id` and
+    /// `attempt`, in a namespace derived from `namespace`.
+    ///
+    /// Klarna's subscription guide asks for a **new key per charge attempt**
+    /// and the **same key to reconcile** one:
+    ///
+    /// - **Reconcile** (the outcome was
+    ///   [`MayHaveBeenCreated`](crate::OrderOutcome::MayHaveBeenCreated) or
+    ///   [`Created`](crate::OrderOutcome::Created)): send the same order
+    ///   again with the **same attempt number**, hence the same key, within 24
+    ///   hours. Klarna returns the order if it exists, or creates it once.
+    /// - **Try again** after a definitive failure (outcome
+    ///   [`NotCreated`](crate::OrderOutcome::NotCreated), such as a declined
+    ///   `PAYMENT_METHOD_FAILED`): use the **next attempt number**. Reusing
+    ///   the key of a declined attempt only replays the stored decline.
+    ///
+    /// Klarna keeps a key for **24 hours**: an attempt reconciled later than
+    /// that is charged again. Keep the attempt number of each charge in your
+    /// own storage, next to the charge, before the call is sent.
+    ///
+    /// The encoding is unambiguous: the name hashed is
+    /// `<byte length of charge_id>:<charge_id>:<attempt>`, in the namespace
+    /// that is the UUID v5 of `klarna-customer-token/charge-attempt` in the
+    /// namespace of [`derive`](Self::derive). No two different triples share
+    /// a name, and no key made here equals a key made by `derive`. The
+    /// derivation is pinned by a test: it never changes between releases.
+    ///
+    /// ```
+    /// use klarna_customer_token::IdempotencyKey;
+    ///
+    /// let first = IdempotencyKey::for_charge("acme-billing", "subscription-42/2026-11", 1);
+    /// assert_eq!(first.as_str(), "c6b024c1-062f-5389-a820-909608a305cc");
+    /// // Reconciling attempt 1 uses the same key; a new attempt gets a new one.
+    /// assert_eq!(first, IdempotencyKey::for_charge("acme-billing", "subscription-42/2026-11", 1));
+    /// assert_ne!(first, IdempotencyKey::for_charge("acme-billing", "subscription-42/2026-11", 2));
+    /// ```
+    pub fn for_charge(
+        namespace: impl AsRef<str>,
+        charge_id: impl AsRef<str>,
+        attempt: u32,
+    ) -> Self {
+        let ns = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, namespace.as_ref().as_bytes());
+        let ns = uuid::Uuid::new_v5(&ns, CHARGE_NAMESPACE.as_bytes());
+        let charge_id = charge_id.as_ref();
+        let name = format!("{}:{charge_id}:{attempt}", charge_id.len());
+        Self(uuid::Uuid::new_v5(&ns, name.as_bytes()).to_string())
     }
 
     /// A key the caller chose.
@@ -121,6 +179,51 @@ mod tests {
         // change of derivation is caught: keys must stay the same across
         // releases, or a re-run after an upgrade would charge twice.
         assert_eq!(k.as_str(), "212e4d7d-ced4-5691-b9f9-8d09c5370a73");
+    }
+
+    #[test]
+    fn charge_keys_are_pinned_and_unambiguous() {
+        let k = IdempotencyKey::for_charge("acme-billing", "subscription-42/2026-11", 1);
+        assert_eq!(
+            uuid::Uuid::parse_str(k.as_str()).unwrap().get_version_num(),
+            5
+        );
+        // Pinned (computed independently with Python's uuid module): a change
+        // of derivation would make a re-run after an upgrade charge twice.
+        assert_eq!(k.as_str(), "c6b024c1-062f-5389-a820-909608a305cc");
+        // Triples that a naive `charge_id:attempt` join would confuse.
+        let pairs = [
+            (("ns", "a:1", 2), ("ns", "a", 12)),
+            (("ns", "a:1", 2), ("ns", "a:12", 2)),
+            (("ns", "a", 1), ("ns:a", "", 1)),
+            (("n", "s", 1), ("ns", "", 1)),
+        ];
+        for (a, b) in pairs {
+            assert_ne!(
+                IdempotencyKey::for_charge(a.0, a.1, a.2),
+                IdempotencyKey::for_charge(b.0, b.1, b.2),
+                "{a:?} {b:?}"
+            );
+        }
+        // Never the key `derive` makes from the same strings.
+        assert_ne!(
+            IdempotencyKey::for_charge("ns", "c", 1),
+            IdempotencyKey::derive("ns", "1:c:1")
+        );
+        assert_ne!(
+            IdempotencyKey::for_charge("acme", "c", u32::MAX),
+            IdempotencyKey::for_charge("acme", "c", 0)
+        );
+    }
+
+    #[test]
+    fn keys_order_as_their_strings() {
+        let mut keys = [
+            IdempotencyKey::new("b").unwrap(),
+            IdempotencyKey::new("a").unwrap(),
+        ];
+        keys.sort();
+        assert_eq!(keys[0].as_str(), "a");
     }
 
     #[test]

@@ -11,14 +11,18 @@ mod error;
 mod generated;
 mod idempotency;
 pub mod limits;
+mod next_step;
 mod order;
 mod redact;
+mod report;
 mod retry;
 #[cfg(feature = "sandbox")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
 pub mod sandbox;
 #[cfg(feature = "schemars")]
 mod schema;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod shape;
 mod token;
 mod transport;
@@ -35,10 +39,12 @@ pub use error::{
     UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
+pub use next_step::NextStep;
 pub use order::{
     Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
     OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
 };
+pub use report::ErrorReport;
 pub use retry::RetryPolicy;
 #[cfg(feature = "schemars")]
 pub use schema::json_schemas;

@@ -1246,9 +1246,15 @@ impl AuthorizedPaymentMethod {
 }
 
 /// An order Klarna created, with the idempotency key that created it.
+///
+/// With the `serde` feature it is written as Klarna's order fields
+/// (`order_id`, `fraud_status`, …) beside `idempotency_key`,
+/// `correlation_id` and `attempts`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[non_exhaustive]
 pub struct CreatedOrder {
+    #[cfg_attr(feature = "serde", serde(flatten))]
     body: OrderBody,
     idempotency_key: IdempotencyKey,
     correlation_id: Option<String>,

@@ -18,6 +18,9 @@ const MAX_TOKEN_LEN: usize = 1024;
 /// path. `Debug` and `Display` show only its last four characters; use
 /// [`as_str`](Self::as_str) where the full value is really needed.
 ///
+/// With the `serde` feature it serializes as the **full** token, for the
+/// caller's own storage, and is checked again when deserialized.
+///
 /// ```
 /// use klarna_customer_token::CustomerToken;
 ///
@@ -26,7 +29,7 @@ const MAX_TOKEN_LEN: usize = 1024;
 /// assert!(CustomerToken::new("../admin").is_err());
 /// # Ok::<(), klarna_customer_token::Error>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CustomerToken(String);
 
 impl CustomerToken {
