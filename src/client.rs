@@ -262,6 +262,7 @@ pub struct ClientBuilder {
     root_certificates: Vec<Vec<u8>>,
     user_agent_suffix: Option<String>,
     clock: Option<Arc<dyn Clock>>,
+    rate_limit: Option<u32>,
 }
 
 impl Default for ClientBuilder {
@@ -278,6 +279,7 @@ impl Default for ClientBuilder {
             root_certificates: Vec::new(),
             user_agent_suffix: None,
             clock: None,
+            rate_limit: None,
         }
     }
 }
@@ -295,6 +297,7 @@ impl fmt::Debug for ClientBuilder {
             .field("proxy", &self.proxy.as_ref().map(|_| "<redacted>"))
             .field("root_certificates", &self.root_certificates.len())
             .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -416,6 +419,44 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends at most `per_second` requests per second (default: no limit),
+    /// counted over **every clone** of the client and over every attempt,
+    /// retries included.
+    ///
+    /// Requests are spaced evenly, a burst of one, each `1 / per_second`
+    /// plus a 5 % margin after the last: a server that counts fixed
+    /// one-second windows at the same limit (as Klarna's gateway and the
+    /// sandbox do) then sees no 429 from timing jitter. Klarna allows about
+    /// 200 requests per second on live and 50 on the playground, per
+    /// merchant.
+    ///
+    /// An attempt waits for its turn within the call's deadline, through the
+    /// client's [`clock`](Self::clock) (a
+    /// [`VirtualClock`](crate::clock::VirtualClock) skips the waits). A turn
+    /// that would come after the deadline fails the call with
+    /// [`Error::RateLimited`] without sending that attempt.
+    ///
+    /// The limit is per process. A billing fleet of several processes
+    /// sharing one merchant account must split the merchant's limit between
+    /// them (each `rate_limit(total / processes)`), or put a shared limiter
+    /// (such as a proxy) in front of them all.
+    ///
+    /// `build()` refuses a limit of 0.
+    ///
+    /// ```
+    /// # use klarna_customer_token::Client;
+    /// let client = Client::builder()
+    ///     .api_key("klarna_test_api_dG9wc2VjcmV0")
+    ///     .base_url("http://127.0.0.1:8080")
+    ///     .rate_limit(50)
+    ///     .build();
+    /// assert!(client.is_ok());
+    /// ```
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate_limit = Some(per_second);
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
@@ -464,6 +505,19 @@ impl ClientBuilder {
             .build()
             .map_err(|e| ConfigError::new(format!("the HTTP client could not be built: {e}")))?;
 
+        let clock = self.clock.unwrap_or_else(|| Arc::new(TokioClock::new()));
+        let rate_limit = match self.rate_limit {
+            None => None,
+            Some(per_second) => {
+                let per_second = std::num::NonZeroU32::new(per_second).ok_or_else(|| {
+                    ConfigError::new("the rate limit must be at least 1 per second")
+                })?;
+                Some(crate::rate_limit::RateLimit::new(
+                    per_second,
+                    Arc::clone(&clock),
+                ))
+            }
+        };
         Ok(Client {
             shared: Arc::new(Shared {
                 http,
@@ -473,8 +527,9 @@ impl ClientBuilder {
                 attempt_timeout: self.attempt_timeout,
                 max_response_body: self.max_response_body,
                 retry: self.retry,
-                clock: self.clock.unwrap_or_else(|| Arc::new(TokioClock::new())),
+                clock,
                 secrets: credentials.echo_forms(),
+                rate_limit,
             }),
         })
     }

@@ -50,6 +50,13 @@ pub enum Error {
     /// new key.
     #[error(transparent)]
     UndecodableResponse(Box<UndecodableResponse>),
+    /// The client's own rate limit
+    /// ([`ClientBuilder::rate_limit`](crate::ClientBuilder::rate_limit))
+    /// would have delayed the next attempt past the call's deadline, so it
+    /// was not sent. [`order_outcome`](Self::order_outcome) is worked out
+    /// over the attempts already made: `NotCreated` when none was ambiguous.
+    #[error(transparent)]
+    RateLimited(Box<RateLimited>),
 }
 
 impl From<ValidationErrors> for Error {
@@ -98,7 +105,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Validation(_) | Self::Config(_) | Self::UndecodableResponse(_) => false,
-            Self::Timeout(_) | Self::Connection(_) => true,
+            Self::Timeout(_) | Self::Connection(_) | Self::RateLimited(_) => true,
             Self::Api(e) => crate::retry::status_is_retryable(e.status, e.json_body),
         }
     }
@@ -117,6 +124,7 @@ impl Error {
             Self::Timeout(e) | Self::Connection(e) => Some(&e.call),
             Self::UndecodableResponse(e) => Some(&e.call),
             Self::Validation(v) => v.call.as_deref(),
+            Self::RateLimited(e) => Some(&e.call),
             Self::Config(_) => None,
         }
     }
@@ -532,6 +540,48 @@ impl std::error::Error for TransportError {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+/// A call the client's own rate limit stopped: its next attempt would have
+/// waited past the call's deadline, and was not sent.
+pub struct RateLimited {
+    pub(crate) needed: Duration,
+    pub(crate) call: CallInfo,
+}
+
+impl RateLimited {
+    /// The wait the rate limit asked for, in total, for the attempt that
+    /// was not sent.
+    pub fn needed_wait(&self) -> Duration {
+        self.needed
+    }
+}
+
+impl fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failed: the client's rate limit would have delayed the request {}s, past the call's deadline",
+            self.call,
+            self.needed.as_secs_f64()
+        )?;
+        self.call.tail(f)
+    }
+}
+
+impl fmt::Debug for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimited")
+            .field("operation", &self.call.operation)
+            .field("token", &self.call.token)
+            .field("needed", &self.needed)
+            .field("attempts", &self.call.attempts)
+            .field("idempotency_key", &self.call.idempotency_key)
+            .field("outcome", &self.call.outcome)
+            .finish()
+    }
+}
+
+impl std::error::Error for RateLimited {}
 
 /// An answer whose body could not be decoded.
 pub struct UndecodableResponse {

@@ -13,6 +13,7 @@ mod idempotency;
 pub mod limits;
 mod next_step;
 mod order;
+mod rate_limit;
 mod redact;
 mod report;
 mod retry;
@@ -35,8 +36,8 @@ pub use enums::{
     SubscriptionInterval, TokenStatus,
 };
 pub use error::{
-    ApiError, ConfigError, Error, Operation, OrderOutcome, TransportError, TransportKind,
-    UndecodableResponse,
+    ApiError, ConfigError, Error, Operation, OrderOutcome, RateLimited, TransportError,
+    TransportKind, UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
 pub use next_step::NextStep;

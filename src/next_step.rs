@@ -86,6 +86,8 @@ pub(crate) enum Failure<'a> {
     Transport,
     /// A 2xx whose body could not be read.
     Undecodable,
+    /// The client's own rate limit stopped the next attempt.
+    RateLimited { needed: Duration },
 }
 
 impl Error {
@@ -113,6 +115,7 @@ impl Error {
             },
             Self::Timeout(_) | Self::Connection(_) => Failure::Transport,
             Self::UndecodableResponse(_) => Failure::Undecodable,
+            Self::RateLimited(e) => Failure::RateLimited { needed: e.needed },
         };
         next_step(failure, self.order_outcome())
     }
@@ -151,6 +154,11 @@ pub(crate) fn next_step(failure: Failure<'_>, outcome: Option<OrderOutcome>) -> 
         // Read and cancel are safe to repeat; a create-order here never
         // connected.
         Failure::Transport | Failure::Undecodable => return RetryLater { after: None },
+        Failure::RateLimited { needed } => {
+            return RetryLater {
+                after: Some(needed),
+            };
+        }
         Failure::Api {
             status,
             code,
@@ -356,6 +364,30 @@ mod tests {
             (READ, Failure::Transport, None, RetryLater { after: None }),
             (CANCEL, Failure::Transport, None, RetryLater { after: None }),
             (CREATE, Failure::Undecodable, Some(Created), Reconcile),
+            (
+                CREATE,
+                Failure::RateLimited {
+                    needed: WAIT.unwrap(),
+                },
+                Some(NotCreated),
+                later(),
+            ),
+            (
+                CREATE,
+                Failure::RateLimited {
+                    needed: WAIT.unwrap(),
+                },
+                Some(MayHaveBeenCreated),
+                Reconcile,
+            ),
+            (
+                READ,
+                Failure::RateLimited {
+                    needed: WAIT.unwrap(),
+                },
+                None,
+                later(),
+            ),
             (READ, Failure::Undecodable, None, RetryLater { after: None }),
             (
                 CANCEL,

@@ -59,6 +59,7 @@ impl Error {
             Self::Timeout(_) => "timeout",
             Self::Connection(_) => "connection",
             Self::UndecodableResponse(_) => "undecodable_response",
+            Self::RateLimited(_) => "rate_limited",
         };
         let messages = match self {
             Self::Api(e) => e.error_messages().to_vec(),

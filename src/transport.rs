@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     /// Credential strings to hide should a server echo them.
     pub(crate) secrets: Vec<secrecy::SecretString>,
+    /// The client's own rate limit, shared by every clone of the client.
+    pub(crate) rate_limit: Option<crate::rate_limit::RateLimit>,
 }
 
 impl fmt::Debug for Shared {
@@ -85,6 +87,9 @@ struct Record {
     attempts: u32,
     /// Some attempt may have been processed without the caller knowing.
     ambiguous: bool,
+    /// The client's rate limit would have delayed the next attempt past the
+    /// deadline by this total wait; that attempt was not sent.
+    rate_limited: Option<Duration>,
     last: Option<Recorded>,
 }
 
@@ -178,6 +183,16 @@ impl CallContext {
                 .min(remaining)
                 .max(Duration::from_millis(1));
             *request.timeout_mut() = Some(timeout);
+            if let Some(limit) = &self.shared.rate_limit
+                && let Err(needed) = limit.acquire(remaining).await
+            {
+                self.record().rate_limited = Some(needed);
+                // The generated code needs a response; `finish` reads the
+                // record and answers with `Error::RateLimited` instead.
+                let mut stand_in = http::Response::new(Bytes::new());
+                *stand_in.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+                return Ok(reqwest::Response::from(stand_in));
+            }
 
             let span = tracing::debug_span!(
                 "klarna.attempt",
@@ -343,6 +358,16 @@ impl CallContext {
         decode: impl Fn(&[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>>,
     ) -> Result<Success<T>, Error> {
         let attempts = self.record().attempts;
+        let rate_limited = self.record().rate_limited;
+        if let Some(needed) = rate_limited {
+            // Nothing of this attempt was sent: the outcome is that of the
+            // attempts before it.
+            let outcome = self.outcome_for_failure(true);
+            return Err(Error::RateLimited(Box::new(crate::error::RateLimited {
+                needed,
+                call: self.call_info(idempotency_key, outcome),
+            })));
+        }
         // An answer past the cap is an error whatever its status, even when
         // the generated code needed no body (a 202).
         let oversized = {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::future::IntoFuture;
 use std::time::Duration;
 
+use klarna_customer_token::clock::Clock as _;
 use klarna_customer_token::sandbox::{Fault, Sandbox, tokens};
 use klarna_customer_token::{
     CallFuture, CancelTokenCall, CreateOrderCall, CreatedOrder, CustomerToken, Error, ErrorCode,
@@ -267,4 +268,87 @@ async fn a_refused_order_fails_at_the_await_with_the_final_key() {
     assert_eq!(e.next_step(), NextStep::FixRequest);
     assert!(e.validation().unwrap().at("order_amount").is_some(), "{e}");
     assert!(sandbox.requests().is_empty());
+}
+
+/// A client limited to the sandbox's own limit sends 40 requests, all in
+/// flight at once, and the sandbox (fixed one-second windows) answers no 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_rate_limit_meets_the_servers() {
+    let sandbox = Sandbox::builder().rate_limit(20).start().await.unwrap();
+    let client = sandbox
+        .client_builder()
+        .rate_limit(20)
+        // Any 429 surfaces as an error rather than being retried away.
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        // Clones share the limit.
+        let client = client.clone();
+        let call = if i % 2 == 0 {
+            let key = IdempotencyKey::for_charge("rate", format!("sub-{i}"), 1);
+            let call = client
+                .create_order(&token, &order())
+                .with_idempotency_key(key);
+            Box::pin(async move { call.await.map(|_| ()) }) as CallFuture<()>
+        } else {
+            let call = client.read_token(&token);
+            Box::pin(async move { call.await.map(|_| ()) })
+        };
+        calls.spawn(call);
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = calls.join_next().await {
+        if let Err(e) = done.unwrap() {
+            failures.push(e.to_string());
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(sandbox.orders().len(), 20);
+}
+
+/// The waits go through the client's clock; one that would pass the
+/// deadline fails the call without sending it.
+#[tokio::test]
+async fn a_rate_limit_wait_past_the_deadline_fails_unsent() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let clock = klarna_customer_token::clock::VirtualClock::new();
+    let client = sandbox
+        .client_builder()
+        .clock(clock.clone())
+        .rate_limit(1)
+        .retry_policy(RetryPolicy::none().deadline(Duration::from_millis(500)))
+        .build()
+        .unwrap();
+    let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
+    client.create_order(&token, &order()).await.unwrap();
+    let call = client.create_order(&token, &order());
+    let key = call.idempotency_key().clone();
+    let e = call.await.unwrap_err();
+    assert!(matches!(e, Error::RateLimited(_)), "{e}");
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::NotCreated));
+    assert_eq!(e.attempts(), Some(0));
+    assert_eq!(e.idempotency_key(), Some(&key));
+    assert!(
+        matches!(e.next_step(), NextStep::RetryLater { after: Some(_) }),
+        "{e}"
+    );
+    assert_eq!(e.report().kind, "rate_limited");
+    assert!(e.to_string().contains("rate limit"), "{e}");
+    assert_eq!(sandbox.orders().len(), 1);
+    // Within a longer deadline the same wait is taken on the virtual clock.
+    let before = clock.now();
+    client
+        .create_order(&token, &order())
+        .retry_policy(RetryPolicy::none().deadline(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert!(
+        clock.now() - before >= Duration::from_millis(500),
+        "{:?}",
+        clock.sleeps()
+    );
+    assert_eq!(sandbox.orders().len(), 2);
 }
