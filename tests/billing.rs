@@ -352,3 +352,44 @@ async fn a_rate_limit_wait_past_the_deadline_fails_unsent() {
     );
     assert_eq!(sandbox.orders().len(), 2);
 }
+
+/// A rate-limit wait that ends the call after an attempt that may have
+/// been processed leaves the order's fate open: reconcile, same key.
+#[tokio::test]
+async fn a_rate_limit_failure_after_an_ambiguous_attempt_is_reconciled() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.inject(Fault::drop_after_processing());
+    let clock = klarna_customer_token::clock::VirtualClock::new();
+    let client = sandbox
+        .client_builder()
+        .clock(clock.clone())
+        .rate_limit(1)
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(1)
+                .deadline(Duration::from_millis(500)),
+        )
+        .build()
+        .unwrap();
+    let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
+    let call = client.create_order(&token, &order());
+    let key = call.idempotency_key().clone();
+    let e = call.await.unwrap_err();
+    assert!(matches!(e, Error::RateLimited(_)), "{e}");
+    assert_eq!(e.attempts(), Some(1));
+    assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated));
+    assert_eq!(e.next_step(), NextStep::Reconcile);
+    assert_eq!(e.idempotency_key(), Some(&key));
+    // The dropped attempt was processed: reconciling with the same key
+    // returns that order and creates no second one.
+    assert_eq!(sandbox.orders().len(), 1);
+    clock.advance(Duration::from_secs(2));
+    let again = client
+        .create_order(&token, &order())
+        .with_idempotency_key(key)
+        .retry_policy(RetryPolicy::none().deadline(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(again.order_id(), sandbox.orders()[0].order_id);
+    assert_eq!(sandbox.orders().len(), 1);
+}
