@@ -5,10 +5,13 @@
 //! request is answered while more than the connection cap's worth of idle
 //! and dripping connections is held.
 
+#[path = "support/sandbox.rs"]
+mod support;
+use support::basic_header;
+
 use std::time::Duration;
 
-use base64::Engine as _;
-use klarna_customer_token::sandbox::{Sandbox, credentials, tokens};
+use klarna_customer_token::sandbox::{Sandbox, tokens};
 use klarna_customer_token::{CustomerToken, RetryPolicy, TokenStatus};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -20,18 +23,7 @@ const PREFIX: &str = "/customer-token/v1/tokens/";
 const CAP: usize = 8;
 
 async fn within<F: Future>(body: F) -> F::Output {
-    match tokio::time::timeout(TEST_BOUND, body).await {
-        Ok(output) => output,
-        Err(_) => panic!("the test did not finish within {TEST_BOUND:?}"),
-    }
-}
-
-fn basic_header() -> String {
-    let pair = format!("{}:{}", credentials::USERNAME, credentials::PASSWORD);
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
+    support::within_for(TEST_BOUND, body).await
 }
 
 /// The head of a create-order request with this framing header.

@@ -3,12 +3,15 @@
 //! request log) stays bounded, its clock cannot overflow, and every answer,
 //! hyper's own included, is a well-formed Klarna-style answer.
 
+#[path = "support/sandbox.rs"]
+mod support;
+use support::basic_header;
+
 use std::time::Duration;
 
-use base64::Engine as _;
 use klarna_customer_token::sandbox::{
     IDEMPOTENCY_KEY_MISMATCH, MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_RECORDED_BYTES, Sandbox,
-    credentials, defaults, tokens,
+    defaults, tokens,
 };
 use klarna_customer_token::{CustomerToken, IdempotencyKey, OrderLine, OrderRequest, RetryPolicy};
 use serde_json::Value;
@@ -18,18 +21,7 @@ const TEST_BOUND: Duration = Duration::from_secs(120);
 const PREFIX: &str = "/customer-token/v1/tokens/";
 
 async fn within<F: Future>(body: F) -> F::Output {
-    match tokio::time::timeout(TEST_BOUND, body).await {
-        Ok(output) => output,
-        Err(_) => panic!("the test did not finish within {TEST_BOUND:?}"),
-    }
-}
-
-fn basic_header() -> String {
-    let pair = format!("{}:{}", credentials::USERNAME, credentials::PASSWORD);
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
+    support::within_for(TEST_BOUND, body).await
 }
 
 fn order(reference: &str) -> OrderRequest {

@@ -13,9 +13,14 @@ pub const TEST_BOUND: Duration = Duration::from_secs(60);
 
 /// Runs a test body, failing it past [`TEST_BOUND`] of real time.
 pub async fn within<F: Future>(body: F) -> F::Output {
-    match tokio::time::timeout(TEST_BOUND, body).await {
+    within_for(TEST_BOUND, body).await
+}
+
+/// Runs a test body, failing it past `bound` of real time.
+pub async fn within_for<F: Future>(bound: Duration, body: F) -> F::Output {
+    match tokio::time::timeout(bound, body).await {
         Ok(output) => output,
-        Err(_) => panic!("the test did not finish within {TEST_BOUND:?}"),
+        Err(_) => panic!("the test did not finish within {bound:?}"),
     }
 }
 
@@ -42,6 +47,11 @@ pub fn basic_value() -> String {
         credentials::USERNAME,
         credentials::PASSWORD
     ))
+}
+
+/// The sandbox's credentials as an `Authorization` header value.
+pub fn basic_header() -> String {
+    format!("Basic {}", basic_value())
 }
 
 /// POSTs a create-order request with this `Authorization` value and key,
