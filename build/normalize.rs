@@ -370,17 +370,23 @@ fn supply_security(doc: &mut Value) -> Vec<String> {
     let Some(root) = doc.as_object_mut() else {
         return Vec::new();
     };
+    declare_basic_auth(root);
+    vec!["declared HTTP Basic authentication".to_owned()]
+}
+
+/// Declares HTTP Basic as the one security scheme, used by every operation,
+/// and returns the `components` object.
+fn declare_basic_auth(root: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    root.insert("security".to_owned(), json!([{ "basicAuth": [] }]));
     let components = root
         .entry("components")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Some(components) = components.as_object_mut() {
-        components.insert(
-            "securitySchemes".to_owned(),
-            json!({ "basicAuth": { "type": "http", "scheme": "basic" } }),
-        );
-    }
-    root.insert("security".to_owned(), json!([{ "basicAuth": [] }]));
-    vec!["declared HTTP Basic authentication".to_owned()]
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()?;
+    components.insert(
+        "securitySchemes".to_owned(),
+        json!({ "basicAuth": { "type": "http", "scheme": "basic" } }),
+    );
+    Some(components)
 }
 
 fn supply_servers(doc: &mut Value) -> Vec<String> {
@@ -603,15 +609,7 @@ pub fn canonical(doc: &mut Value) {
             .map(|(url, _)| json!({ "url": url }))
             .collect(),
     );
-    root.insert("security".to_owned(), json!([{ "basicAuth": [] }]));
-    let components = root
-        .entry("components")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Some(components) = components.as_object_mut() {
-        components.insert(
-            "securitySchemes".to_owned(),
-            json!({ "basicAuth": { "type": "http", "scheme": "basic" } }),
-        );
+    if let Some(components) = declare_basic_auth(root) {
         let schemas = components
             .entry("schemas")
             .or_insert_with(|| Value::Object(Map::new()));
