@@ -382,21 +382,10 @@ fn order_json(order: &StoredOrder) -> Value {
 }
 
 fn request_json(request: &RecordedRequest) -> Value {
-    let headers: Vec<(&str, &str)> = request
-        .headers
-        .iter()
-        .map(|(name, value)| {
-            if name == "authorization" || name == "proxy-authorization" {
-                (name.as_str(), "<redacted>")
-            } else {
-                (name.as_str(), value.as_str())
-            }
-        })
-        .collect();
     json!({
         "method": request.method,
-        "path": super::server::redact_path(&request.path),
-        "headers": headers,
+        "path": request.redacted_path(),
+        "headers": request.redacted_headers(),
         "truncated": request.truncated,
     })
 }

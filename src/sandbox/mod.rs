@@ -415,11 +415,15 @@ impl RecordedRequest {
     }
 }
 
-impl fmt::Debug for RecordedRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = server::redact_path(&self.path);
-        let headers: Vec<(&str, &str)> = self
-            .headers
+impl RecordedRequest {
+    /// The path with the token shown by its last four characters.
+    pub(crate) fn redacted_path(&self) -> String {
+        server::redact_path(&self.path)
+    }
+
+    /// The headers with the credentials replaced by `<redacted>`.
+    pub(crate) fn redacted_headers(&self) -> Vec<(&str, &str)> {
+        self.headers
             .iter()
             .map(|(n, v)| {
                 if n == "authorization" || n == "proxy-authorization" {
@@ -428,11 +432,16 @@ impl fmt::Debug for RecordedRequest {
                     (n.as_str(), v.as_str())
                 }
             })
-            .collect();
+            .collect()
+    }
+}
+
+impl fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordedRequest")
             .field("method", &self.method)
-            .field("path", &path)
-            .field("headers", &headers)
+            .field("path", &self.redacted_path())
+            .field("headers", &self.redacted_headers())
             .field("truncated", &self.truncated)
             .finish()
     }
