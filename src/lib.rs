@@ -9,6 +9,7 @@ pub mod clock;
 mod enums;
 mod error;
 mod generated;
+mod headers;
 mod idempotency;
 pub mod limits;
 mod next_step;

@@ -32,7 +32,7 @@ pub(crate) const DEFAULT_MAX_RESPONSE_BODY: usize = 1024 * 1024;
 const DOUBLING_LIMIT: usize = 64 * 1024;
 
 /// The header Klarna names its correlation id in.
-pub(crate) const CORRELATION_HEADER: &str = "klarna-correlation-id";
+use crate::headers::CORRELATION_ID as CORRELATION_HEADER;
 
 /// What every call of one client shares.
 pub(crate) struct Shared {
@@ -707,8 +707,8 @@ fn server_wait(status: u16, headers: &HeaderMap) -> Option<Duration> {
     }
     let now = std::time::SystemTime::now();
     let parse = |name| header_str(headers, name).and_then(|v| retry::parse_wait(v, now));
-    let retry_after = parse("retry-after");
-    let reset = parse("x-ratelimit-reset");
+    let retry_after = parse(crate::headers::RETRY_AFTER);
+    let reset = parse(crate::headers::RATELIMIT_RESET);
     match (retry_after, reset) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),

@@ -24,7 +24,7 @@ use crate::error::Operation;
 use crate::token::redact_token;
 
 const PREFIX: &str = "/customer-token/v1/tokens/";
-const KEY_HEADER: &str = "klarna-idempotency-key";
+use crate::headers::IDEMPOTENCY_KEY as KEY_HEADER;
 
 /// The connection limits of a running sandbox.
 #[derive(Clone, Copy, Debug)]
@@ -581,9 +581,18 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
     };
     if let (Some(info), Ok(response)) = (&rate, reply.as_mut()) {
         let headers = response.headers_mut();
-        headers.insert("x-ratelimit-limit", HeaderValue::from(info.limit));
-        headers.insert("x-ratelimit-remaining", HeaderValue::from(info.remaining));
-        headers.insert("x-ratelimit-reset", HeaderValue::from(info.reset_secs));
+        headers.insert(
+            crate::headers::RATELIMIT_LIMIT,
+            HeaderValue::from(info.limit),
+        );
+        headers.insert(
+            crate::headers::RATELIMIT_REMAINING,
+            HeaderValue::from(info.remaining),
+        );
+        headers.insert(
+            crate::headers::RATELIMIT_RESET,
+            HeaderValue::from(info.reset_secs),
+        );
     }
     reply
 }
@@ -1009,7 +1018,7 @@ fn set_correlation<B>(response: &mut Response<B>, correlation_id: &str) {
     if let Ok(value) = HeaderValue::from_str(correlation_id) {
         response
             .headers_mut()
-            .insert("klarna-correlation-id", value);
+            .insert(crate::headers::CORRELATION_ID, value);
     }
 }
 
