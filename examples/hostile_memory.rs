@@ -5,7 +5,9 @@
 //! Run: `cargo run --release --example hostile_memory` (Linux: the figures
 //! are read from /proc/self/status).
 
-#[path = "../tests/support/hostile.rs"]
+// The test suite's hostile server; this example uses a part of it.
+#[allow(dead_code)]
+#[path = "../tests/common/hostile.rs"]
 mod hostile;
 #[path = "support/proc_memory.rs"]
 mod proc_memory;

@@ -2,17 +2,13 @@
 //! huge bodies, echoed secrets in every position, rate-limit headers on
 //! every answer, `Retry-After` in every form, malformed heads.
 
-#[path = "support/hostile.rs"]
-mod hostile;
-
-#[path = "support/capture.rs"]
-mod capture;
+mod common;
 
 use std::time::Duration;
 
-use capture::Capture;
+use common::capture::Capture;
+use common::hostile::{Hostile, Reply};
 
-use hostile::{Hostile, Reply};
 use klarna_customer_token::clock::{Clock, VirtualClock};
 use klarna_customer_token::{
     Client, ClientBuilder, CustomerToken, Error, OrderLine, OrderOutcome, OrderRequest,

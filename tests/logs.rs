@@ -1,11 +1,10 @@
 //! Logs never show a credential or a full customer token.
 
-#[path = "support/capture.rs"]
-mod capture;
+mod common;
 
 use std::time::Duration;
 
-use capture::Capture;
+use common::capture::Capture;
 
 use httpmock::prelude::*;
 use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest, RetryPolicy};

@@ -1,7 +1,6 @@
 //! A small hostile HTTP/1.1 server on 127.0.0.1: it reads each request and
 //! answers with a scripted reply, which may be endless, huge or malformed.
 //! Every loop in it is bounded in count and in time.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -1,5 +1,4 @@
 //! Log output captured at TRACE level, for tests that read what was logged.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
