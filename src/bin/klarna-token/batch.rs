@@ -48,7 +48,11 @@ fn load(path: &Path, strict: bool) -> Result<Vec<Charge>, Vec<String>> {
             continue;
         }
         let mut bad = |path: &str, message: String| {
-            violations.push(format!("line {number}: {path}: {message}"));
+            if path.is_empty() {
+                violations.push(format!("line {number}: {message}"));
+            } else {
+                violations.push(format!("line {number}: {path}: {message}"));
+            }
         };
         if raw_line.len() as u64 > MAX_ORDER_FILE {
             bad("", format!("longer than {MAX_ORDER_FILE} bytes"));
