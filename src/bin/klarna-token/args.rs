@@ -41,8 +41,8 @@ OPTIONS:
     --journal FILE          (batch) the append-only journal; created if absent
     --namespace NS          (batch) keys are for_charge(NS, charge_id, attempt)
     --concurrency N         (batch) calls in flight at most (default 8)
-    --rate-limit R          (batch and others) requests per second at most
-                            (default for batch: 40; Klarna's playground allows 50)
+    --rate-limit R          (order, batch) requests per second at most
+                            (batch default: 40; Klarna's playground allows 50)
     -h, --help              show this help
     -V, --version           show the version
 
