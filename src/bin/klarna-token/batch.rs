@@ -356,7 +356,22 @@ pub(crate) async fn run(
             return Exit::Invalid;
         }
     };
-    // 2. The journal.
+    // 2. The client.
+    let client = match config::client(args, Some(args.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT))) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Config;
+        }
+    };
+    // 3. The journal: locked, then read, then repaired.
+    let mut journal = match Journal::lock(journal_path) {
+        Ok(journal) => journal,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
     let loaded = match journal::load(journal_path) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -384,21 +399,10 @@ pub(crate) async fn run(
             torn.preview
         );
     }
-    // 3. The client.
-    let client = match config::client(args, Some(args.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT))) {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
-    };
-    let mut journal = match Journal::open(journal_path, &loaded) {
-        Ok(journal) => journal,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Invalid;
-        }
-    };
+    if let Err(e) = journal.repair(journal_path, &loaded) {
+        eprintln!("error: {e}");
+        return Exit::Invalid;
+    }
 
     // 4. The plan.
     let now = journal::now_ms();

@@ -287,12 +287,12 @@ pub(crate) struct Journal {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal: removes a torn last line, ends the
-    /// last line with its newline, and syncs both before anything is sent.
-    pub(crate) fn open(path: &Path, loaded: &Loaded) -> Result<Self, String> {
+    /// Opens (or creates) the journal and locks it, before it is read, so
+    /// that no other run writes between the reading and the charging.
+    pub(crate) fn lock(path: &Path) -> Result<Self, String> {
         let context = |e: std::io::Error| format!("journal {}: {e}", path.display());
         let existed = path.exists();
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -312,16 +312,32 @@ impl Journal {
         if !existed {
             sync_parent(path).map_err(context)?;
         }
-        if loaded.torn.is_some() {
-            file.set_len(loaded.valid_len).map_err(context)?;
-            file.sync_all().map_err(context)?;
-        }
-        file.seek(SeekFrom::End(0)).map_err(context)?;
-        if loaded.needs_newline {
-            file.write_all(b"\n").map_err(context)?;
-            file.sync_data().map_err(context)?;
-        }
         Ok(Self { file })
+    }
+
+    /// Removes a torn last line, ends the last line with its newline, and
+    /// syncs both, before anything is sent.
+    pub(crate) fn repair(&mut self, path: &Path, loaded: &Loaded) -> Result<(), String> {
+        let context = |e: std::io::Error| format!("journal {}: {e}", path.display());
+        if loaded.torn.is_some() {
+            self.file.set_len(loaded.valid_len).map_err(context)?;
+            self.file.sync_all().map_err(context)?;
+        }
+        self.file.seek(SeekFrom::End(0)).map_err(context)?;
+        if loaded.needs_newline {
+            self.file.write_all(b"\n").map_err(context)?;
+            self.file.sync_data().map_err(context)?;
+        }
+        Ok(())
+    }
+
+    /// Locks, reads and repairs the journal.
+    #[cfg(test)]
+    fn open(path: &Path) -> Result<(Self, Loaded), String> {
+        let mut journal = Self::lock(path)?;
+        let loaded = load(path)?;
+        journal.repair(path, &loaded)?;
+        Ok((journal, loaded))
     }
 
     /// Appends one record and syncs it to disk.
@@ -383,13 +399,12 @@ mod tests {
         let good = intent("a", 1, 5);
         let contents = format!("{good}\n{}", &intent("b", 1, 6)[..40]);
         let path = temp("torn", contents.as_bytes());
-        let loaded = load(&path).unwrap();
+        let (mut journal, loaded) = Journal::open(&path).unwrap();
         assert_eq!(loaded.lines, 1);
         let torn = loaded.torn.as_ref().unwrap();
         assert_eq!(torn.line, 2);
         assert!(loaded.states["a"][&1].open);
         assert!(!loaded.states.contains_key("b"));
-        let mut journal = Journal::open(&path, &loaded).unwrap();
         journal
             .write(&serde_json::from_str(&intent("c", 1, 7)).unwrap())
             .unwrap();
@@ -403,9 +418,8 @@ mod tests {
     #[test]
     fn a_complete_last_line_without_newline_is_kept_and_ended() {
         let path = temp("nonl", intent("a", 1, 5).as_bytes());
-        let loaded = load(&path).unwrap();
+        let (mut journal, loaded) = Journal::open(&path).unwrap();
         assert!(loaded.torn.is_none() && loaded.needs_newline);
-        let mut journal = Journal::open(&path, &loaded).unwrap();
         journal
             .write(&serde_json::from_str(&intent("b", 1, 7)).unwrap())
             .unwrap();
@@ -430,9 +444,8 @@ mod tests {
     #[test]
     fn a_second_run_cannot_open_a_journal_in_use() {
         let path = temp("locked", b"");
-        let loaded = load(&path).unwrap();
-        let _first = Journal::open(&path, &loaded).unwrap();
-        let err = Journal::open(&path, &loaded).unwrap_err();
+        let _first = Journal::open(&path).unwrap();
+        let err = Journal::open(&path).unwrap_err();
         assert!(err.contains("in use"), "{err}");
         std::fs::remove_file(&path).unwrap();
     }
