@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod cli;
 pub mod fixtures;
 pub mod hostile;
