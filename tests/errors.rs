@@ -45,9 +45,9 @@ fn retrying_client(base_url: impl Into<String>, retries: u32) -> Client {
         .base_url(base_url)
         .retry_policy(
             RetryPolicy::default()
-                .max_retries(retries)
-                .initial_backoff(Duration::from_millis(1))
-                .max_backoff(Duration::from_millis(5)),
+                .with_max_retries(retries)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(5)),
         )
         .build()
         .expect("the client builds")
@@ -1244,7 +1244,7 @@ async fn attempt_timeout() -> TestResult {
     let token = token();
     let call = client
         .create_order(&token, &order)
-        .attempt_timeout(Duration::from_millis(100));
+        .with_attempt_timeout(Duration::from_millis(100));
     let key = call.idempotency_key().clone();
     let e = call.await.expect_err("timeout");
     mock.assert_calls_async(1).await;
@@ -1275,7 +1275,7 @@ async fn attempt_timeout() -> TestResult {
         .await;
     let e = client
         .read_token(&token)
-        .attempt_timeout(Duration::from_millis(100))
+        .with_attempt_timeout(Duration::from_millis(100))
         .await
         .expect_err("timeout");
     read.assert_calls_async(1).await;
@@ -1357,8 +1357,8 @@ async fn retry_after_beyond_the_deadline_fails_at_once() -> TestResult {
         .base_url(server.base_url())
         .retry_policy(
             RetryPolicy::default()
-                .max_retries(3)
-                .deadline(Duration::from_secs(2)),
+                .with_max_retries(3)
+                .with_deadline(Duration::from_secs(2)),
         )
         .build()?;
     let order = order()?;
@@ -1394,7 +1394,7 @@ async fn retried_timeouts_may_have_created_the_order() -> TestResult {
     let order = order()?;
     let e = retrying_client(server.base_url(), 1)
         .create_order(&token(), &order)
-        .attempt_timeout(Duration::from_millis(100))
+        .with_attempt_timeout(Duration::from_millis(100))
         .await
         .expect_err("timeout");
     mock.assert_calls_async(2).await;
