@@ -39,7 +39,7 @@ per_run = []
 for r in range(runs):
     for bench in benches:
         subprocess.run(
-            ["cargo", "bench", "--quiet", "--bench", bench, "--",
+            ["cargo", "bench", "--quiet", "-p", "klarna-customer-token-benches", "--bench", bench, "--",
              "--warm-up-time", "1", "--measurement-time", "3", "--noplot"],
             cwd=root, check=True, stdout=subprocess.DEVNULL)
     per_run.append(medians())

@@ -312,7 +312,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = Sandbox::builder().virtual_time().start().await?;
     let client = sandbox
         .client_builder()
-        .retry_policy(RetryPolicy::default().max_retries(2))
+        .retry_policy(RetryPolicy::default().with_max_retries(2))
         .attempt_timeout(Duration::from_secs(5))
         .build()?;
 

@@ -78,7 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .basic_auth("K123456_abcd12345", "shared-secret")
         .base_url(&page.base_url)
         .clock(VirtualClock::new())
-        .retry_policy(RetryPolicy::default().max_retries(2))
+        .retry_policy(RetryPolicy::default().with_max_retries(2))
         .attempt_timeout(Duration::from_secs(30))
         .build()?;
     let before = memory_kib();

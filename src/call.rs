@@ -1,19 +1,23 @@
 //! Calls: what the client's methods return. Each runs when awaited and can
-//! be adjusted before that.
+//! be adjusted before that. The three calls share one runner ([`run`]); an
+//! [`Exchange`] is what differs between them: the generated call, the
+//! decoder of a success body.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
+use progenitor_client::ResponseValue;
 use tracing::Instrument;
 
 use crate::client::Client;
-use crate::error::{Error, Operation};
+use crate::error::{CallInfo, Error, ErrorBody, Operation};
 use crate::idempotency::IdempotencyKey;
 use crate::order::{CreatedOrder, OrderBody, OrderRequest};
 use crate::retry::RetryPolicy;
 use crate::token::{CustomerToken, TokenDetails};
-use crate::transport::{CallContext, CallOptions};
+use crate::transport::answer::{Reading, Success};
+use crate::transport::{CallOptions, CallScope};
 use crate::validate::ValidationErrors;
 
 /// The future a call resolves through: `Send + 'static`, so it can be
@@ -21,28 +25,171 @@ use crate::validate::ValidationErrors;
 /// token or the order alive.
 pub type CallFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
 
-macro_rules! call_settings {
-    ($ty:ident) => {
-        impl $ty {
-            /// Overrides the client's retry policy for this call.
-            pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-                self.options.retry = policy;
-                self
-            }
-            /// Overrides the client's per-attempt timeout for this call.
-            pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-                self.options.attempt_timeout = timeout;
-                self
-            }
-        }
-    };
+/// What a decoder of a success body returns.
+type Decoded<T> = Result<T, serde_path_to_error::Error<serde_json::Error>>;
+
+/// What the generated code returns for one call.
+type Generated<T> = Result<ResponseValue<T>, progenitor_client::Error<ErrorBody>>;
+
+/// One operation, as the runner sends it.
+trait Exchange: Send + Sync {
+    /// The success body.
+    type Value: Send;
+    const OPERATION: Operation;
+    /// The generated call.
+    fn send<'a>(
+        &'a self,
+        api: &'a crate::generated::Client,
+        token: &'a str,
+        key: Option<&'a str>,
+    ) -> impl Future<Output = Generated<Self::Value>> + Send + 'a;
+    /// Reads a success body the generated code did not decode.
+    fn decode(body: &[u8]) -> Decoded<Self::Value>;
 }
 
-fn options(client: &Client) -> CallOptions {
-    CallOptions {
-        retry: client.shared.retry.clone(),
-        attempt_timeout: client.shared.attempt_timeout,
+struct ReadToken;
+
+impl Exchange for ReadToken {
+    type Value = TokenDetails;
+    const OPERATION: Operation = Operation::ReadToken;
+    fn send<'a>(
+        &'a self,
+        api: &'a crate::generated::Client,
+        token: &'a str,
+        _key: Option<&'a str>,
+    ) -> impl Future<Output = Generated<TokenDetails>> + Send + 'a {
+        api.read_customer_token(token)
     }
+    fn decode(body: &[u8]) -> Decoded<TokenDetails> {
+        decode(body)
+    }
+}
+
+struct CreateOrder(OrderRequest);
+
+impl Exchange for CreateOrder {
+    type Value = OrderBody;
+    const OPERATION: Operation = Operation::CreateOrder;
+    fn send<'a>(
+        &'a self,
+        api: &'a crate::generated::Client,
+        token: &'a str,
+        key: Option<&'a str>,
+    ) -> impl Future<Output = Generated<OrderBody>> + Send + 'a {
+        crate::order::log_unknown_fields(&self.0);
+        api.create_order(token, key, &self.0)
+    }
+    fn decode(body: &[u8]) -> Decoded<OrderBody> {
+        decode(body)
+    }
+}
+
+/// The body of every cancellation.
+const CANCEL: crate::token::CancelRequest = crate::token::CancelRequest {
+    status: crate::token::CancelStatus::Cancelled,
+};
+
+struct CancelToken;
+
+impl Exchange for CancelToken {
+    type Value = ();
+    const OPERATION: Operation = Operation::CancelToken;
+    fn send<'a>(
+        &'a self,
+        api: &'a crate::generated::Client,
+        token: &'a str,
+        _key: Option<&'a str>,
+    ) -> impl Future<Output = Generated<()>> + Send + 'a {
+        api.patch_customer_token(token, &CANCEL)
+    }
+    /// Any 2xx means the cancellation was accepted, whatever its body.
+    fn decode(_: &[u8]) -> Decoded<()> {
+        Ok(())
+    }
+}
+
+/// What every call holds: a clone of the client (it shares the connection
+/// pool and the generated client) and of the token, and its settings.
+#[derive(Debug)]
+struct Common {
+    client: Client,
+    token: CustomerToken,
+    options: CallOptions,
+}
+
+impl Common {
+    fn new(client: &Client, token: &CustomerToken) -> Self {
+        let shared = client.shared();
+        Self {
+            client: client.clone(),
+            token: token.clone(),
+            options: CallOptions {
+                retry: shared.retry.clone(),
+                attempt_timeout: shared.attempt_timeout,
+            },
+        }
+    }
+}
+
+/// Runs one call in its span: refuses what may not be sent, else sends it
+/// through the generated client and reads the answer.
+async fn run<X: Exchange>(
+    common: Common,
+    exchange: Result<X, ValidationErrors>,
+    key: Option<&IdempotencyKey>,
+) -> Result<Success<X::Value>, Error> {
+    let span = call_span(X::OPERATION, &common.token);
+    if let Some(key) = key {
+        span.record("idempotency_key", key.as_str());
+    }
+    let started = std::time::Instant::now();
+    let result = match exchange {
+        Err(violations) => Err(refused(X::OPERATION, violations, &common.token, key)),
+        Ok(exchange) => send(common, &exchange, key).instrument(span.clone()).await,
+    };
+    close_span(&span, started, &result);
+    result
+}
+
+async fn send<X: Exchange>(
+    common: Common,
+    exchange: &X,
+    key: Option<&IdempotencyKey>,
+) -> Result<Success<X::Value>, Error> {
+    let Common {
+        client,
+        token,
+        options,
+    } = common;
+    let scope = CallScope::new(X::OPERATION, options, token.clone());
+    let generated = exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str));
+    let (result, tally) = scope.run(generated).await;
+    let reading = Reading {
+        shared: client.shared(),
+        operation: X::OPERATION,
+        token: &token,
+        tally,
+        key,
+    };
+    reading.settle(result, X::decode).await
+}
+
+/// An order that broke a rule: nothing was sent, no order exists. The key
+/// travels with the error, as on every create-order error.
+fn refused(
+    operation: Operation,
+    violations: ValidationErrors,
+    token: &CustomerToken,
+    key: Option<&IdempotencyKey>,
+) -> Error {
+    let call = CallInfo {
+        operation,
+        token: token.redacted(),
+        attempts: 0,
+        idempotency_key: key.cloned(),
+        outcome: Some(crate::outcome::before_sending()),
+    };
+    Error::Validation(violations.with_call(call))
 }
 
 fn call_span(operation: Operation, token: &CustomerToken) -> tracing::Span {
@@ -61,25 +208,56 @@ fn call_span(operation: Operation, token: &CustomerToken) -> tracing::Span {
 fn close_span<T>(
     span: &tracing::Span,
     started: std::time::Instant,
-    result: &Result<T, Error>,
-    attempts: Option<u32>,
+    result: &Result<Success<T>, Error>,
 ) {
+    if span.is_disabled() {
+        return;
+    }
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-    if let Some(attempts) = attempts {
-        span.record("attempts", attempts);
+    match result {
+        Ok(success) => {
+            if let Some(id) = &success.correlation_id {
+                span.record("correlation_id", id.as_str());
+            }
+            span.record("status", success.status);
+            span.record("attempts", success.attempts);
+        }
+        Err(e) => {
+            if let Some(status) = e.status() {
+                span.record("status", status);
+            }
+            if let Some(id) = e.correlation_id() {
+                span.record("correlation_id", id);
+            }
+            if let Some(attempts) = e.attempts() {
+                span.record("attempts", attempts);
+            }
+            tracing::warn!(parent: span, error = %e, "call failed");
+        }
     }
-    if let Err(e) = result {
-        if let Some(status) = e.status() {
-            span.record("status", status);
+}
+
+/// Decodes a success body, naming the path of the first problem.
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Decoded<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de)
+}
+
+macro_rules! call_settings {
+    ($ty:ident) => {
+        impl $ty {
+            /// Overrides the client's retry policy for this call.
+            pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+                self.common.options.retry = policy;
+                self
+            }
+            /// Overrides the client's per-attempt timeout for this call.
+            pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+                self.common.options.attempt_timeout = timeout;
+                self
+            }
         }
-        if let Some(id) = e.correlation_id() {
-            span.record("correlation_id", id);
-        }
-        if let Some(attempts) = e.attempts() {
-            span.record("attempts", attempts);
-        }
-        tracing::warn!(parent: span, error = %e, "call failed");
-    }
+    };
 }
 
 /// A read-token call; await it to run it.
@@ -89,50 +267,14 @@ fn close_span<T>(
 #[must_use = "a call does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct ReadTokenCall {
-    client: Client,
-    token: CustomerToken,
-    options: CallOptions,
+    common: Common,
 }
 
 impl ReadTokenCall {
     pub(crate) fn new(client: &Client, token: &CustomerToken) -> Self {
         Self {
-            client: client.clone(),
-            token: token.clone(),
-            options: options(client),
+            common: Common::new(client, token),
         }
-    }
-
-    async fn run(self) -> Result<TokenDetails, Error> {
-        let span = call_span(Operation::ReadToken, &self.token);
-        let started = std::time::Instant::now();
-        let ctx = CallContext::new(
-            self.client.shared.clone(),
-            Operation::ReadToken,
-            &self.token,
-            self.options,
-        );
-        let result = async {
-            let raw = ctx
-                .generated()
-                .read_customer_token(self.token.as_str())
-                .await;
-            ctx.finish(raw, None, decode::<TokenDetails>)
-        }
-        .instrument(span.clone())
-        .await;
-        let result = result.map(|success| {
-            if let Some(id) = &success.correlation_id {
-                span.record("correlation_id", id.as_str());
-            }
-            span.record("status", success.status);
-            close_span::<()>(&span, started, &Ok(()), Some(success.attempts));
-            success.value
-        });
-        if result.is_err() {
-            close_span(&span, started, &result, None);
-        }
-        result
     }
 }
 
@@ -142,7 +284,7 @@ impl IntoFuture for ReadTokenCall {
     type Output = Result<TokenDetails, Error>;
     type IntoFuture = CallFuture<TokenDetails>;
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(async move { Ok(run(self.common, Ok(ReadToken), None).await?.value) })
     }
 }
 
@@ -182,12 +324,10 @@ impl IntoFuture for ReadTokenCall {
 #[must_use = "a call does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct CreateOrderCall {
-    client: Client,
-    token: CustomerToken,
+    common: Common,
     /// The order, or why it may not be sent.
     order: Result<OrderRequest, ValidationErrors>,
     key: IdempotencyKey,
-    options: CallOptions,
 }
 
 impl CreateOrderCall {
@@ -196,11 +336,9 @@ impl CreateOrderCall {
         // copied; the violations wait for the await.
         let order = order.validate().map(|()| order.clone());
         Self {
-            client: client.clone(),
-            token: token.clone(),
+            common: Common::new(client, token),
             order,
             key: IdempotencyKey::random(),
-            options: options(client),
         }
     }
 
@@ -216,67 +354,6 @@ impl CreateOrderCall {
         self.key = key;
         self
     }
-
-    async fn run(self) -> Result<CreatedOrder, Error> {
-        let span = call_span(Operation::CreateOrder, &self.token);
-        span.record("idempotency_key", self.key.as_str());
-        let started = std::time::Instant::now();
-        // Nothing is sent for an order that broke a rule.
-        let order = match self.order {
-            Ok(order) => order,
-            Err(violations) => {
-                // Nothing was sent: no order exists. The key travels with the
-                // error, as on every create-order error.
-                let call = crate::error::CallInfo {
-                    operation: Operation::CreateOrder,
-                    token: self.token.redacted(),
-                    attempts: 0,
-                    idempotency_key: Some(self.key),
-                    outcome: Some(crate::OrderOutcome::NotCreated),
-                };
-                let result = Err(Error::Validation(violations.with_call(call)));
-                close_span::<CreatedOrder>(&span, started, &result, None);
-                return result;
-            }
-        };
-        crate::order::log_unknown_fields(&order);
-        let ctx = CallContext::new(
-            self.client.shared.clone(),
-            Operation::CreateOrder,
-            &self.token,
-            self.options,
-        );
-        let key = self.key;
-        let result = async {
-            let raw = ctx
-                .generated()
-                .create_order(self.token.as_str(), Some(key.as_str()), &order)
-                .await;
-            ctx.finish(raw, Some(key.clone()), decode::<OrderBody>)
-        }
-        .instrument(span.clone())
-        .await;
-        match result {
-            Ok(success) => {
-                if let Some(id) = &success.correlation_id {
-                    span.record("correlation_id", id.as_str());
-                }
-                span.record("status", success.status);
-                close_span::<()>(&span, started, &Ok(()), Some(success.attempts));
-                Ok(CreatedOrder::new(
-                    success.value,
-                    key,
-                    success.correlation_id,
-                    success.attempts,
-                ))
-            }
-            Err(e) => {
-                let result = Err(e);
-                close_span::<CreatedOrder>(&span, started, &result, None);
-                result
-            }
-        }
-    }
 }
 
 call_settings!(CreateOrderCall);
@@ -285,7 +362,16 @@ impl IntoFuture for CreateOrderCall {
     type Output = Result<CreatedOrder, Error>;
     type IntoFuture = CallFuture<CreatedOrder>;
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(async move {
+            let key = self.key;
+            let success = run(self.common, self.order.map(CreateOrder), Some(&key)).await?;
+            Ok(CreatedOrder::new(
+                success.value,
+                key,
+                success.correlation_id,
+                success.attempts,
+            ))
+        })
     }
 }
 
@@ -296,53 +382,13 @@ impl IntoFuture for CreateOrderCall {
 #[must_use = "a call does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct CancelTokenCall {
-    client: Client,
-    token: CustomerToken,
-    options: CallOptions,
+    common: Common,
 }
 
 impl CancelTokenCall {
     pub(crate) fn new(client: &Client, token: &CustomerToken) -> Self {
         Self {
-            client: client.clone(),
-            token: token.clone(),
-            options: options(client),
-        }
-    }
-
-    async fn run(self) -> Result<(), Error> {
-        let span = call_span(Operation::CancelToken, &self.token);
-        let started = std::time::Instant::now();
-        let ctx = CallContext::new(
-            self.client.shared.clone(),
-            Operation::CancelToken,
-            &self.token,
-            self.options,
-        );
-        let body = crate::token::CancelRequest {
-            status: crate::token::CancelStatus::Cancelled,
-        };
-        let result = async {
-            let raw = ctx
-                .generated()
-                .patch_customer_token(self.token.as_str(), &body)
-                .await;
-            // Any 2xx means the cancellation was accepted, whatever its body.
-            ctx.finish(raw, None, |_| Ok(()))
-        }
-        .instrument(span.clone())
-        .await;
-        match result {
-            Ok(success) => {
-                span.record("status", success.status);
-                close_span::<()>(&span, started, &Ok(()), Some(success.attempts));
-                Ok(())
-            }
-            Err(e) => {
-                let result = Err(e);
-                close_span::<()>(&span, started, &result, None);
-                result
-            }
+            common: Common::new(client, token),
         }
     }
 }
@@ -353,14 +399,6 @@ impl IntoFuture for CancelTokenCall {
     type Output = Result<(), Error>;
     type IntoFuture = CallFuture<()>;
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(async move { run(self.common, Ok(CancelToken), None).await.map(|_| ()) })
     }
-}
-
-/// Decodes a success body, naming the path of the first problem.
-fn decode<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de)
 }

@@ -1,4 +1,4 @@
-//! The client, its builder, and the servers it can talk to.
+//! The client and its builder.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,64 +10,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::call::{CancelTokenCall, CreateOrderCall, ReadTokenCall};
 use crate::clock::{Clock, TokioClock};
+use crate::endpoint::Endpoint;
 use crate::error::{ConfigError, Error};
 use crate::order::OrderRequest;
 use crate::retry::RetryPolicy;
 use crate::token::CustomerToken;
 use crate::transport::Shared;
-
-/// A region of Klarna's hosts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Region {
-    /// Europe (`api.klarna.com`).
-    Europe,
-    /// North America (`api-na.klarna.com`).
-    NorthAmerica,
-    /// Oceania (`api-oc.klarna.com`).
-    Oceania,
-}
-
-/// A server that serves the Customer Token API.
-///
-/// ```
-/// use klarna_customer_token::{Endpoint, Region};
-/// assert_eq!(Endpoint::KlarnaPlayground(Region::Europe).base_url(), "https://api.playground.klarna.com");
-/// assert!(Endpoint::Kustom.is_live());
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Endpoint {
-    /// Klarna's live hosts.
-    Klarna(Region),
-    /// Klarna's playground (test) hosts.
-    KlarnaPlayground(Region),
-    /// Kustom Checkout's live host.
-    Kustom,
-    /// Kustom Checkout's playground (test) host.
-    KustomPlayground,
-}
-
-impl Endpoint {
-    /// The base URL of the host.
-    pub fn base_url(self) -> &'static str {
-        match self {
-            Self::Klarna(Region::Europe) => "https://api.klarna.com",
-            Self::Klarna(Region::NorthAmerica) => "https://api-na.klarna.com",
-            Self::Klarna(Region::Oceania) => "https://api-oc.klarna.com",
-            Self::KlarnaPlayground(Region::Europe) => "https://api.playground.klarna.com",
-            Self::KlarnaPlayground(Region::NorthAmerica) => "https://api-na.playground.klarna.com",
-            Self::KlarnaPlayground(Region::Oceania) => "https://api-oc.playground.klarna.com",
-            Self::Kustom => "https://api.kustom.co",
-            Self::KustomPlayground => "https://api.playground.kustom.co",
-        }
-    }
-
-    /// Whether this host charges real money.
-    pub fn is_live(self) -> bool {
-        matches!(self, Self::Klarna(_) | Self::Kustom)
-    }
-}
 
 /// Where the client sends its requests: the last of `endpoint` and
 /// `base_url` wins.
@@ -164,16 +112,18 @@ impl Credentials {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) shared: Arc<Shared>,
+    /// The one generated client, built with the client; its inner value is
+    /// the state every call shares.
+    pub(crate) api: Arc<crate::generated::Client>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.shared.base_url)
+            .field("base_url", &self.shared().base_url)
             .field("credentials", &"<redacted>")
-            .field("attempt_timeout", &self.shared.attempt_timeout)
-            .field("retry", &self.shared.retry)
+            .field("attempt_timeout", &self.shared().attempt_timeout)
+            .field("retry", &self.shared().retry)
             .finish()
     }
 }
@@ -184,9 +134,14 @@ impl Client {
         ClientBuilder::default()
     }
 
+    /// What every call of this client shares.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.api.inner
+    }
+
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.shared.base_url
+        &self.shared().base_url
     }
 
     /// Reads a customer token: its status and payment method.
@@ -414,6 +369,8 @@ impl ClientBuilder {
     /// The clock for deadlines and for the waits between attempts (default:
     /// tokio's). Tests can pass a [`VirtualClock`](crate::clock::VirtualClock)
     /// so that backoff and `Retry-After` waits cost no real time.
+    #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
         self
@@ -518,20 +475,24 @@ impl ClientBuilder {
                 ))
             }
         };
-        Ok(Client {
-            shared: Arc::new(Shared {
-                http,
-                base_url,
-                authorization,
-                user_agent,
-                attempt_timeout: self.attempt_timeout,
-                max_response_body: self.max_response_body,
-                retry: self.retry,
-                clock,
-                secrets: credentials.echo_forms(),
-                rate_limit,
-            }),
-        })
+        let shared = Arc::new(Shared {
+            http,
+            base_url,
+            authorization,
+            user_agent,
+            attempt_timeout: self.attempt_timeout,
+            max_response_body: self.max_response_body,
+            retry: self.retry,
+            clock,
+            secrets: credentials.echo_forms(),
+            rate_limit,
+        });
+        let api = crate::generated::Client::new_with_client(
+            &shared.base_url,
+            shared.http.clone(),
+            Arc::clone(&shared),
+        );
+        Ok(Client { api: Arc::new(api) })
     }
 }
 
@@ -661,6 +622,7 @@ fn user_agent(suffix: Option<&str>) -> Result<HeaderValue, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint::Region;
 
     fn config_error(builder: ClientBuilder) -> String {
         match builder.build() {
@@ -810,7 +772,7 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("K123_user"),
             "{shown}"
         );
-        let shown = format!("{:?}", client.shared);
+        let shown = format!("{:?}", client.shared());
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 

@@ -1,13 +1,16 @@
 //! Time as the client sees it: for deadlines and for the waits between
 //! attempts.
 //!
-//! The default is tokio's clock. Tests can give a client a [`VirtualClock`],
-//! whose waits cost no real time, with
-//! [`ClientBuilder::clock`](crate::ClientBuilder::clock).
+//! The default is tokio's clock. Tests can give a client a `VirtualClock`,
+//! whose waits cost no real time, with `ClientBuilder::clock` (both behind
+//! the `test-util` feature, which the `sandbox` feature turns on).
+
+#![cfg_attr(not(feature = "test-util"), allow(unreachable_pub))]
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+#[cfg(any(test, feature = "test-util"))]
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -68,17 +71,20 @@ impl Clock for TokioClock {
 /// assert_eq!(clock.sleeps(), [Duration::from_secs(30)]);
 /// # }
 /// ```
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Clone, Debug, Default)]
 pub struct VirtualClock {
     inner: Arc<Mutex<VirtualState>>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Default)]
 struct VirtualState {
     now: Duration,
     sleeps: Vec<Duration>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl VirtualClock {
     /// A clock at zero.
     pub fn new() -> Self {
@@ -99,6 +105,7 @@ impl VirtualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for VirtualClock {
     fn now(&self) -> Duration {
         self.lock().now

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::enums::{ErrorCode, FraudStatus};
 use crate::idempotency::IdempotencyKey;
 use crate::order::AuthorizedPaymentMethod;
+pub(crate) use crate::outcome::OrderOutcome;
 use crate::validate::ValidationErrors;
 
 /// Everything that can go wrong, in one type.
@@ -271,48 +272,6 @@ impl Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// What a failed create-order call did, worked out across all its attempts.
-///
-/// With the `serde` feature it is written `not_created`,
-/// `may_have_been_created` or `created`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-#[non_exhaustive]
-pub enum OrderOutcome {
-    /// No attempt could have reached Klarna's processing, and the final
-    /// answer was a definitive rejection (400, 401, 403 or 404, or a 429:
-    /// the gateway refused the request before processing it), or no
-    /// connection was ever made: no order exists.
-    NotCreated,
-    /// An attempt ended ambiguously (a timeout or a dropped connection after
-    /// the request was sent, an unreadable answer, or a 5xx), or the final
-    /// answer proves nothing either way (such as 409, 422 or a redirect):
-    /// Klarna may have created the order. An earlier ambiguous attempt
-    /// keeps the call here even when the final answer is a 429. A later 409 does not erase an earlier ambiguity.
-    /// This API cannot read an order back, so reconcile by sending the same
-    /// order again **with the same idempotency key** within 24 hours: Klarna
-    /// then returns the order if it exists, or creates it once if it does
-    /// not.
-    MayHaveBeenCreated,
-    /// Klarna answered with a success, but its body could not be decoded:
-    /// the order exists. Do not send it again with a new key.
-    Created,
-}
-
-impl fmt::Display for OrderOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NotCreated => "the order was not created",
-            Self::MayHaveBeenCreated => "the order may have been created",
-            Self::Created => "the order was created",
-        })
     }
 }
 

@@ -5,7 +5,12 @@
 
 mod call;
 mod client;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod clock;
+#[cfg(not(feature = "test-util"))]
+mod clock;
+mod endpoint;
 mod enums;
 mod error;
 mod generated;
@@ -14,8 +19,8 @@ mod idempotency;
 pub mod limits;
 mod next_step;
 mod order;
+mod outcome;
 mod rate_limit;
-mod redact;
 mod report;
 mod retry;
 #[cfg(feature = "sandbox")]
@@ -31,14 +36,15 @@ mod transport;
 mod validate;
 
 pub use call::{CallFuture, CancelTokenCall, CreateOrderCall, ReadTokenCall};
-pub use client::{Client, ClientBuilder, Endpoint, Region};
+pub use client::{Client, ClientBuilder};
+pub use endpoint::{Endpoint, Region};
 pub use enums::{
     AuthorizedPaymentMethodType, ErrorCode, FraudStatus, OrderLineType, PaymentMethodType,
     SubscriptionInterval, TokenStatus,
 };
 pub use error::{
-    ApiError, ConfigError, Error, Operation, OrderOutcome, RateLimited, TransportError,
-    TransportKind, UndecodableResponse,
+    ApiError, ConfigError, Error, Operation, RateLimited, TransportError, TransportKind,
+    UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
 pub use next_step::NextStep;
@@ -46,6 +52,7 @@ pub use order::{
     Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
     OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
 };
+pub use outcome::OrderOutcome;
 pub use report::ErrorReport;
 pub use retry::RetryPolicy;
 #[cfg(feature = "schemars")]

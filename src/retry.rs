@@ -31,10 +31,12 @@ use std::time::Duration;
 /// use std::time::Duration;
 /// use klarna_customer_token::RetryPolicy;
 ///
-/// let patient = RetryPolicy::default().max_retries(5).deadline(Duration::from_secs(300));
-/// assert_eq!(patient.get_max_retries(), 5);
+/// let patient = RetryPolicy::default()
+///     .with_max_retries(5)
+///     .with_deadline(Duration::from_secs(300));
+/// assert_eq!(patient.max_retries(), 5);
 /// let once = RetryPolicy::none();
-/// assert_eq!(once.get_max_retries(), 0);
+/// assert_eq!(once.max_retries(), 0);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
@@ -68,32 +70,51 @@ impl RetryPolicy {
         }
     }
     /// How many times a failed attempt is retried (attempts = retries + 1).
-    pub fn max_retries(mut self, retries: u32) -> Self {
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;
         self
     }
     /// The first backoff's upper bound; each later one doubles it.
-    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
         self.initial_backoff = backoff;
         self
     }
     /// The cap on any one backoff.
-    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
         self.max_backoff = backoff;
         self
     }
     /// The overall deadline, covering every attempt and every wait.
-    pub fn deadline(mut self, deadline: Duration) -> Self {
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
     }
     /// How many times a failed attempt is retried.
-    pub fn get_max_retries(&self) -> u32 {
+    pub fn max_retries(&self) -> u32 {
         self.max_retries
     }
     /// The overall deadline.
-    pub fn get_deadline(&self) -> Duration {
+    pub fn deadline(&self) -> Duration {
         self.deadline
+    }
+
+    /// The wait before retry number `retry` (1-based), `spent` into the
+    /// call: the backoff, or the longer wait the server `asked` for. `None`
+    /// when the call stops instead: the server asked for more than
+    /// [`MAX_SERVER_WAIT`], or the wait would end past the deadline.
+    pub(crate) fn next_wait(
+        &self,
+        retry: u32,
+        asked: Option<Duration>,
+        spent: Duration,
+    ) -> Option<Duration> {
+        let backoff = self.backoff(retry, |max| fastrand::u64(0..=max));
+        let wait = match asked {
+            Some(asked) if asked > MAX_SERVER_WAIT => return None,
+            Some(asked) => asked.max(backoff),
+            None => backoff,
+        };
+        (spent.saturating_add(wait) < self.deadline).then_some(wait)
     }
 
     /// The backoff before retry number `retry` (1-based): a uniformly random
@@ -139,16 +160,6 @@ pub(crate) fn status_is_retryable(status: u16, json_body: bool) -> bool {
         501 => false,
         500..=599 => !json_body,
         _ => false,
-    }
-}
-
-/// Whether an attempt that ended this way could have been processed by
-/// Klarna although the caller cannot tell: a timeout or a dropped
-/// connection after the request was sent, or any 5xx.
-pub(crate) fn is_ambiguous(attempt: Attempt, sent: bool) -> bool {
-    match attempt {
-        Attempt::Transport => sent,
-        Attempt::Response { status, .. } => (500..=599).contains(&status),
     }
 }
 
@@ -244,30 +255,6 @@ mod tests {
         ];
         for (attempt, expected) in table {
             assert_eq!(is_retryable(*attempt), *expected, "{attempt:?}");
-        }
-    }
-
-    #[test]
-    fn ambiguity_table() {
-        assert!(is_ambiguous(Attempt::Transport, true));
-        assert!(!is_ambiguous(Attempt::Transport, false));
-        for status in [500, 501, 502, 503, 504, 599] {
-            assert!(is_ambiguous(
-                Attempt::Response {
-                    status,
-                    json_body: true
-                },
-                true
-            ));
-        }
-        for status in [200, 400, 401, 403, 404, 409, 429] {
-            assert!(!is_ambiguous(
-                Attempt::Response {
-                    status,
-                    json_body: true
-                },
-                true
-            ));
         }
     }
 

@@ -173,10 +173,10 @@ async fn created_orders_and_error_reports_round_trip() {
     );
     let e = client
         .create_order(&token, &order())
-        .retry_policy(
+        .with_retry_policy(
             RetryPolicy::default()
-                .max_retries(1)
-                .initial_backoff(Duration::from_millis(1)),
+                .with_max_retries(1)
+                .with_initial_backoff(Duration::from_millis(1)),
         )
         .await
         .unwrap_err();
@@ -191,7 +191,7 @@ async fn created_orders_and_error_reports_round_trip() {
     );
     let e = client
         .read_token(&token)
-        .retry_policy(RetryPolicy::none())
+        .with_retry_policy(RetryPolicy::none())
         .await
         .unwrap_err();
     assert!(matches!(e.next_step(), NextStep::RetryLater { .. }), "{e}");
@@ -319,7 +319,7 @@ async fn a_rate_limit_wait_past_the_deadline_fails_unsent() {
         .client_builder()
         .clock(clock.clone())
         .rate_limit(1)
-        .retry_policy(RetryPolicy::none().deadline(Duration::from_millis(500)))
+        .retry_policy(RetryPolicy::none().with_deadline(Duration::from_millis(500)))
         .build()
         .unwrap();
     let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
@@ -342,7 +342,7 @@ async fn a_rate_limit_wait_past_the_deadline_fails_unsent() {
     let before = clock.now();
     client
         .create_order(&token, &order())
-        .retry_policy(RetryPolicy::none().deadline(Duration::from_secs(5)))
+        .with_retry_policy(RetryPolicy::none().with_deadline(Duration::from_secs(5)))
         .await
         .unwrap();
     assert!(
@@ -366,8 +366,8 @@ async fn a_rate_limit_failure_after_an_ambiguous_attempt_is_reconciled() {
         .rate_limit(1)
         .retry_policy(
             RetryPolicy::default()
-                .max_retries(1)
-                .deadline(Duration::from_millis(500)),
+                .with_max_retries(1)
+                .with_deadline(Duration::from_millis(500)),
         )
         .build()
         .unwrap();
@@ -387,7 +387,7 @@ async fn a_rate_limit_failure_after_an_ambiguous_attempt_is_reconciled() {
     let again = client
         .create_order(&token, &order())
         .with_idempotency_key(key)
-        .retry_policy(RetryPolicy::none().deadline(Duration::from_secs(5)))
+        .with_retry_policy(RetryPolicy::none().with_deadline(Duration::from_secs(5)))
         .await
         .unwrap();
     assert_eq!(again.order_id(), sandbox.orders()[0].order_id);

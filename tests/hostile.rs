@@ -1,6 +1,7 @@
 //! The client against a hostile server of its own on 127.0.0.1: endless and
 //! huge bodies, echoed secrets in every position, rate-limit headers on
 //! every answer, `Retry-After` in every form, malformed heads.
+#![cfg(feature = "test-util")]
 
 mod common;
 
@@ -36,7 +37,7 @@ fn retrying(server: &Hostile) -> (Client, VirtualClock) {
     let clock = VirtualClock::new();
     let client = builder(server)
         .clock(clock.clone())
-        .retry_policy(RetryPolicy::default().max_retries(2))
+        .retry_policy(RetryPolicy::default().with_max_retries(2))
         .build()
         .expect("client");
     (client, clock)
@@ -213,7 +214,7 @@ async fn a_huge_json_rejection_is_cut_and_not_retried() {
     let e = bounded(
         client
             .create_order(&token(), &order)
-            .retry_policy(RetryPolicy::default()),
+            .with_retry_policy(RetryPolicy::default()),
     )
     .await
     .expect_err("400");

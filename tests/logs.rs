@@ -44,8 +44,8 @@ async fn logs_show_neither_secrets_nor_full_tokens() {
         .base_url(server.base_url())
         .retry_policy(
             RetryPolicy::default()
-                .max_retries(1)
-                .initial_backoff(Duration::from_millis(1)),
+                .with_max_retries(1)
+                .with_initial_backoff(Duration::from_millis(1)),
         )
         .attempt_timeout(Duration::from_millis(100))
         .build()

@@ -136,7 +136,7 @@ async fn a_wait_beyond_the_deadline_fails_at_once_with_the_wait() {
     let order = order(1190);
     let call = client
         .create_order(&token, &order)
-        .retry_policy(RetryPolicy::default().deadline(Duration::from_secs(10)));
+        .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(10)));
     let key = call.idempotency_key().clone();
     let e = call.await.expect_err("the wait would overrun the deadline");
     assert_eq!(e.status(), Some(429));
@@ -150,7 +150,7 @@ async fn a_wait_beyond_the_deadline_fails_at_once_with_the_wait() {
     sandbox.inject(Fault::status(503, UNAVAILABLE).header("X-Ratelimit-Reset", "61"));
     let e = client
         .read_token(&token)
-        .retry_policy(RetryPolicy::default().deadline(Duration::from_secs(600)))
+        .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(600)))
         .await
         .expect_err("not waited for");
     assert_eq!(e.retry_after(), Some(Duration::from_secs(61)));
@@ -168,10 +168,10 @@ async fn the_deadline_covers_every_attempt_and_wait() {
     );
     let e = client
         .read_token(&token())
-        .retry_policy(
+        .with_retry_policy(
             RetryPolicy::default()
-                .max_retries(10)
-                .deadline(Duration::from_secs(10)),
+                .with_max_retries(10)
+                .with_deadline(Duration::from_secs(10)),
         )
         .await
         .expect_err("out of time");
@@ -211,8 +211,8 @@ async fn a_timeout_without_retries_may_have_created_the_order() {
     let order = order(1190);
     let call = client
         .create_order(&token, &order)
-        .retry_policy(RetryPolicy::none())
-        .attempt_timeout(Duration::from_millis(100));
+        .with_retry_policy(RetryPolicy::none())
+        .with_attempt_timeout(Duration::from_millis(100));
     let key = call.idempotency_key().clone();
     let e = call.await.expect_err("too slow");
     assert!(matches!(e, Error::Timeout(_)), "{e:?}");
@@ -357,7 +357,7 @@ async fn retries_off_means_one_attempt_even_for_a_dropped_connection() {
     let order = order(1190);
     let e = client
         .create_order(&token, &order)
-        .retry_policy(RetryPolicy::none())
+        .with_retry_policy(RetryPolicy::none())
         .await
         .expect_err("dropped");
     assert!(matches!(e, Error::Connection(_)), "{e:?}");

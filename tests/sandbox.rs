@@ -2243,8 +2243,8 @@ async fn a_status_fault_applies_the_given_number_of_times() {
             .client_builder()
             .retry_policy(
                 RetryPolicy::default()
-                    .initial_backoff(Duration::from_millis(10))
-                    .max_backoff(Duration::from_millis(20)),
+                    .with_initial_backoff(Duration::from_millis(10))
+                    .with_max_backoff(Duration::from_millis(20)),
             )
             .build()
             .expect("client")
@@ -2346,7 +2346,7 @@ async fn drop_after_processing_stores_the_order_and_the_key_recovers_it() {
         sandbox.inject(Fault::drop_after_processing().only(Operation::CreateOrder));
         let created = sandbox
             .client_builder()
-            .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(10)))
+            .retry_policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(10)))
             .build()
             .expect("client")
             .create_order(&t, &order)

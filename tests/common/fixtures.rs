@@ -44,9 +44,9 @@ pub fn retrying_client(base_url: impl Into<String>, retries: u32) -> Client {
         .base_url(base_url)
         .retry_policy(
             RetryPolicy::default()
-                .max_retries(retries)
-                .initial_backoff(Duration::from_millis(1))
-                .max_backoff(Duration::from_millis(5)),
+                .with_max_retries(retries)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(5)),
         )
         .build()
         .expect("the client builds")

@@ -93,7 +93,7 @@ async fn attempt_timeout() -> TestResult {
     let token = token();
     let call = client
         .create_order(&token, &order)
-        .attempt_timeout(Duration::from_millis(100));
+        .with_attempt_timeout(Duration::from_millis(100));
     let key = call.idempotency_key().clone();
     let e = call.await.expect_err("timeout");
     mock.assert_calls_async(1).await;
@@ -124,7 +124,7 @@ async fn attempt_timeout() -> TestResult {
         .await;
     let e = client
         .read_token(&token)
-        .attempt_timeout(Duration::from_millis(100))
+        .with_attempt_timeout(Duration::from_millis(100))
         .await
         .expect_err("timeout");
     read.assert_calls_async(1).await;

@@ -70,8 +70,8 @@ async fn retry_after_beyond_the_deadline_fails_at_once() -> TestResult {
         .base_url(server.base_url())
         .retry_policy(
             RetryPolicy::default()
-                .max_retries(3)
-                .deadline(Duration::from_secs(2)),
+                .with_max_retries(3)
+                .with_deadline(Duration::from_secs(2)),
         )
         .build()?;
     let order = order()?;
@@ -107,7 +107,7 @@ async fn retried_timeouts_may_have_created_the_order() -> TestResult {
     let order = order()?;
     let e = retrying_client(server.base_url(), 1)
         .create_order(&token(), &order)
-        .attempt_timeout(Duration::from_millis(100))
+        .with_attempt_timeout(Duration::from_millis(100))
         .await
         .expect_err("timeout");
     mock.assert_calls_async(2).await;

@@ -90,7 +90,7 @@ pub(crate) fn client(args: &Args, rate_limit: Option<u32>) -> Result<Client, Str
         builder = builder.rate_limit(per_second);
     }
     if let Some(retries) = args.max_retries {
-        builder = builder.retry_policy(RetryPolicy::default().max_retries(retries));
+        builder = builder.retry_policy(RetryPolicy::default().with_max_retries(retries));
     }
     if let Some(timeout) = args.attempt_timeout {
         builder = builder.attempt_timeout(timeout);

@@ -2,15 +2,11 @@
 //! server, printing the resident and peak memory after 1k, 10k and 100k
 //! calls (Linux: read from /proc/self/status).
 //!
-//! Run: `cargo run --release --example memory`
-
-#[path = "support/proc_memory.rs"]
-mod proc_memory;
-#[path = "../benches/support/server.rs"]
-mod server;
+//! Run: `cargo run --release -p klarna-customer-token-benches --example memory`
 
 use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest};
-use proc_memory::memory_kib;
+use klarna_customer_token_benches::proc_memory::memory_kib;
+use klarna_customer_token_benches::server;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,18 +1,19 @@
 //! End to end over loopback: `create_order` and `read_token` through the
 //! facade against a hand-written raw `reqwest` call that sends the same
-//! bytes with the same headers and parses the answer the same way, both
+//! bytes with the same headers, with a per-request timeout (as the facade
+//! has per attempt), and decodes the same fields, both
 //! against one minimal local HTTP server that answers a fixed 200 JSON body.
 //! Sequential, and 64 calls at a time.
 //!
-//! Run: `cargo bench --bench end_to_end`
+//! Run: `cargo bench -p klarna-customer-token-benches --bench end_to_end`
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest, RetryPolicy};
 
-#[path = "support/server.rs"]
-mod server;
+use klarna_customer_token_benches::server;
 
 const TOKEN: &str = "0b1d9815-165e-42e2-8867-35bc03789e00";
 
@@ -33,6 +34,10 @@ struct RawToken {
     status: String,
 }
 
+/// The facade's default per-attempt timeout, which the raw side sets on
+/// every request.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
 struct Raw {
     http: reqwest::Client,
     base: String,
@@ -41,7 +46,7 @@ struct Raw {
 }
 
 impl Raw {
-    async fn create_order(&self, body: &[u8]) -> RawOrder {
+    async fn create_order(&self, body: bytes::Bytes) -> RawOrder {
         let key = uuid_like();
         let response = self
             .http
@@ -54,7 +59,8 @@ impl Raw {
             .header("accept", "application/json")
             .header("content-type", "application/json")
             .header("klarna-idempotency-key", key)
-            .body(body.to_vec())
+            .body(body)
+            .timeout(TIMEOUT)
             .send()
             .await
             .expect("sent");
@@ -69,6 +75,7 @@ impl Raw {
             .header("authorization", &self.authorization)
             .header("user-agent", &self.user_agent)
             .header("accept", "application/json")
+            .timeout(TIMEOUT)
             .send()
             .await
             .expect("sent");
@@ -128,9 +135,9 @@ fn end_to_end(c: &mut Criterion) {
         authorization: "Basic SzEyMzQ1Nl9hYmNkMTIzNDU6c2hhcmVkLXNlY3JldA==".to_owned(),
         user_agent: "Library/klarna-customer-token_0.1.0 Language/Rust_1.95.0 OS/linux".to_owned(),
     });
-    let token = CustomerToken::new(TOKEN).expect("token");
-    let order = order();
-    let body = order.to_json();
+    let token = Arc::new(CustomerToken::new(TOKEN).expect("token"));
+    let order = Arc::new(order());
+    let body = bytes::Bytes::from(order.to_json());
 
     let mut group = c.benchmark_group("end_to_end");
     for concurrency in [1usize, 64] {
@@ -138,13 +145,13 @@ fn end_to_end(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("facade_create_order", concurrency), |b| {
             b.to_async(&runtime).iter(|| {
                 let client = client.clone();
-                let token = token.clone();
-                let order = order.clone();
+                let token = Arc::clone(&token);
+                let order = Arc::clone(&order);
                 async move {
                     let calls = (0..concurrency).map(|_| {
                         let client = client.clone();
-                        let token = token.clone();
-                        let order = order.clone();
+                        let token = Arc::clone(&token);
+                        let order = Arc::clone(&order);
                         tokio::spawn(async move {
                             client.create_order(&token, &order).await.expect("created")
                         })
@@ -163,7 +170,7 @@ fn end_to_end(c: &mut Criterion) {
                     let calls = (0..concurrency).map(|_| {
                         let raw = Arc::clone(&raw);
                         let body = body.clone();
-                        tokio::spawn(async move { raw.create_order(&body).await })
+                        tokio::spawn(async move { raw.create_order(body).await })
                     });
                     for call in calls.collect::<Vec<_>>() {
                         call.await.expect("joined");
@@ -174,11 +181,11 @@ fn end_to_end(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("facade_read_token", concurrency), |b| {
             b.to_async(&runtime).iter(|| {
                 let client = client.clone();
-                let token = token.clone();
+                let token = Arc::clone(&token);
                 async move {
                     let calls = (0..concurrency).map(|_| {
                         let client = client.clone();
-                        let token = token.clone();
+                        let token = Arc::clone(&token);
                         tokio::spawn(async move { client.read_token(&token).await.expect("read") })
                     });
                     for call in calls.collect::<Vec<_>>() {

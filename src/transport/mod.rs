@@ -1,0 +1,447 @@
+//! Sending one logical call: the generated client's `exec` hook.
+//!
+//! Each [`Client`](crate::Client) builds one generated client, whose inner
+//! value is the [`Shared`] state of the client. The generated code builds
+//! the request (path, idempotency header, body, serialized once) and hands
+//! it to [`Shared::execute`], which owns everything that happens on the
+//! wire: the headers the crate promises, the attempts and the waits between
+//! them. What is particular to one call (its operation, its settings, and
+//! what its attempts found) reaches the hook through the call's
+//! [`CallScope`], a task-local value set around the generated call.
+//! [`answer`] reads the final answer into the facade's value or error.
+
+pub(crate) mod answer;
+pub(crate) mod redact;
+
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use tracing::Instrument;
+
+use self::answer::{Answer, Tally};
+use crate::clock::Clock;
+use crate::error::Operation;
+use crate::outcome;
+use crate::retry::{self, Attempt, RetryPolicy};
+use crate::token::CustomerToken;
+
+/// The default cap on a response body: Klarna's answers are a few hundred
+/// bytes.
+pub(crate) const DEFAULT_MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// What every call of one client shares: the generated client's inner value.
+pub(crate) struct Shared {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
+    pub(crate) authorization: HeaderValue,
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) attempt_timeout: Duration,
+    /// The most bytes of a response body that are read.
+    pub(crate) max_response_body: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Credential strings to hide should a server echo them.
+    pub(crate) secrets: Vec<secrecy::SecretString>,
+    /// The client's own rate limit, shared by every clone of the client.
+    pub(crate) rate_limit: Option<crate::rate_limit::RateLimit>,
+}
+
+/// The name the code generator gives the generated client's inner value
+/// (`Arc<crate::transport::CallContext>`): the state its calls share.
+pub(crate) type CallContext = Shared;
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .field("authorization", &"<redacted>")
+            .field("user_agent", &self.user_agent)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("max_response_body", &self.max_response_body)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// Per-call settings.
+#[derive(Clone, Debug)]
+pub(crate) struct CallOptions {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Duration,
+}
+
+tokio::task_local! {
+    /// The call the generated code is running on this task.
+    static CALL: CallScope;
+}
+
+/// What one call tells the hook, and what the hook tells the call back.
+pub(crate) struct CallScope {
+    operation: Operation,
+    options: CallOptions,
+    /// For scrubbing what the attempt spans show.
+    token: CustomerToken,
+    tally: Cell<Tally>,
+}
+
+impl CallScope {
+    pub(crate) fn new(operation: Operation, options: CallOptions, token: CustomerToken) -> Self {
+        Self {
+            operation,
+            options,
+            token,
+            tally: Cell::new(Tally::default()),
+        }
+    }
+
+    /// Runs `call` (a generated call) within this scope; returns its result
+    /// and what the attempts found.
+    pub(crate) async fn run<F: Future>(self, call: F) -> (F::Output, Tally) {
+        let mut scoped = std::pin::pin!(CALL.scope(self, call));
+        let output = scoped.as_mut().await;
+        let tally = scoped
+            .as_mut()
+            .take_value()
+            .map(|scope| scope.tally.into_inner())
+            .unwrap_or_default();
+        (output, tally)
+    }
+}
+
+/// Changes the current call's tally.
+fn tally(change: impl FnOnce(&mut Tally)) {
+    let _ = CALL.try_with(|scope| {
+        let mut tally = scope.tally.take();
+        change(&mut tally);
+        scope.tally.set(tally);
+    });
+}
+
+/// The current call's settings, copied out of its scope.
+struct Settings {
+    operation: Operation,
+    options: CallOptions,
+}
+
+impl Shared {
+    /// Sends `request` with the crate's headers, retrying as the policy
+    /// allows, and returns the final answer as the generated code expects
+    /// it (see [`answer`]).
+    pub(crate) async fn execute(
+        &self,
+        mut request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let Ok(call) = CALL.try_with(|scope| Settings {
+            operation: scope.operation,
+            options: scope.options.clone(),
+        }) else {
+            // Not within a call: nothing is sent.
+            return Ok(answer::stand_in(None));
+        };
+        self.set_headers(request.headers_mut());
+        let policy = &call.options.retry;
+        let deadline = Deadline::start(&*self.clock, policy.deadline());
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let remaining = deadline.remaining();
+            *request.timeout_mut() = Some(attempt_timeout(call.options.attempt_timeout, remaining));
+            if let Err(needed) = self.take_turn(remaining).await {
+                tally(|t| t.rate_limited = Some(needed));
+                return Ok(answer::stand_in(None));
+            }
+            // What a retry would need, kept without copying (see `Resend`).
+            let resend = if attempt <= policy.max_retries() {
+                Resend::keep(&mut request)
+            } else {
+                None
+            };
+            let sent = self.attempt(request, call.operation, attempt).await;
+            let kind = sent.kind();
+            tally(|t| {
+                t.attempts = attempt;
+                t.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
+            });
+            if let Some(resend) = resend
+                && retry::is_retryable(kind)
+                && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
+            {
+                tracing::info!(
+                    operation = call.operation.as_str(),
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
+                self.clock.sleep(wait).await;
+                request = resend.rebuild();
+                continue;
+            }
+            return sent.hand_over();
+        }
+    }
+
+    fn set_headers(&self, headers: &mut HeaderMap) {
+        // Progenitor adds an `api-version` header that Klarna does not know.
+        headers.remove("api-version");
+        headers.insert(header::AUTHORIZATION, self.authorization.clone());
+        headers.insert(header::USER_AGENT, self.user_agent.clone());
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    }
+
+    /// Waits for the client's rate limit, if it has one; `Err(needed)` when
+    /// the turn would come after `remaining`.
+    async fn take_turn(&self, remaining: Duration) -> Result<(), Duration> {
+        match &self.rate_limit {
+            Some(limit) => limit.acquire(remaining).await,
+            None => Ok(()),
+        }
+    }
+
+    /// One attempt, in its span.
+    async fn attempt(&self, request: reqwest::Request, operation: Operation, n: u32) -> Sent {
+        let span = tracing::debug_span!(
+            "klarna.attempt",
+            operation = operation.as_str(),
+            attempt = n,
+            status = tracing::field::Empty,
+            correlation_id = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let started = self.clock.now();
+        let sent = self.send(request).instrument(span.clone()).await;
+        if !span.is_disabled() {
+            let elapsed = self.clock.now().saturating_sub(started);
+            span.record("elapsed_ms", elapsed.as_millis() as u64);
+            sent.log(&span, self.max_response_body, |id| {
+                scrub_for_log(&self.secrets, id)
+            });
+        }
+        sent
+    }
+
+    /// Sends one request and reads its answer's body up to the cap, within
+    /// the request's timeout.
+    async fn send(&self, request: reqwest::Request) -> Sent {
+        let mut response = match self.http.execute(request).await {
+            Ok(response) => response,
+            Err(error) => return Sent::Failed(error),
+        };
+        let length =
+            answer::header_str(response.headers(), "content-length").and_then(|v| v.parse().ok());
+        match answer::read_capped(&mut response, self.max_response_body, length).await {
+            Ok((body, truncated)) => Sent::Answered {
+                response,
+                body,
+                truncated,
+            },
+            Err(error) => Sent::Failed(error),
+        }
+    }
+}
+
+/// Scrubs a server-supplied value for an attempt's log with the current
+/// call's token.
+fn scrub_for_log(secrets: &[secrecy::SecretString], text: &str) -> String {
+    CALL.try_with(|scope| {
+        let redacted = scope.token.redacted();
+        redact::Scrubber::new(scope.token.as_str(), &redacted, secrets).scrub(text)
+    })
+    .unwrap_or_else(|_| String::from("<redacted>"))
+}
+
+/// An attempt's timeout: the per-attempt timeout, cut to what is left of
+/// the deadline (and at least a millisecond, as reqwest needs one).
+fn attempt_timeout(per_attempt: Duration, remaining: Duration) -> Duration {
+    per_attempt.min(remaining).max(Duration::from_millis(1))
+}
+
+/// The call's deadline, on the client's clock.
+struct Deadline<'c> {
+    clock: &'c dyn Clock,
+    started: Duration,
+    length: Duration,
+}
+
+impl<'c> Deadline<'c> {
+    fn start(clock: &'c dyn Clock, length: Duration) -> Self {
+        Self {
+            clock,
+            started: clock.now(),
+            length,
+        }
+    }
+    fn spent(&self) -> Duration {
+        self.clock.now().saturating_sub(self.started)
+    }
+    fn remaining(&self) -> Duration {
+        self.length.saturating_sub(self.spent())
+    }
+}
+
+/// How one attempt ended.
+enum Sent {
+    /// An answer, its body read up to the cap (`truncated` when it was
+    /// longer); the response's own body is spent.
+    Answered {
+        response: reqwest::Response,
+        body: bytes::Bytes,
+        truncated: bool,
+    },
+    /// No complete answer: the connection failed or timed out.
+    Failed(reqwest::Error),
+}
+
+impl Sent {
+    fn kind(&self) -> Attempt {
+        match self {
+            Self::Answered { response, body, .. } => Attempt::Response {
+                status: response.status().as_u16(),
+                json_body: answer::is_json(response.headers(), body),
+            },
+            Self::Failed(_) => Attempt::Transport,
+        }
+    }
+
+    /// Whether the request may have reached the server.
+    fn reached_server(&self) -> bool {
+        match self {
+            Self::Answered { .. } => true,
+            Self::Failed(e) => !e.is_connect(),
+        }
+    }
+
+    /// The wait the answer asks for, if any.
+    fn asked_wait(&self) -> Option<Duration> {
+        match self {
+            Self::Answered { response, .. } => {
+                answer::server_wait(response.status().as_u16(), response.headers())
+            }
+            Self::Failed(_) => None,
+        }
+    }
+
+    /// Records what the attempt's span shows.
+    fn log(&self, span: &tracing::Span, cap: usize, scrub: impl Fn(&str) -> String) {
+        match self {
+            Self::Answered {
+                response,
+                truncated,
+                ..
+            } => {
+                span.record("status", response.status().as_u16());
+                let id = answer::header_str(response.headers(), crate::headers::CORRELATION_ID);
+                if let Some(id) = id {
+                    span.record("correlation_id", scrub(id));
+                }
+                if *truncated {
+                    tracing::debug!(parent: span, limit = cap, "the answer exceeded the body cap");
+                }
+            }
+            Self::Failed(e) => {
+                // reqwest's own message holds the URL, and so the full
+                // token: log only what kind of failure it was.
+                tracing::debug!(
+                    parent: span,
+                    timeout = e.is_timeout(),
+                    connect = e.is_connect(),
+                    malformed = answer::is_malformed_head(e),
+                    "attempt failed"
+                );
+            }
+        }
+    }
+
+    /// The final attempt's result, as the generated code expects it.
+    fn hand_over(self) -> reqwest::Result<reqwest::Response> {
+        match self {
+            Self::Answered {
+                response,
+                body,
+                truncated,
+            } => {
+                let mut response = response;
+                // The headers are moved out, not copied.
+                let answer = Answer {
+                    status: response.status().as_u16(),
+                    headers: std::mem::take(response.headers_mut()),
+                    body,
+                    truncated,
+                };
+                let mut handed = None;
+                tally(|t| handed = Some(answer::hand_over(answer, t)));
+                Ok(handed.unwrap_or_else(|| answer::stand_in(None)))
+            }
+            Self::Failed(e) => Err(e.without_url()),
+        }
+    }
+}
+
+/// The most header fields a request keeps for a retry without an
+/// allocation; the generated requests carry six.
+const KEPT_HEADERS: usize = 8;
+
+/// What a retry needs to send a request again. The body's bytes and the
+/// header fields are shared by reference count, not copied (a header value
+/// made from a string becomes shared on its first clone, one small
+/// allocation); the URL is the one part copied. The header map is built
+/// again only when a retry happens.
+struct Resend {
+    /// The request without its headers: method, URL, body.
+    request: reqwest::Request,
+    headers: [Option<(HeaderName, HeaderValue)>; KEPT_HEADERS],
+    /// Requests with more header fields than that keep a copy of them.
+    more_headers: Option<HeaderMap>,
+}
+
+impl Resend {
+    /// `None` when the body cannot be shared (a stream): such a request is
+    /// not retried.
+    fn keep(request: &mut reqwest::Request) -> Option<Self> {
+        // Out of the way while the rest is cloned.
+        let original = std::mem::take(request.headers_mut());
+        let spare = request.try_clone();
+        let mut headers: [Option<(HeaderName, HeaderValue)>; KEPT_HEADERS] = Default::default();
+        let more_headers = if original.len() > KEPT_HEADERS {
+            Some(original.clone())
+        } else {
+            for (slot, (name, value)) in headers.iter_mut().zip(&original) {
+                *slot = Some((name.clone(), value.clone()));
+            }
+            None
+        };
+        *request.headers_mut() = original;
+        Some(Self {
+            request: spare?,
+            headers,
+            more_headers,
+        })
+    }
+
+    fn rebuild(self) -> reqwest::Request {
+        let mut request = self.request;
+        match self.more_headers {
+            Some(headers) => *request.headers_mut() = headers,
+            None => {
+                let map = request.headers_mut();
+                for (name, value) in self.headers.into_iter().flatten() {
+                    map.append(name, value);
+                }
+            }
+        }
+        request
+    }
+}
+
+impl progenitor_client::ClientHooks<Arc<CallContext>> for crate::generated::Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner.execute(request).await
+    }
+}
