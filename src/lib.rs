@@ -13,6 +13,7 @@ mod headers;
 mod idempotency;
 pub mod limits;
 mod next_step;
+mod operation;
 mod order;
 mod rate_limit;
 mod redact;
@@ -37,11 +38,12 @@ pub use enums::{
     SubscriptionInterval, TokenStatus,
 };
 pub use error::{
-    ApiError, ConfigError, Error, Operation, OrderOutcome, RateLimited, TransportError,
-    TransportKind, UndecodableResponse,
+    ApiError, ConfigError, Error, OrderOutcome, RateLimited, TransportError, TransportKind,
+    UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
 pub use next_step::NextStep;
+pub use operation::Operation;
 pub use order::{
     Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
     OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
