@@ -286,9 +286,10 @@ fn refuse(stream: &TcpStream) {
     .to_bytes();
     let head = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\
+         content-length: {}\r\n{}: 1\r\nconnection: close\r\n\
          {}: {correlation_id}\r\n\r\n",
         body.len(),
+        crate::headers::RETRY_AFTER,
         crate::headers::CORRELATION_ID,
     );
     let mut answer = head.into_bytes();
