@@ -328,7 +328,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 format!("billing-run-token-{i:05}-a1b2c3"),
                 PaymentMethodType::Invoice,
             )
-            .status(status),
+            .with_status(status),
         )?;
         subs.push(Subscription {
             charge_id: format!("subscription-{i}/{PERIOD}"),
@@ -346,15 +346,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, sub) in subs.iter().enumerate() {
         let first_key = IdempotencyKey::for_charge(NAMESPACE, &sub.charge_id, 1);
         let fault = match i {
-            i if i % 29 == 0 => Fault::drop_after_processing().for_key(&first_key).times(3),
+            i if i % 29 == 0 => Fault::drop_after_processing()
+                .for_key(&first_key)
+                .with_times(3),
             i if i % 37 == 5 => {
                 Fault::status(403, r#"{"error_code":"PAYMENT_METHOD_FAILED"}"#).for_key(&first_key)
             }
             i if i % 10 == 1 => Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
                 .for_token(&sub.token)
-                .times(2),
+                .with_times(2),
             i if i % 10 == 2 => Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#)
-                .header("Retry-After", "1")
+                .with_header("Retry-After", "1")
                 .for_token(&sub.token),
             i if i % 10 == 3 => Fault::drop_after_processing().for_token(&sub.token),
             _ => continue,

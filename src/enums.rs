@@ -294,6 +294,15 @@ open_enum! {
         /// Klarna's gateway failed internally (500): the request may have
         /// been processed.
         InternalError => "INTERNAL_ERROR",
+        /// The request body did not arrive in time (408; the sandbox
+        /// answers it when a body stalls). Nothing was processed.
+        RequestTimeout => "REQUEST_TIMEOUT",
+        /// The request target is too long (414; the sandbox answers it for
+        /// a request line it cannot take).
+        UriTooLong => "URI_TOO_LONG",
+        /// The request head is too large (431; the sandbox answers it past
+        /// 64 KiB of request line and headers).
+        RequestHeaderFieldsTooLarge => "REQUEST_HEADER_FIELDS_TOO_LARGE",
     }
 }
 
@@ -323,7 +332,7 @@ mod tests {
             assert!(ErrorCode::from(*value).is_known(), "{value}");
             assert_eq!(ErrorCode::from(*value).as_str(), *value);
         }
-        assert_eq!(ErrorCode::KNOWN.len(), 19);
+        assert_eq!(ErrorCode::KNOWN.len(), 22);
         assert_eq!(AuthorizedPaymentMethodType::KNOWN.len(), 14);
         assert_eq!(OrderLineType::KNOWN.len(), 8);
     }

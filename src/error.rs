@@ -7,6 +7,9 @@ use bytes::Bytes;
 
 use crate::enums::{ErrorCode, FraudStatus};
 use crate::idempotency::IdempotencyKey;
+// The operations and their routes live in `crate::operation`; modules that
+// name `crate::error::Operation` reach it through this.
+pub(crate) use crate::operation::Operation;
 use crate::order::AuthorizedPaymentMethod;
 pub(crate) use crate::outcome::OrderOutcome;
 use crate::validate::ValidationErrors;
@@ -195,85 +198,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-/// The operations of the Customer Token API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-#[non_exhaustive]
-pub enum Operation {
-    /// Read a token (`readCustomerToken`).
-    ReadToken,
-    /// Create an order with a token (`createOrder`).
-    CreateOrder,
-    /// Cancel a token (`patchCustomerToken`).
-    CancelToken,
-}
-
-impl Operation {
-    /// The facade's name of the operation, such as `create_order`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ReadToken => "read_token",
-            Self::CreateOrder => "create_order",
-            Self::CancelToken => "cancel_token",
-        }
-    }
-    /// Klarna's `operationId`, such as `createOrder`.
-    pub fn operation_id(self) -> &'static str {
-        match self {
-            Self::ReadToken => "readCustomerToken",
-            Self::CreateOrder => "createOrder",
-            Self::CancelToken => "patchCustomerToken",
-        }
-    }
-
-    /// Every operation the facade implements.
-    pub const ALL: [Operation; 3] = [Self::ReadToken, Self::CreateOrder, Self::CancelToken];
-
-    /// The operation with this `operationId`, if the facade implements it.
-    pub fn from_operation_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|op| op.operation_id() == id)
-    }
-
-    /// The HTTP method the facade sends.
-    pub fn http_method(self) -> &'static str {
-        match self {
-            Self::ReadToken => "GET",
-            Self::CreateOrder => "POST",
-            Self::CancelToken => "PATCH",
-        }
-    }
-
-    /// The path template the facade sends to.
-    pub fn path_template(self) -> &'static str {
-        match self {
-            Self::ReadToken => "/customer-token/v1/tokens/{customerToken}",
-            Self::CreateOrder => "/customer-token/v1/tokens/{customerToken}/order",
-            Self::CancelToken => "/customer-token/v1/tokens/{customerToken}/status",
-        }
-    }
-
-    /// The parameters the facade sends, as (location, name, required).
-    pub fn parameters(self) -> &'static [(&'static str, &'static str, bool)] {
-        match self {
-            Self::ReadToken | Self::CancelToken => &[("path", "customerToken", true)],
-            Self::CreateOrder => &[
-                ("path", "customerToken", true),
-                ("header", "Klarna-Idempotency-Key", false),
-            ],
-        }
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What every error of a sent call knows about the call.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,6 +18,7 @@ mod headers;
 mod idempotency;
 pub mod limits;
 mod next_step;
+mod operation;
 mod order;
 mod outcome;
 mod rate_limit;
@@ -43,11 +44,12 @@ pub use enums::{
     SubscriptionInterval, TokenStatus,
 };
 pub use error::{
-    ApiError, ConfigError, Error, Operation, RateLimited, TransportError, TransportKind,
+    ApiError, ConfigError, Error, RateLimited, TransportError, TransportKind,
     UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
 pub use next_step::NextStep;
+pub use operation::Operation;
 pub use order::{
     Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
     OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,

@@ -254,6 +254,16 @@ mod tests {
             ("PAYLOAD_TOO_LARGE", 413, Reconcile, FixRequest),
             ("TIMEOUT", 500, Reconcile, later()),
             ("INTERNAL_ERROR", 500, Reconcile, later()),
+            // The sandbox's own codes: decided by their status, as when
+            // they were unknown strings.
+            ("REQUEST_TIMEOUT", 408, Reconcile, later()),
+            ("URI_TOO_LONG", 414, Reconcile, FixRequest),
+            (
+                "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                431,
+                Reconcile,
+                FixRequest,
+            ),
         ]
     }
 

@@ -168,7 +168,7 @@ async fn created_orders_and_error_reports_round_trip() {
     // A 503 on every attempt: the order may exist, reconcile with the key.
     sandbox.inject(
         Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
-            .times(2)
+            .with_times(2)
             .only(Operation::CreateOrder),
     );
     let e = client

@@ -227,7 +227,7 @@ async fn order_validates_prints_and_sends_only_with_yes() {
         Fault::drop_after_processing()
             .only(Operation::CreateOrder)
             .for_key(&key)
-            .times(3),
+            .with_times(3),
     );
     let out = against(
         &sandbox,

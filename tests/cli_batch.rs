@@ -191,14 +191,14 @@ async fn scenario(name: &str) -> Scenario {
                     format!("cli-batch-{i:05}-a1b2c3"),
                     PaymentMethodType::Invoice,
                 )
-                .status(status.clone()),
+                .with_status(status.clone()),
             )
             .unwrap();
         let charge_id = format!("subscription-{i}/2026-12");
         let key = IdempotencyKey::for_charge(NS, &charge_id, 1);
         let (fault, charged) = match i {
             i if i % 29 == 0 => (
-                Some(Fault::drop_after_processing().for_key(&key).times(3)),
+                Some(Fault::drop_after_processing().for_key(&key).with_times(3)),
                 true,
             ),
             i if i % 37 == 5 => (
@@ -213,14 +213,14 @@ async fn scenario(name: &str) -> Scenario {
                 Some(
                     Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
                         .for_token(&token)
-                        .times(2),
+                        .with_times(2),
                 ),
                 true,
             ),
             i if i % 10 == 2 => (
                 Some(
                     Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#)
-                        .header("Retry-After", "1")
+                        .with_header("Retry-After", "1")
                         .for_token(&token),
                 ),
                 true,

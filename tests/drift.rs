@@ -17,7 +17,7 @@ mod structure;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use klarna_customer_token::{Operation, OrderLine, OrderLineType, OrderRequest};
+use klarna_customer_token::{OrderLine, OrderLineType, OrderRequest};
 use serde_json::{Value, json};
 
 /// Differences from Klarna's description that the facade makes on purpose.
@@ -179,34 +179,6 @@ fn vendored() -> Value {
     normalize::load(&bytes).expect("the vendored description is usable")
 }
 
-fn facade_operations() -> BTreeMap<String, structure::Operation> {
-    Operation::ALL
-        .iter()
-        .map(|op| {
-            let parameters = op
-                .parameters()
-                .iter()
-                .map(|(location, name, required)| {
-                    let name = if *location == "header" {
-                        name.to_ascii_lowercase()
-                    } else {
-                        (*name).to_owned()
-                    };
-                    (format!("{location}:{name}"), *required)
-                })
-                .collect();
-            (
-                op.operation_id().to_owned(),
-                structure::Operation {
-                    method: op.http_method().to_owned(),
-                    path: op.path_template().to_owned(),
-                    parameters,
-                },
-            )
-        })
-        .collect()
-}
-
 fn facade_schemas() -> BTreeMap<String, structure::Schema> {
     structure::from_json_schemas(&klarna_customer_token::json_schemas())
 }
@@ -227,33 +199,6 @@ fn undeclared(
         found.difference(&declared).cloned().collect(),
         declared.difference(&found).cloned().collect(),
     )
-}
-
-#[test]
-fn every_operation_has_a_facade_method() {
-    let description = structure::from_openapi(&vendored());
-    let missing: Vec<String> = description
-        .operations
-        .keys()
-        .filter(|id| Operation::from_operation_id(id).is_none())
-        .map(|id| format!("operation {id} has no facade method"))
-        .collect();
-    assert!(missing.is_empty(), "{}", missing.join("\n"));
-    let differences = structure::compare_operations(
-        &description.operations,
-        &facade_operations(),
-        "description",
-        "facade",
-    );
-    assert!(
-        differences.is_empty(),
-        "the facade's requests differ from the description:\n{}",
-        differences
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
 }
 
 #[test]

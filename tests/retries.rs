@@ -62,7 +62,7 @@ async fn a_connection_dropped_after_the_order_is_stored_never_charges_twice() {
         let (sandbox, client, _) = setup().await;
         sandbox.inject(
             Fault::drop_after_processing()
-                .times(drops)
+                .with_times(drops)
                 .only(Operation::CreateOrder),
         );
         let token = token();
@@ -87,7 +87,7 @@ async fn a_connection_dropped_after_the_order_is_stored_never_charges_twice() {
 #[tokio::test]
 async fn two_503s_then_success() {
     let (sandbox, client, clock) = setup().await;
-    sandbox.inject(Fault::status(503, UNAVAILABLE).times(2));
+    sandbox.inject(Fault::status(503, UNAVAILABLE).with_times(2));
     let token = token();
     let order = order(1190);
     let created = client
@@ -108,9 +108,9 @@ async fn a_rate_limit_reset_is_waited_for() {
     let (sandbox, client, clock) = setup().await;
     sandbox.inject(
         Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#)
-            .header("X-Ratelimit-Limit", "50")
-            .header("X-Ratelimit-Remaining", "0")
-            .header("X-Ratelimit-Reset", "3"),
+            .with_header("X-Ratelimit-Limit", "50")
+            .with_header("X-Ratelimit-Remaining", "0")
+            .with_header("X-Ratelimit-Reset", "3"),
     );
     let token = token();
     let details = client.read_token(&token).await.expect("after the wait");
@@ -121,7 +121,7 @@ async fn a_rate_limit_reset_is_waited_for() {
     assert!(sleeps[0] >= Duration::from_secs(3), "{sleeps:?}");
 
     // Retry-After is honoured the same way.
-    sandbox.inject(Fault::status(503, UNAVAILABLE).header("Retry-After", "7"));
+    sandbox.inject(Fault::status(503, UNAVAILABLE).with_header("Retry-After", "7"));
     client.read_token(&token).await.expect("after the wait");
     assert!(clock.sleeps()[1] >= Duration::from_secs(7));
 }
@@ -130,7 +130,8 @@ async fn a_rate_limit_reset_is_waited_for() {
 async fn a_wait_beyond_the_deadline_fails_at_once_with_the_wait() {
     let (sandbox, client, clock) = setup().await;
     sandbox.inject(
-        Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#).header("Retry-After", "30"),
+        Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#)
+            .with_header("Retry-After", "30"),
     );
     let token = token();
     let order = order(1190);
@@ -147,7 +148,7 @@ async fn a_wait_beyond_the_deadline_fails_at_once_with_the_wait() {
     assert_eq!(sandbox.requests().len(), 1);
 
     // A wait longer than 60 s is never honoured, whatever the deadline.
-    sandbox.inject(Fault::status(503, UNAVAILABLE).header("X-Ratelimit-Reset", "61"));
+    sandbox.inject(Fault::status(503, UNAVAILABLE).with_header("X-Ratelimit-Reset", "61"));
     let e = client
         .read_token(&token)
         .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(600)))
@@ -163,8 +164,8 @@ async fn the_deadline_covers_every_attempt_and_wait() {
     // Each answer asks for 4 s; a 10 s deadline leaves room for two waits.
     sandbox.inject(
         Fault::status(503, UNAVAILABLE)
-            .header("Retry-After", "4")
-            .times(10),
+            .with_header("Retry-After", "4")
+            .with_times(10),
     );
     let e = client
         .read_token(&token())
@@ -298,7 +299,7 @@ async fn definitive_answers_are_never_retried() {
 #[tokio::test]
 async fn exhausted_retries_report_attempts_outcome_and_key() {
     let (sandbox, client, _) = setup().await;
-    sandbox.inject(Fault::status(503, UNAVAILABLE).times(3));
+    sandbox.inject(Fault::status(503, UNAVAILABLE).with_times(3));
     let token = token();
     let order = order(1190);
     let call = client.create_order(&token, &order);
@@ -315,7 +316,7 @@ async fn exhausted_retries_report_attempts_outcome_and_key() {
 
     // Dropped connections, exhausted: the order exists, and the same key
     // reconciles to it.
-    sandbox.inject(Fault::drop_after_processing().times(3));
+    sandbox.inject(Fault::drop_after_processing().with_times(3));
     let call = client.create_order(&token, &order);
     let key = call.idempotency_key().clone();
     let e = call.await.expect_err("three drops");
@@ -389,7 +390,7 @@ async fn read_and_cancel_are_retried_too() {
 #[tokio::test]
 async fn a_caller_key_is_kept_on_every_retry_and_never_reused() {
     let (sandbox, client, _) = setup().await;
-    sandbox.inject(Fault::status(503, UNAVAILABLE).times(2));
+    sandbox.inject(Fault::status(503, UNAVAILABLE).with_times(2));
     let token = token();
     let order = order(1190);
     let mine = IdempotencyKey::derive("acme-billing", "subscription-42/2026-11");

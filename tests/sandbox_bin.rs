@@ -8,12 +8,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use klarna_customer_token::sandbox::{credentials, tokens};
-use klarna_customer_token::{
-    Client, CustomerToken, IdempotencyKey, PaymentMethodType, RetryPolicy, TokenStatus,
-};
+use klarna_customer_token::{Client, IdempotencyKey, PaymentMethodType, RetryPolicy, TokenStatus};
 
-#[path = "support/sandbox.rs"]
-mod support;
+mod common;
+use common::sandbox as support;
+use support::token;
 
 const BIN: &str = env!("CARGO_BIN_EXE_klarna-sandbox");
 /// How long the binary may take to start, answer or stop.
@@ -189,10 +188,6 @@ fn client(base_url: &str) -> Client {
         .attempt_timeout(Duration::from_secs(10))
         .build()
         .expect("client")
-}
-
-fn token(id: &str) -> CustomerToken {
-    CustomerToken::new(id).expect("token")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

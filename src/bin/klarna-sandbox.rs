@@ -232,7 +232,7 @@ fn print_banner(sandbox: &Sandbox, options: &Options, admin: &AdminAccess) {
         println!(
             "    {:<36} {}, {}",
             token.id(),
-            token.token_status().as_str().to_ascii_lowercase(),
+            token.status().as_str().to_ascii_lowercase(),
             token
                 .payment_method_type()
                 .as_str()

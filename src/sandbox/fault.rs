@@ -4,10 +4,36 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::state::{FaultKind, Phase};
-use crate::error::Operation;
+use crate::operation::Operation;
 use crate::token::redact_token;
 use crate::{CustomerToken, IdempotencyKey};
+
+/// When a fault acts, relative to the processing of the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Before the request is processed: nothing is stored.
+    BeforeProcessing,
+    /// After the request is processed: create-order has stored the order.
+    AfterProcessing,
+}
+
+/// What an injected fault does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FaultKind {
+    /// Answer with this status, content type, body and extra headers (such
+    /// as `Retry-After`), unprocessed.
+    Status {
+        status: u16,
+        body: String,
+        content_type: String,
+        headers: Vec<(String, String)>,
+    },
+    /// Close the connection without answering, after processing the
+    /// request or not.
+    Drop { phase: Phase },
+    /// Wait before answering, before or after processing.
+    Delay { delay: Duration, phase: Phase },
+}
 
 /// A fault to inject into the sandbox's next matching requests.
 ///
@@ -24,7 +50,7 @@ use crate::{CustomerToken, IdempotencyKey};
 /// let token = CustomerToken::new("my-token-1234")?;
 /// // The next two create-order requests for this token get a JSON 503.
 /// let fault = Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
-///     .times(2)
+///     .with_times(2)
 ///     .only(Operation::CreateOrder)
 ///     .for_token(&token);
 /// assert_eq!(fault.times_left(), 2);
@@ -109,14 +135,14 @@ impl Fault {
     }
     /// Adds a header to a status fault's answer, such as `Retry-After` or
     /// `X-Ratelimit-Reset`. Other faults have no answer to add it to.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         if let FaultKind::Status { headers, .. } = &mut self.kind {
             headers.push((name.into(), value.into()));
         }
         self
     }
     /// Applies the fault to this many requests (default 1).
-    pub fn times(mut self, times: u32) -> Self {
+    pub fn with_times(mut self, times: u32) -> Self {
         self.times = times;
         self
     }
@@ -137,10 +163,6 @@ impl Fault {
         self
     }
 
-    /// What the fault does.
-    pub fn kind(&self) -> &FaultKind {
-        &self.kind
-    }
     /// How many more requests it applies to.
     pub fn times_left(&self) -> u32 {
         self.times

@@ -1,4 +1,3 @@
-#![cfg(feature = "sandbox")]
 //! Steering the in-process sandbox: targeted faults, token states, order
 //! lookups, one clock for the sandbox and its clients, and the fidelity of
 //! its answers to unknown tokens and to the `Authorization` scheme.
@@ -7,28 +6,12 @@ use std::time::{Duration, Instant};
 
 use klarna_customer_token::clock::Clock as _;
 use klarna_customer_token::sandbox::{Fault, Sandbox, tokens};
-use klarna_customer_token::{
-    CustomerToken, Error, ErrorCode, IdempotencyKey, Operation, RetryPolicy, TokenStatus,
-};
+use klarna_customer_token::{Error, ErrorCode, IdempotencyKey, Operation, TokenStatus};
 
 const UNAVAILABLE: &str = r#"{"error_code":"SERVICE_UNAVAILABLE"}"#;
 
-#[path = "support/sandbox.rs"]
-mod support;
-use support::{basic_value, order, raw_create, within};
-
-fn token(id: &str) -> CustomerToken {
-    CustomerToken::new(id).expect("a valid token")
-}
-
-/// A client that tries once, so that a fault shows as the call's result.
-fn once(sandbox: &Sandbox) -> klarna_customer_token::Client {
-    sandbox
-        .client_builder()
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .expect("client")
-}
+use crate::common::sandbox as support;
+use support::{basic_value, once, order, post_order, token, within};
 
 #[tokio::test]
 async fn a_leftover_fault_on_one_token_never_touches_another() {
@@ -37,7 +20,7 @@ async fn a_leftover_fault_on_one_token_never_touches_another() {
         let client = once(&sandbox);
         let a = token(tokens::ACTIVE_INVOICE);
         let b = token(tokens::ACTIVE_CARD);
-        sandbox.inject(Fault::status(503, UNAVAILABLE).times(5).for_token(&a));
+        sandbox.inject(Fault::status(503, UNAVAILABLE).with_times(5).for_token(&a));
 
         // Token B is served normally, however often, while A's fault waits.
         for _ in 0..3 {
@@ -153,7 +136,7 @@ fn pending_faults_read_as_kind_target_and_times_left() {
     let shown = format!(
         "{:?}",
         Fault::drop_after_processing()
-            .times(3)
+            .with_times(3)
             .only(Operation::CreateOrder)
             .for_token(&a)
             .for_key(&key)
@@ -175,7 +158,10 @@ fn pending_faults_read_as_kind_target_and_times_left() {
         shown,
         "Fault { kind: \"delay 250 ms before processing\", target: \"every request\", times_left: 1 }"
     );
-    let shown = format!("{:?}", Fault::status(429, "{}").header("Retry-After", "3"));
+    let shown = format!(
+        "{:?}",
+        Fault::status(429, "{}").with_header("Retry-After", "3")
+    );
     assert!(
         shown.contains("status 429 (application/json, 2 bytes, Retry-After: 3)"),
         "{shown}"
@@ -433,7 +419,7 @@ async fn an_idempotency_key_is_scoped_by_credentials_whatever_the_scheme_case() 
         let mut ids = Vec::new();
         for scheme in ["Basic", "basic"] {
             let authorization = format!("{scheme} {}", basic_value());
-            let response = raw_create(
+            let response = post_order(
                 &sandbox.base_url(),
                 tokens::ACTIVE_INVOICE,
                 &authorization,
@@ -456,7 +442,7 @@ async fn a_key_the_crate_could_not_send_is_refused() {
         let sandbox = Sandbox::start().await.expect("start");
         let authorization = format!("Basic {}", basic_value());
         for key in ["has space".to_owned(), "k".repeat(256)] {
-            let response = raw_create(
+            let response = post_order(
                 &sandbox.base_url(),
                 tokens::ACTIVE_INVOICE,
                 &authorization,

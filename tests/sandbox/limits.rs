@@ -1,43 +1,23 @@
-#![cfg(feature = "sandbox")]
 //! The sandbox under hostile input: what it keeps (idempotency keys, the
 //! request log) stays bounded, its clock cannot overflow, and every answer,
 //! hyper's own included, is a well-formed Klarna-style answer.
 
-#[path = "support/sandbox.rs"]
-mod support;
-use support::basic_header;
+use crate::common::sandbox as support;
+use support::{PREFIX, basic_header, order_with};
 
 use std::time::Duration;
 
 use klarna_customer_token::sandbox::{
-    IDEMPOTENCY_KEY_MISMATCH, MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_RECORDED_BYTES, Sandbox,
-    defaults, tokens,
+    MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_RECORDED_BYTES, Sandbox, defaults, tokens,
 };
-use klarna_customer_token::{CustomerToken, IdempotencyKey, OrderLine, OrderRequest, RetryPolicy};
+use klarna_customer_token::{CustomerToken, ErrorCode, IdempotencyKey, RetryPolicy};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const TEST_BOUND: Duration = Duration::from_secs(120);
-const PREFIX: &str = "/customer-token/v1/tokens/";
 
 async fn within<F: Future>(body: F) -> F::Output {
     support::within_for(TEST_BOUND, body).await
-}
-
-fn order(reference: &str) -> OrderRequest {
-    OrderRequest::builder()
-        .purchase_currency("EUR")
-        .merchant_reference1(reference)
-        .line(
-            OrderLine::builder("Gold plan")
-                .quantity(1)
-                .unit_price(1190)
-                .tax_rate(1900)
-                .build()
-                .expect("line"),
-        )
-        .build()
-        .expect("order")
 }
 
 struct Raw {
@@ -142,7 +122,10 @@ async fn a_flood_of_hostile_keyed_bodies_leaves_one_small_entry_each() {
         other[1] = b'1';
         let mismatch = create(&sandbox, "no-such-token-0000", "k-0", other).await;
         assert_eq!(mismatch.status, 409);
-        assert_eq!(mismatch.json()["error_code"], IDEMPOTENCY_KEY_MISMATCH);
+        assert_eq!(
+            mismatch.json()["error_code"],
+            ErrorCode::IdempotencyKeyMismatch.as_str()
+        );
         assert!(sandbox.orders().is_empty());
     })
     .await;
@@ -154,7 +137,8 @@ async fn a_flood_of_hostile_keyed_bodies_leaves_one_small_entry_each() {
 async fn the_body_digest_covers_every_field_and_ignores_layout() {
     within(async {
         let sandbox = Sandbox::start().await.expect("starts");
-        let mut value: Value = serde_json::from_slice(&order("digest").to_json()).expect("json");
+        let mut value: Value =
+            serde_json::from_slice(&order_with("digest").to_json()).expect("json");
         value["x_unknown"] = serde_json::json!({"b": 1, "a": [1, 2]});
         let compact = serde_json::to_vec(&value).expect("json");
         let first = create(&sandbox, tokens::ACTIVE_INVOICE, "digest", compact).await;
@@ -169,7 +153,10 @@ async fn the_body_digest_covers_every_field_and_ignores_layout() {
         let changed = serde_json::to_vec(&value).expect("json");
         let mismatch = create(&sandbox, tokens::ACTIVE_INVOICE, "digest", changed).await;
         assert_eq!(mismatch.status, 409);
-        assert_eq!(mismatch.json()["error_code"], IDEMPOTENCY_KEY_MISMATCH);
+        assert_eq!(
+            mismatch.json()["error_code"],
+            ErrorCode::IdempotencyKeyMismatch.as_str()
+        );
     })
     .await;
 }
@@ -222,7 +209,7 @@ async fn past_the_key_cap_the_oldest_keys_expire_first() {
         let mut ids = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             let created = client
-                .create_order(&token, &order(&format!("r{i}")))
+                .create_order(&token, &order_with(&format!("r{i}")))
                 .with_idempotency_key(key.clone())
                 .await
                 .expect("created");
@@ -231,7 +218,7 @@ async fn past_the_key_cap_the_oldest_keys_expire_first() {
         assert_eq!(sandbox.idempotency_keys(), 3);
         // The newest is remembered: a replay, no new order.
         let replay = client
-            .create_order(&token, &order("r4"))
+            .create_order(&token, &order_with("r4"))
             .with_idempotency_key(keys[4].clone())
             .await
             .expect("replayed");
@@ -239,7 +226,7 @@ async fn past_the_key_cap_the_oldest_keys_expire_first() {
         assert_eq!(sandbox.orders().len(), 5);
         // The oldest has expired: processed again, as after 24 hours.
         let fresh = client
-            .create_order(&token, &order("r0"))
+            .create_order(&token, &order_with("r0"))
             .with_idempotency_key(keys[0].clone())
             .await
             .expect("created");
@@ -263,7 +250,7 @@ async fn stored_orders_are_a_bounded_ring() {
         let mut ids = Vec::new();
         for i in 0..4 {
             let created = client
-                .create_order(&token, &order(&format!("ring-{i}")))
+                .create_order(&token, &order_with(&format!("ring-{i}")))
                 .await
                 .expect("created");
             ids.push(created.order_id().to_owned());
@@ -377,12 +364,12 @@ async fn the_clock_saturates_and_the_sandbox_keeps_serving() {
         client.read_token(&token).await.expect("served");
         let key = IdempotencyKey::new("after-the-end-of-time").expect("key");
         let first = client
-            .create_order(&token, &order("late"))
+            .create_order(&token, &order_with("late"))
             .with_idempotency_key(key.clone())
             .await
             .expect("created");
         let again = client
-            .create_order(&token, &order("late"))
+            .create_order(&token, &order_with("late"))
             .with_idempotency_key(key)
             .await
             .expect("replayed");

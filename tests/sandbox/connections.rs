@@ -1,13 +1,11 @@
-#![cfg(feature = "sandbox")]
 //! The sandbox's connection limits, on real sockets and real time (short
 //! timeouts set for each test; never tokio's paused time): lying and
 //! endless bodies are cut off, dripping heads time out, and a legitimate
 //! request is answered while more than the connection cap's worth of idle
 //! and dripping connections is held.
 
-#[path = "support/sandbox.rs"]
-mod support;
-use support::basic_header;
+use crate::common::sandbox as support;
+use support::{PREFIX, basic_header};
 
 use std::time::Duration;
 
@@ -19,7 +17,6 @@ use tokio::net::TcpStream;
 const TEST_BOUND: Duration = Duration::from_secs(60);
 /// How long a test waits for the sandbox to answer or close.
 const PATIENCE: Duration = Duration::from_secs(10);
-const PREFIX: &str = "/customer-token/v1/tokens/";
 const CAP: usize = 8;
 
 async fn within<F: Future>(body: F) -> F::Output {

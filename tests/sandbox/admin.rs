@@ -1,4 +1,3 @@
-#![cfg(feature = "sandbox")]
 //! The admin API under `/__sandbox/`, driven only over HTTP with a plain
 //! client, as billing code in another language would.
 
@@ -7,9 +6,8 @@ use std::time::Duration;
 use klarna_customer_token::sandbox::{AdminAccess, Sandbox, tokens};
 use serde_json::{Value, json};
 
-#[path = "support/sandbox.rs"]
-mod support;
-use support::{basic_value, raw_create, within};
+use crate::common::sandbox as support;
+use support::{basic_value, post_order, within};
 
 async fn admin_sandbox() -> Sandbox {
     Sandbox::builder()
@@ -91,7 +89,7 @@ async fn a_double_charge_check_done_only_over_http() {
             .await;
         assert!(first.is_err(), "the connection drops: {first:?}");
         // The retry with the same key gets the stored order.
-        let retry = raw_create(&base, tokens::ACTIVE_INVOICE, &authorization, key).await;
+        let retry = post_order(&base, tokens::ACTIVE_INVOICE, &authorization, key).await;
         assert_eq!(retry.status().as_u16(), 200);
         let retried: Value = retry.json().await.expect("json");
 
@@ -134,7 +132,7 @@ async fn tokens_are_added_and_their_status_set() {
         assert_eq!(added["status"], "ACTIVE");
         let authorization = format!("Basic {}", basic_value());
         let charged =
-            raw_create(&sandbox.base_url(), "python-token-0001", &authorization, "k-1").await;
+            post_order(&sandbox.base_url(), "python-token-0001", &authorization, "k-1").await;
         assert_eq!(charged.status().as_u16(), 200);
 
         let (status, set) = admin
@@ -148,7 +146,7 @@ async fn tokens_are_added_and_their_status_set() {
         assert_eq!(set["status"], "SUSPENDED");
         assert_eq!(set["card"]["brand"], "VISA", "the card is kept");
         let refused =
-            raw_create(&sandbox.base_url(), "python-token-0001", &authorization, "k-2").await;
+            post_order(&sandbox.base_url(), "python-token-0001", &authorization, "k-2").await;
         assert_eq!(refused.status().as_u16(), 403);
 
         let (status, e) = admin
@@ -196,10 +194,10 @@ async fn faults_are_targeted_listed_and_cleared() {
         assert_eq!(status, 201);
         let authorization = format!("Basic {}", basic_value());
         // Another token is untouched.
-        let other = raw_create(&sandbox.base_url(), tokens::ACTIVE_CARD, &authorization, "k").await;
+        let other = post_order(&sandbox.base_url(), tokens::ACTIVE_CARD, &authorization, "k").await;
         assert_eq!(other.status().as_u16(), 200);
         let hit =
-            raw_create(&sandbox.base_url(), tokens::ACTIVE_INVOICE, &authorization, "k").await;
+            post_order(&sandbox.base_url(), tokens::ACTIVE_INVOICE, &authorization, "k").await;
         assert_eq!(hit.status().as_u16(), 503);
         let (_, listed) = admin.call("GET", "/faults", None).await;
         let faults = listed["faults"].as_array().expect("faults");
@@ -232,7 +230,7 @@ async fn orders_filter_by_token_requests_are_redacted_and_reset_restores() {
             (tokens::ACTIVE_CARD, "b-1"),
             (tokens::ACTIVE_INVOICE, "a-2"),
         ] {
-            let r = raw_create(&base, token, &authorization, key).await;
+            let r = post_order(&base, token, &authorization, key).await;
             assert_eq!(r.status().as_u16(), 200);
         }
         let (_, for_invoice) = admin
@@ -287,7 +285,7 @@ async fn orders_filter_by_token_requests_are_redacted_and_reset_restores() {
             .expect("the card token");
         assert_eq!(card["status"], "ACTIVE", "back to its seeded status");
         // After a reset a used key is free again.
-        let again = raw_create(&base, tokens::ACTIVE_INVOICE, &authorization, "a-1").await;
+        let again = post_order(&base, tokens::ACTIVE_INVOICE, &authorization, "a-1").await;
         assert_eq!(again.status().as_u16(), 200);
         assert_eq!(sandbox.orders().len(), 1);
     })
@@ -301,7 +299,7 @@ async fn the_clock_moves_past_the_idempotency_window() {
         let admin = Admin::new(&sandbox);
         let base = sandbox.base_url();
         let authorization = format!("Basic {}", basic_value());
-        let first = raw_create(&base, tokens::ACTIVE_INVOICE, &authorization, "day-1").await;
+        let first = post_order(&base, tokens::ACTIVE_INVOICE, &authorization, "day-1").await;
         let first: Value = first.json().await.expect("json");
         let (status, now) = admin
             .call("POST", "/clock/advance", Some(json!({"seconds": 86_400})))
@@ -313,7 +311,7 @@ async fn the_clock_moves_past_the_idempotency_window() {
         );
         let (_, read) = admin.call("GET", "/clock", None).await;
         assert!(read["now_ms"].as_u64() >= now["now_ms"].as_u64());
-        let second = raw_create(&base, tokens::ACTIVE_INVOICE, &authorization, "day-1").await;
+        let second = post_order(&base, tokens::ACTIVE_INVOICE, &authorization, "day-1").await;
         let second: Value = second.json().await.expect("json");
         assert_ne!(first["order_id"], second["order_id"], "the key expired");
         let (status, _) = admin
