@@ -44,8 +44,7 @@ pub use enums::{
     SubscriptionInterval, TokenStatus,
 };
 pub use error::{
-    ApiError, ConfigError, Error, RateLimited, TransportError, TransportKind,
-    UndecodableResponse,
+    ApiError, ConfigError, Error, RateLimited, TransportError, TransportKind, UndecodableResponse,
 };
 pub use idempotency::IdempotencyKey;
 pub use next_step::NextStep;

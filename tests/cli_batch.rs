@@ -173,6 +173,11 @@ const RUN_ARGS: [&str; 6] = [
     "2",
 ];
 
+/// A refusal Klarna would repeat for the same order and key (a declined
+/// payment method, a bad value): a re-run that re-sends an intent killed
+/// after its send, before its result, is refused again, as it would be.
+const REFUSED_EVERY_TIME: u32 = 1_000;
+
 async fn scenario(name: &str) -> Scenario {
     let sandbox = Sandbox::start().await.unwrap();
     let dir = temp_dir(name);
@@ -202,11 +207,19 @@ async fn scenario(name: &str) -> Scenario {
                 true,
             ),
             i if i % 37 == 5 => (
-                Some(Fault::status(403, r#"{"error_code":"PAYMENT_METHOD_FAILED"}"#).for_key(&key)),
+                Some(
+                    Fault::status(403, r#"{"error_code":"PAYMENT_METHOD_FAILED"}"#)
+                        .for_key(&key)
+                        .with_times(REFUSED_EVERY_TIME),
+                ),
                 false,
             ),
             i if i % 50 == 4 => (
-                Some(Fault::status(400, r#"{"error_code":"BAD_VALUE"}"#).for_key(&key)),
+                Some(
+                    Fault::status(400, r#"{"error_code":"BAD_VALUE"}"#)
+                        .for_key(&key)
+                        .with_times(REFUSED_EVERY_TIME),
+                ),
                 false,
             ),
             i if i % 10 == 1 => (
