@@ -13,24 +13,19 @@
 //! `update-spec` tool on a temporary copy of the crate, with the test step
 //! off.
 
-#![cfg(feature = "spec-tools")]
-
-#[path = "../build/codegen.rs"]
-#[allow(dead_code)]
-mod codegen;
-#[path = "../build/normalize.rs"]
-#[allow(dead_code)]
-mod normalize;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use klarna_customer_token_codegen::{codegen, normalize};
 use serde_json::{Map, Value, json};
+
+/// The facade's folder (the workspace root), which vendors the description.
+const FACADE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 const VENDORED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/openapi/customer-token-v1.yaml"
+    "/../openapi/customer-token-v1.yaml"
 );
 
 type Edit = Box<dyn Fn(&mut Value) + Send + Sync>;
@@ -868,9 +863,7 @@ fn temporary_crate(tag: &str) -> PathBuf {
     std::fs::create_dir_all(root.join("openapi")).expect("creates");
     for file in ["customer-token-v1.yaml", "SOURCE.toml"] {
         std::fs::copy(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("openapi")
-                .join(file),
+            Path::new(FACADE).join("openapi").join(file),
             root.join("openapi").join(file),
         )
         .expect("copies");
