@@ -303,7 +303,7 @@ pub fn compare_responses(
 }
 
 /// The human-readable changes from one description to another: version,
-/// operations, responses and schemas.
+/// servers, operations, responses and schemas.
 pub fn diff(old: &Api, new: &Api) -> Vec<Difference> {
     let mut out = Vec::new();
     if old.version != new.version {
@@ -314,6 +314,15 @@ pub fn diff(old: &Api, new: &Api) -> Vec<Difference> {
                 old.version, new.version
             ),
         });
+    }
+    for (servers, others, side) in [
+        (&old.servers, &new.servers, "vendored"),
+        (&new.servers, &old.servers, "new"),
+    ] {
+        out.extend(servers.difference(others).map(|url| Difference {
+            place: "servers".to_owned(),
+            what: format!("{url} only in the {side}"),
+        }));
     }
     out.extend(compare_operations(
         &old.operations,

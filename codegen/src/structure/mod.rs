@@ -1,10 +1,10 @@
 //! The structure of an API, as the drift guards and the spec-update diff
 //! compare it: operations (ids, methods, paths, parameters including
 //! headers), schemas and their properties, required-ness and constraints;
-//! and, for the spec-update diff only, the description's version and each
-//! operation's responses (statuses and the body each declares). Servers,
-//! security schemes, descriptions and examples are not part of it, and the
-//! schemas of error bodies are not among its schemas.
+//! and, for the spec-update diff only, the description's version, its
+//! servers and each operation's responses (statuses and the body each
+//! declares). Security schemes, descriptions and examples are not part of
+//! it, and the schemas of error bodies are not among its schemas.
 //!
 //! It reads an OpenAPI 3.0 description and the JSON Schemas of the facade's
 //! types (draft 2020-12, as schemars writes them) into the same model.
@@ -26,6 +26,8 @@ use crate::normalize;
 pub struct Api {
     /// `info.version`.
     pub version: String,
+    /// The servers' URLs, without a trailing slash.
+    pub servers: BTreeSet<String>,
     /// By operationId.
     pub operations: BTreeMap<String, Operation>,
     /// By operationId, then status: the body the response declares, such
@@ -125,6 +127,14 @@ pub fn from_openapi(doc: &Value) -> Api {
             }
         }
     }
+    api.servers = doc
+        .get("servers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|server| server.get("url").and_then(Value::as_str))
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .collect();
     api.version = match doc.pointer("/info/version") {
         Some(Value::String(v)) => v.clone(),
         Some(other) => other.to_string(),

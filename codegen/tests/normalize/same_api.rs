@@ -14,9 +14,11 @@ use super::*;
 fn the_klarna_shaped_fixture_and_our_description_have_the_same_structure() {
     let (klarna, ours) = (klarna(), ours());
     assert_eq!(differences(&klarna, &ours), Vec::<String>::new());
-    // The spec-update diff also lists responses: the two differ only in the
-    // error bodies the fixture leaves out, as Klarna's file does. (Before
-    // responses were part of the diff, it was empty here.)
+    // The spec-update diff also lists servers and responses: the two differ
+    // only in the hosts and the error bodies the fixture leaves out, as
+    // Klarna's file does. (Before responses were part of the diff, it was
+    // empty here; before servers were, normalization added every host to
+    // both.)
     let diff: Vec<String> = structure::diff(
         &structure::from_openapi(&klarna),
         &structure::from_openapi(&ours),
@@ -30,9 +32,17 @@ fn the_klarna_shaped_fixture_and_our_description_have_the_same_structure() {
              application/json ref ErrorV2 in the new"
         )
     };
+    let only_ours = |host: &str| format!("servers: https://{host} only in the new");
     assert_eq!(
         diff,
         [
+            only_ours("api-na.klarna.com"),
+            only_ours("api-na.playground.klarna.com"),
+            only_ours("api-oc.klarna.com"),
+            only_ours("api-oc.playground.klarna.com"),
+            only_ours("api.kustom.co"),
+            only_ours("api.playground.klarna.com"),
+            only_ours("api.playground.kustom.co"),
             no_body("createOrder", "403"),
             no_body("createOrder", "404"),
             no_body("createOrder", "409"),
@@ -154,6 +164,12 @@ fn structural_changes_are_reported() {
         .as_object_mut()
         .expect("responses")
         .remove("404");
+    // The fixture's one server becomes another (a trailing slash is the
+    // same host).
+    changed["servers"] = json!([
+        { "url": "https://api.klarna.com/" },
+        { "url": "https://api-na.klarna.com" }
+    ]);
     let changes: Vec<String> = structure::diff(
         &structure::from_openapi(&base),
         &structure::from_openapi(&changed),
@@ -164,6 +180,7 @@ fn structural_changes_are_reported() {
     assert_eq!(
         changes,
         [
+            "servers: https://api-na.klarna.com only in the new",
             "operation createOrder: parameter header:klarna-idempotency-key optional in the vendored, required in the new",
             "operation patchCustomerToken: response 404 only in the vendored (no body)",
             "operation readCustomerToken: response 403: no body in the vendored, application/json ref ErrorV2 in the new",

@@ -239,8 +239,8 @@ fn api_changes(old_bytes: &[u8], new: &serde_json::Value) -> Vec<String> {
     }
     if out.is_empty() {
         out.push(
-            "none in structure (version, operations, parameters, responses, schemas, fields, \
-             required-ness, constraints) and none in the generated code"
+            "none in structure (version, servers, operations, parameters, responses, schemas, \
+             fields, required-ness, constraints) and none in the generated code"
                 .to_owned(),
         );
     }
