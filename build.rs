@@ -2,28 +2,23 @@
 //!
 //! Whatever the vendored file is (this crate's own description or Klarna's
 //! published one, unmodified), it is read, checked and normalized (see
-//! `build/normalize.rs`), then handed to progenitor (see `build/codegen.rs`).
+//! `normalize` in `klarna-customer-token-codegen`), then handed to
+//! progenitor (its `codegen`).
 //! The result is written to `$OUT_DIR/generated.rs` and included by
 //! `src/generated.rs`.
 //!
 //! When the description cannot be generated, the build fails with one
 //! readable message instead of a panic backtrace.
 
-#[path = "build/codegen.rs"]
-mod codegen;
-#[path = "build/normalize.rs"]
-#[allow(dead_code)]
-mod normalize;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use klarna_customer_token_codegen::{codegen, normalize};
 
 const SPEC: &str = "openapi/customer-token-v1.yaml";
 
 fn main() -> ExitCode {
     println!("cargo:rerun-if-changed={SPEC}");
-    println!("cargo:rerun-if-changed=build/normalize.rs");
-    println!("cargo:rerun-if-changed=build/codegen.rs");
     println!("cargo:rerun-if-changed=build.rs");
     emit_rustc_version();
 

@@ -8,16 +8,10 @@
 //! its types (`json_schemas()`, derived with schemars).
 #![cfg(feature = "schemars")]
 
-#[path = "../build/normalize.rs"]
-#[allow(dead_code)]
-mod normalize;
-#[path = "../build/structure.rs"]
-#[allow(dead_code)]
-mod structure;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use klarna_customer_token::{OrderLine, OrderLineType, OrderRequest};
+use klarna_customer_token::{Endpoint, OrderLine, OrderLineType, OrderRequest, Region};
+use klarna_customer_token_codegen::{normalize, structure};
 use serde_json::{Value, json};
 
 /// Differences from Klarna's description that the facade makes on purpose.
@@ -220,6 +214,56 @@ fn the_facade_types_match_the_description_schemas() {
         }
     }
     assert!(message.is_empty(), "{message}");
+}
+
+/// Every host the facade can reach, as `Endpoint` names it: the one host
+/// table.
+fn facade_hosts() -> BTreeSet<&'static str> {
+    let regions = [Region::Europe, Region::NorthAmerica, Region::Oceania];
+    regions
+        .iter()
+        .flat_map(|&r| [Endpoint::Klarna(r), Endpoint::KlarnaPlayground(r)])
+        .chain([Endpoint::Kustom, Endpoint::KustomPlayground])
+        .map(Endpoint::base_url)
+        .collect()
+}
+
+/// The servers a description declares that are not among the facade's
+/// hosts (a trailing slash aside).
+fn unknown_servers(doc: &Value) -> Vec<String> {
+    let hosts = facade_hosts();
+    doc["servers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|server| server["url"].as_str().unwrap_or("(no url)"))
+        .filter(|url| !hosts.contains(url.trim_end_matches('/')))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_server_of_the_description_is_a_facade_endpoint() {
+    let description = vendored();
+    assert!(
+        description["servers"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "the vendored description declares its servers"
+    );
+    let unknown = unknown_servers(&description);
+    assert!(
+        unknown.is_empty(),
+        "servers the facade's Endpoint cannot reach (add them to Endpoint): {unknown:?}"
+    );
+    // The guard sees a host the facade lacks, and reads a trailing slash
+    // as the same host.
+    let mut changed = description.clone();
+    changed["servers"] = json!([
+        { "url": "https://api.klarna.com/" },
+        { "url": "https://api-eu2.klarna.com" }
+    ]);
+    assert_eq!(unknown_servers(&changed), ["https://api-eu2.klarna.com"]);
 }
 
 #[test]

@@ -1,9 +1,9 @@
-//! Code generation with progenitor, shared by `build.rs` and the
-//! `update-spec` tool (which uses it to prove a new description can be
-//! generated before vendoring it).
+//! Code generation with progenitor (feature `generate`), run by the
+//! facade's `build.rs` and by the `update-spec` tool (which uses it to
+//! prove a new description can be generated before vendoring it).
 //!
 //! It depends on `progenitor_impl`, `openapiv3`, `syn`, `prettyplease` and
-//! the sibling `normalize` module.
+//! the `normalize` module.
 
 use serde_json::Value;
 
