@@ -71,7 +71,8 @@ impl Verdict {
     }
 }
 
-/// The facade, whose drift guards (`tests/drift.rs`) are run first.
+/// The facade, whose drift guards (`tests/drift.rs` and the route table's
+/// unit test) are run first.
 const FACADE: &str = "klarna-customer-token";
 
 /// Builds the tests of every workspace member, then runs the facade's drift
@@ -104,7 +105,22 @@ pub fn build_and_test(root: &Path) -> Verdict {
         return Verdict::DoesNotCompile(error);
     }
     type Step<'a> = (&'a [&'a str], fn(Vec<Failure>) -> Verdict);
-    let steps: [Step; 2] = [
+    let steps: [Step; 3] = [
+        // The route table's guard is a unit test of the facade (the table
+        // is private): it reads the vendored description.
+        (
+            &[
+                "test",
+                "--package",
+                FACADE,
+                "--all-features",
+                "--lib",
+                "--",
+                "operation::tests::the_route_table_is_the_vendored_description_s",
+                "--exact",
+            ],
+            Verdict::DriftGuardsFail,
+        ),
         (
             &[
                 "test",
