@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::capture::Capture;
-use common::hostile::{Hostile, Reply};
+use klarna_customer_token_testkit::hostile::{Hostile, Reply};
 
 use klarna_customer_token::clock::{Clock, VirtualClock};
 use klarna_customer_token::{

@@ -1,4 +1,4 @@
-//! Resident memory as Linux reports it, for the memory example.
+//! Resident memory as Linux reports it, for the memory examples.
 
 /// `VmRSS` and `VmHWM` (peak) in KiB, if the platform reports them.
 pub fn memory_kib() -> Option<(u64, u64)> {

@@ -5,6 +5,5 @@
 pub mod capture;
 pub mod cli;
 pub mod fixtures;
-pub mod hostile;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

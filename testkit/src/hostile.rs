@@ -28,11 +28,17 @@ pub enum Reply {
     /// when `chunked`, else with a `Content-Length`). Writing stops when the
     /// client hangs up, at `total`, after 256 MiB or after 30 s.
     Stream {
+        /// The status line's code.
         status: u16,
+        /// The headers, as they are written.
         headers: Vec<(String, String)>,
+        /// The body's first bytes.
         prefix: Vec<u8>,
+        /// The byte the body continues with.
         fill: u8,
+        /// The body's length, prefix included.
         total: u64,
+        /// Chunked transfer coding, else a `Content-Length`.
         chunked: bool,
     },
 }
@@ -92,6 +98,7 @@ fn owned(headers: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A running server; it stops when dropped.
 pub struct Hostile {
+    /// `http://127.0.0.1:PORT`, the server's address.
     pub base_url: String,
     requests: Arc<AtomicUsize>,
     written: Arc<AtomicU64>,

@@ -2,15 +2,11 @@
 //! success body, and a 100 MB error page answered to each of three
 //! attempts. The body cap (1 MiB by default) bounds both.
 //!
-//! Run: `cargo run --release --example hostile_memory` (Linux: the figures
+//! Run: `cargo run --release -p klarna-customer-token-benches --example hostile_memory` (Linux: the figures
 //! are read from /proc/self/status).
 
-// The test suite's hostile server; this example uses a part of it.
-#[allow(dead_code)]
-#[path = "../tests/common/hostile.rs"]
-mod hostile;
-#[path = "support/proc_memory.rs"]
-mod proc_memory;
+use klarna_customer_token_benches::proc_memory;
+use klarna_customer_token_testkit::hostile;
 
 use std::time::Duration;
 

@@ -5,10 +5,9 @@
 //! /proc/self/status). The client runs in the same process, so the figures
 //! include it.
 //!
-//! Run: `cargo run --release --features sandbox --example sandbox_memory [KEYS]`
+//! Run: `cargo run --release -p klarna-customer-token-benches --example sandbox_memory [KEYS]`
 
-#[path = "support/proc_memory.rs"]
-mod proc_memory;
+use klarna_customer_token_benches::proc_memory;
 
 use base64::Engine as _;
 use klarna_customer_token::sandbox::{MAX_BODY_BYTES, Sandbox, credentials, defaults};
