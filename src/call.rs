@@ -14,7 +14,7 @@ use crate::order::{CreatedOrder, OrderBody, OrderRequest};
 use crate::retry::RetryPolicy;
 use crate::token::{CustomerToken, TokenDetails};
 use crate::transport::{CallContext, CallOptions};
-use crate::validate::ValidationErrors;
+use crate::violation::ValidationErrors;
 
 /// The future a call resolves through: `Send + 'static`, so it can be
 /// spawned (`tokio::spawn`, a `JoinSet`) without keeping the client, the
@@ -234,7 +234,7 @@ impl CreateOrderCall {
                     idempotency_key: Some(self.key),
                     outcome: Some(crate::OrderOutcome::NotCreated),
                 };
-                let result = Err(Error::Validation(violations.with_call(call)));
+                let result = Err(Error::refused_before_sending(violations, call));
                 close_span::<CreatedOrder>(&span, started, &result, None);
                 return result;
             }

@@ -276,7 +276,7 @@ fn seed_order_loads_and_round_trips_field_for_field() {
         Some("string")
     );
     assert_eq!(
-        order.shipping_address().and_then(|a| a.get_postal_code()),
+        order.shipping_address().and_then(|a| a.postal_code()),
         Some("W1G 0PW")
     );
     let l = &order.order_lines()[0];
@@ -293,7 +293,7 @@ fn seed_order_loads_and_round_trips_field_for_field() {
         Some(&SubscriptionInterval::Day)
     );
     assert_eq!(
-        l.product_identifiers().and_then(|p| p.get_category_path()),
+        l.product_identifiers().and_then(|p| p.category_path()),
         Some("Shoes > Running")
     );
 }
@@ -1277,7 +1277,7 @@ fn order_builder_output_round_trips() {
         .auto_capture(true)
         .merchant_urls(
             klarna_customer_token::MerchantUrls::new("https://shop.example/ok")
-                .push("https://shop.example/push"),
+                .with_push("https://shop.example/push"),
         )
         .attachment(klarna_customer_token::Attachment::new(
             "application/vnd.klarna.internal.emd-v2+json",
@@ -1285,9 +1285,9 @@ fn order_builder_output_round_trips() {
         ))
         .shipping_address(
             klarna_customer_token::Address::new()
-                .given_name("Adam")
-                .country("SE")
-                .phone("+46701234567"),
+                .with_given_name("Adam")
+                .with_country("SE")
+                .with_phone("+46701234567"),
         )
         .line(built(
             OrderLine::builder("Plan")
@@ -1296,7 +1296,9 @@ fn order_builder_output_round_trips() {
                 .tax_rate(2500)
                 .quantity_unit("pcs")
                 .reference("P-1")
-                .product_identifiers(klarna_customer_token::ProductIdentifiers::new().brand("b"))
+                .product_identifiers(
+                    klarna_customer_token::ProductIdentifiers::new().with_brand("b"),
+                )
                 .subscription(klarna_customer_token::Subscription::new(
                     "Gold",
                     SubscriptionInterval::Month,
@@ -1827,8 +1829,8 @@ impl LineSpec {
         if let Some(s) = &self.brand {
             b = b.product_identifiers(
                 klarna_customer_token::ProductIdentifiers::new()
-                    .brand(s.clone())
-                    .color("white"),
+                    .with_brand(s.clone())
+                    .with_color("white"),
             );
         }
         if let Some((name, interval, count)) = &self.subscription {
@@ -1947,8 +1949,9 @@ impl OrderSpec {
             b = b.merchant_data(s.clone());
         }
         if let Some(s) = &self.confirmation {
-            b = b
-                .merchant_urls(klarna_customer_token::MerchantUrls::new(s.clone()).push(s.clone()));
+            b = b.merchant_urls(
+                klarna_customer_token::MerchantUrls::new(s.clone()).with_push(s.clone()),
+            );
         }
         if let Some(a) = self.auto_capture {
             b = b.auto_capture(a);
@@ -1956,11 +1959,11 @@ impl OrderSpec {
         if let Some((country, phone, city, postal_code, title)) = &self.address {
             b = b.shipping_address(
                 klarna_customer_token::Address::new()
-                    .country(country.clone())
-                    .phone(phone.clone())
-                    .city(city.clone())
-                    .postal_code(postal_code.clone())
-                    .title(title.clone()),
+                    .with_country(country.clone())
+                    .with_phone(phone.clone())
+                    .with_city(city.clone())
+                    .with_postal_code(postal_code.clone())
+                    .with_title(title.clone()),
             );
         }
         b
