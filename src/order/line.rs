@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::builder::OrderLineBuilder;
 use super::extra::Extra;
 use super::fields::Texts as _;
+#[cfg(feature = "schemars")]
 use super::limits;
 use super::{ProductIdentifiers, Subscription};
 use crate::enums::OrderLineType;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::extra::Extra;
 use super::fields::Texts as _;
+#[cfg(feature = "schemars")]
 use super::limits;
 use crate::enums::SubscriptionInterval;
 
