@@ -27,12 +27,16 @@
 //! depends on a field that is already invalid is skipped rather than
 //! reported twice.
 
-use super::amounts::{self, is_sales_tax, us_style};
+mod line;
+mod totals;
+
+pub(super) use line::check_line_alone;
+use line::{LineAmounts, check_line};
+
 use super::extra::Extra;
 use super::fields::{Text, Texts};
 use super::limits::{self, Length};
-use super::{Address, Attachment, MerchantUrls, OrderLine, OrderRequest, Subscription};
-use crate::enums::{OrderLineType, SubscriptionInterval};
+use super::{Address, Attachment, MerchantUrls, OrderRequest};
 use crate::violation::{ValidationErrors, truncate_chars};
 
 /// Where a field sits: the path is only spelled out when a violation is
@@ -178,156 +182,6 @@ impl Broken {
     }
 }
 
-/// Validates one line on its own, with paths relative to the line.
-pub(super) fn check_line_alone(line: &OrderLine) -> Result<(), ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    check_line(&mut errors, At::ROOT, line, &Broken::default());
-    errors.into_result()
-}
-
-/// Which of a line's fields passed their own constraints (and were
-/// decoded), so that the order-level rules can skip what is already
-/// reported.
-#[derive(Clone, Copy)]
-struct LineAmounts {
-    total_ok: bool,
-    tax_ok: bool,
-    rate_ok: bool,
-    type_ok: bool,
-}
-
-impl LineAmounts {
-    /// A line the builder checked.
-    const CHECKED: Self = Self {
-        total_ok: true,
-        tax_ok: true,
-        rate_ok: true,
-        type_ok: true,
-    };
-}
-
-/// Source: Klarna's API description (`order_line`), Klarna's documentation
-/// for `tax_rate` (0 to 10000) and `quantity_unit` (1 to 8 characters), and
-/// Klarna's documented line arithmetic.
-fn check_line(
-    errors: &mut ValidationErrors,
-    at: At<'_>,
-    line: &OrderLine,
-    broken: &Broken,
-) -> LineAmounts {
-    // Source: the description's enum of line types.
-    let kind = line.line_type.as_ref().unwrap_or(&OrderLineType::Physical);
-    if !kind.is_known() {
-        errors.push(
-            &at.field("type"),
-            unknown_value(OrderLineType::KNOWN, kind.as_str()),
-        );
-    }
-    check_texts(errors, at, line);
-    check_extra(errors, at, &line.extra, OrderLine::FIELDS);
-    if let Some(ids) = &line.product_identifiers {
-        let at = at.child("product_identifiers");
-        check_texts(errors, at, ids);
-        check_extra(errors, at, &ids.extra, super::ProductIdentifiers::FIELDS);
-    }
-    if let Some(subscription) = &line.subscription {
-        check_subscription(errors, at.child("subscription"), subscription);
-    }
-    let mut amounts = check_line_amounts(errors, at, line, broken);
-    amounts.type_ok = !broken.field(at, "type");
-    amounts
-}
-
-/// A line's amounts and Klarna's line arithmetic. Amounts may be negative
-/// on every line type: Klarna's schema sets no minimum on `unit_price` and
-/// `total_amount`, and its discounts page shows a discount as a negative
-/// `physical` line.
-fn check_line_amounts(
-    errors: &mut ValidationErrors,
-    at: At<'_>,
-    line: &OrderLine,
-    broken: &Broken,
-) -> LineAmounts {
-    // Source: the description (`quantity` minimum 0).
-    let quantity_ok = check_not_negative(errors, at, "quantity", Some(line.quantity))
-        && !broken.field(at, "quantity");
-    let unit_price_ok =
-        check_amount(errors, at, "unit_price", line.unit_price) && !broken.field(at, "unit_price");
-    let total_ok = check_amount(errors, at, "total_amount", line.total_amount)
-        && !broken.field(at, "total_amount");
-    // Source: the description (`total_discount_amount` minimum 0).
-    let discount_ok = check_not_negative(
-        errors,
-        at,
-        "total_discount_amount",
-        line.total_discount_amount,
-    ) && !broken.field(at, "total_discount_amount");
-    // Source: Klarna's documentation (tax rates of 0 to 10000 basis points).
-    let rate_ok = match line.tax_rate {
-        Some(r) if !(0..=limits::MAX_TAX_RATE).contains(&r) => {
-            errors.push(
-                &at.field("tax_rate"),
-                format!(
-                    "must be 0 to {} basis points, got {r}",
-                    limits::MAX_TAX_RATE
-                ),
-            );
-            false
-        }
-        _ => !broken.field(at, "tax_rate"),
-    };
-    let tax_ok = !broken.field(at, "total_tax_amount");
-
-    // Source: Klarna's arithmetic:
-    // total_amount = quantity × unit_price − total_discount_amount.
-    if quantity_ok && unit_price_ok && discount_ok && total_ok {
-        let expected = amounts::line_total_wide(
-            line.quantity,
-            line.unit_price,
-            line.total_discount_amount.unwrap_or(0),
-        );
-        if expected != i128::from(line.total_amount) {
-            errors.push(
-                &at.field("total_amount"),
-                format!(
-                    "must equal quantity × unit_price − total_discount_amount = {expected}, got {}",
-                    line.total_amount
-                ),
-            );
-        }
-    }
-    // Source: Klarna's arithmetic: total_tax_amount within ±1 of
-    // total_amount × tax_rate / (10000 + tax_rate).
-    if let Some(rate) = line.tax_rate
-        && rate_ok
-        && total_ok
-        && tax_ok
-        && !amounts::line_tax_within_one(
-            line.total_tax_amount.unwrap_or(0),
-            line.total_amount,
-            rate,
-        )
-    {
-        let expected = amounts::line_tax(line.total_amount, rate);
-        let got = match line.total_tax_amount {
-            Some(t) => t.to_string(),
-            None => "none".to_owned(),
-        };
-        errors.push(
-            &at.field("total_tax_amount"),
-            format!(
-                "must be within 1 of total_amount × tax_rate / (10000 + tax_rate) = {expected}, got {got}"
-            ),
-        );
-    }
-    LineAmounts {
-        total_ok,
-        tax_ok,
-        rate_ok,
-        type_ok: true,
-    }
-}
-
 /// Source: the description (a minimum of 0). Whether it passed.
 fn check_not_negative(
     errors: &mut ValidationErrors,
@@ -342,19 +196,6 @@ fn check_not_negative(
         }
         _ => true,
     }
-}
-
-/// Source: the description (`unit_price` and `total_amount` maximum
-/// 100,000,000; no minimum).
-fn check_amount(errors: &mut ValidationErrors, at: At<'_>, field: &str, value: i64) -> bool {
-    if value > limits::MAX_LINE_AMOUNT {
-        errors.push(
-            &at.field(field),
-            format!("must be at most {}, got {value}", limits::MAX_LINE_AMOUNT),
-        );
-        return false;
-    }
-    true
 }
 
 /// Source: what cannot be sent as meant. An extra field named like a typed
@@ -380,29 +221,6 @@ fn unknown_value(known: &[&str], got: &str) -> String {
         known.join(", "),
         truncate_for_message(got)
     )
-}
-
-/// Source: the description (`subscription`: interval enum, interval_count
-/// minimum 1).
-fn check_subscription(errors: &mut ValidationErrors, at: At<'_>, subscription: &Subscription) {
-    if !subscription.interval.is_known() {
-        errors.push(
-            &at.field("interval"),
-            unknown_value(SubscriptionInterval::KNOWN, subscription.interval.as_str()),
-        );
-    }
-    if subscription.interval_count < limits::MIN_INTERVAL_COUNT {
-        errors.push(
-            &at.field("interval_count"),
-            format!(
-                "must be at least {}, got {}",
-                limits::MIN_INTERVAL_COUNT,
-                subscription.interval_count
-            ),
-        );
-    }
-    check_texts(errors, at, subscription);
-    check_extra(errors, at, &subscription.extra, Subscription::FIELDS);
 }
 
 /// Validates a whole order.
@@ -454,7 +272,7 @@ fn check_order_into(errors: &mut ValidationErrors, order: &OrderRequest, broken:
         })
         .collect();
     if !lines.is_empty() {
-        check_order_totals(errors, order, &checked, amount_ok, tax_ok);
+        totals::check_order_totals(errors, order, &checked, amount_ok, tax_ok);
     }
 }
 
@@ -532,123 +350,6 @@ fn check_attachment(errors: &mut ValidationErrors, attachment: &Attachment) {
     let at = At::named("attachment");
     check_texts(errors, at, attachment);
     check_extra(errors, at, &attachment.extra, Attachment::FIELDS);
-}
-
-/// The order-level arithmetic, over lines whose own checks are in
-/// `checked`.
-fn check_order_totals(
-    errors: &mut ValidationErrors,
-    order: &OrderRequest,
-    checked: &[LineAmounts],
-    amount_ok: bool,
-    tax_ok: bool,
-) {
-    let lines = &order.order_lines;
-    let all_totals_ok = checked.iter().all(|a| a.total_ok);
-    let all_taxes_ok = checked.iter().all(|a| a.tax_ok);
-    // The tax style depends on the line types: unknown while one is broken.
-    let style_known = checked.iter().all(|a| a.type_ok);
-
-    // Source: Klarna's arithmetic: order_amount = Σ total_amount, exactly.
-    if amount_ok && all_totals_ok {
-        let sum = amounts::sum_total_amounts_wide(lines);
-        if sum != i128::from(order.order_amount) {
-            errors.push(
-                "order_amount",
-                format!(
-                    "must equal the sum of the lines' total_amount = {sum}, got {}",
-                    order.order_amount
-                ),
-            );
-        }
-    }
-    if !style_known {
-        return;
-    }
-    if us_style(lines) {
-        check_us_tax(errors, order, checked, tax_ok && all_totals_ok);
-    } else if tax_ok && all_taxes_ok {
-        // Source: Klarna's arithmetic (EU style): order_tax_amount =
-        // Σ total_tax_amount, within ± the number of lines.
-        let sum = amounts::expected_order_tax_wide(lines);
-        let tolerance = lines.len() as i128;
-        if (i128::from(order.order_tax_amount) - sum).abs() > tolerance {
-            errors.push(
-                "order_tax_amount",
-                format!(
-                    "must be within {tolerance} of the sum of the lines' total_tax_amount = {sum}, got {}",
-                    order.order_tax_amount
-                ),
-            );
-        }
-    }
-}
-
-/// Source: Klarna's US sales-tax model. The tax is a `sales_tax` line, so
-/// the other lines carry no tax of their own (`tax_rate` and
-/// `total_tax_amount` absent or 0), and `order_tax_amount` is the
-/// `sales_tax` lines' `total_amount`.
-fn check_us_tax(
-    errors: &mut ValidationErrors,
-    order: &OrderRequest,
-    checked: &[LineAmounts],
-    sums_ok: bool,
-) {
-    let lines = &order.order_lines;
-    let Some(first_sales_tax) = lines.iter().position(is_sales_tax) else {
-        return;
-    };
-    let mut first_rated = None;
-    for (i, (line, amounts)) in lines.iter().zip(checked).enumerate() {
-        if is_sales_tax(line) {
-            continue;
-        }
-        if let Some(rate) = line.tax_rate
-            && rate != 0
-            && amounts.rate_ok
-        {
-            first_rated.get_or_insert(i);
-            errors.push(
-                &format!("order_lines[{i}].tax_rate"),
-                format!(
-                    "must be absent or 0 beside a sales_tax line (order_lines[{first_sales_tax}]): in US style the tax is on the sales_tax line, got {rate}"
-                ),
-            );
-        }
-        if let Some(tax) = line.total_tax_amount
-            && tax != 0
-            && amounts.tax_ok
-        {
-            errors.push(
-                &format!("order_lines[{i}].total_tax_amount"),
-                format!(
-                    "must be absent or 0 beside a sales_tax line (order_lines[{first_sales_tax}]): in US style the tax is on the sales_tax line, got {tax}"
-                ),
-            );
-        }
-    }
-    if let Some(rated) = first_rated {
-        for (i, _) in lines.iter().enumerate().filter(|(_, l)| is_sales_tax(l)) {
-            errors.push(
-                &format!("order_lines[{i}].type"),
-                format!(
-                    "a sales_tax line cannot stand beside a line taxed at a rate (order_lines[{rated}].tax_rate): tax the order either US style or EU style"
-                ),
-            );
-        }
-    }
-    if sums_ok {
-        let sum = amounts::expected_order_tax_wide(lines);
-        if sum != i128::from(order.order_tax_amount) {
-            errors.push(
-                "order_tax_amount",
-                format!(
-                    "must equal the sum of the sales_tax lines' total_amount = {sum} (US style), got {}",
-                    order.order_tax_amount
-                ),
-            );
-        }
-    }
 }
 
 /// Orders violations as the fields appear: top-level fields first, then the
