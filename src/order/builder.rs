@@ -168,10 +168,11 @@ pub struct OrderLineBuilder {
     total_amount: Option<i64>,
 }
 
-impl OrderLineBuilder {
-    pub(super) fn new(line: OrderLine) -> Self {
-        Self {
-            line,
+impl OrderLine {
+    /// Starts building a line with its name (1 to 255 characters).
+    pub fn builder(name: impl Into<String>) -> OrderLineBuilder {
+        OrderLineBuilder {
+            line: Self::empty(name.into()),
             quantity: None,
             unit_price: None,
             total_amount: None,

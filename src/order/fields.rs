@@ -19,7 +19,6 @@ use super::limits::{
     LINE_REFERENCE, Length, MERCHANT_DATA, MERCHANT_REFERENCE, MERCHANT_URL, MPN, PHONE,
     POSTAL_CODE, QUANTITY_UNIT, SIZE, TITLE, URL,
 };
-use super::line::Checked;
 use super::{
     Address, Attachment, MerchantUrls, OrderLine, OrderRequest, ProductIdentifiers, Subscription,
 };
@@ -205,7 +204,7 @@ decoder!(OrderLine {
     total_tax_amount = "total_tax_amount": opt i64,
     unit_price = "unit_price": req i64,
     subscription = "subscription": object Subscription,
-} fixed { checked: Checked(false) });
+} fixed { checked: Default::default() });
 
 decoder!(ProductIdentifiers {
     brand = "brand": opt String [len(BRAND)],

@@ -4,7 +4,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::builder::OrderLineBuilder;
 use super::extra::Extra;
 use super::fields::Texts as _;
 #[cfg(feature = "schemars")]
@@ -132,12 +131,8 @@ fn optional<T: fmt::Debug>(s: &mut fmt::DebugStruct<'_, '_>, name: &str, value: 
     }
 }
 
+// `OrderLine::builder` is in `builder.rs`, beside the builder it starts.
 impl OrderLine {
-    /// Starts building a line with its name (1 to 255 characters).
-    pub fn builder(name: impl Into<String>) -> OrderLineBuilder {
-        OrderLineBuilder::new(Self::empty(name.into()))
-    }
-
     /// A line with its name and nothing else: what a builder starts from,
     /// and what stands in for a line that is not an object in the JSON
     /// decoder's thorough pass. The one place that lists every field.
