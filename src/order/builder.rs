@@ -245,13 +245,13 @@ impl OrderLineBuilder {
     }
     /// Product identifiers.
     pub fn product_identifiers(mut self, identifiers: ProductIdentifiers) -> Self {
-        self.line.product_identifiers = Some(identifiers);
+        self.line.product_identifiers = Some(Box::new(identifiers));
         self
     }
     /// The subscription this line renews; Klarna asks for it on
     /// subscription lines.
     pub fn subscription(mut self, subscription: Subscription) -> Self {
-        self.line.subscription = Some(subscription);
+        self.line.subscription = Some(Box::new(subscription));
         self
     }
     /// Adds a field the typed API does not have. It is sent as given, after

@@ -69,11 +69,13 @@ impl AsText for Option<String> {
     }
 }
 
-/// The kinds of field a decoder knows.
+/// The kinds of field a decoder knows: required, optional, a nested object
+/// (`boxed`: kept in a `Box`, so that a line stays small), the lines.
 macro_rules! slot_type {
     (req $t:ty) => { Option<$t> };
     (opt $t:ty) => { Option<Option<$t>> };
     (object $t:ty) => { Option<Option<$t>> };
+    (boxed $t:ty) => { Option<Option<$t>> };
     (lines $t:ty) => { Option<$t> };
 }
 
@@ -85,6 +87,9 @@ macro_rules! take_field {
         $ctx.take::<_, Option<$t>>(&mut $map, $wire, &mut $slot)?
     };
     (object $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
+        take_object::<_, $t>($ctx, &mut $map, $wire, &mut $slot)?
+    };
+    (boxed $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
         take_object::<_, $t>($ctx, &mut $map, $wire, &mut $slot)?
     };
     (lines $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
@@ -110,6 +115,9 @@ macro_rules! finish_field {
     };
     (object, $ctx:ident, $wire:literal, $slot:ident) => {
         $slot.flatten()
+    };
+    (boxed, $ctx:ident, $wire:literal, $slot:ident) => {
+        $slot.flatten().map(Box::new)
     };
 }
 
@@ -196,14 +204,14 @@ decoder!(OrderLine {
     image_url = "image_url": opt String [len(URL)],
     product_url = "product_url": opt String [len(URL)],
     quantity_unit = "quantity_unit": opt String [len(QUANTITY_UNIT)],
-    product_identifiers = "product_identifiers": object ProductIdentifiers,
+    product_identifiers = "product_identifiers": boxed ProductIdentifiers,
     quantity = "quantity": req i64,
     tax_rate = "tax_rate": opt i64,
     total_amount = "total_amount": req i64,
     total_discount_amount = "total_discount_amount": opt i64,
     total_tax_amount = "total_tax_amount": opt i64,
     unit_price = "unit_price": req i64,
-    subscription = "subscription": object Subscription,
+    subscription = "subscription": boxed Subscription,
 } fixed { checked: Default::default() });
 
 decoder!(ProductIdentifiers {

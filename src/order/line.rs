@@ -50,7 +50,7 @@ pub struct OrderLine {
     #[cfg_attr(feature = "schemars", schemars(length(min = limits::LINE_NAME.min, max = limits::LINE_NAME.max)))]
     pub(super) name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) product_identifiers: Option<ProductIdentifiers>,
+    pub(super) product_identifiers: Option<Box<ProductIdentifiers>>,
     #[cfg_attr(feature = "schemars", schemars(length(max = limits::URL.max)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) product_url: Option<String>,
@@ -77,7 +77,7 @@ pub struct OrderLine {
     #[cfg_attr(feature = "schemars", schemars(range(max = limits::MAX_LINE_AMOUNT)))]
     pub(super) unit_price: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) subscription: Option<Subscription>,
+    pub(super) subscription: Option<Box<Subscription>>,
     /// Set by the builder once the line passed its own checks; lines are
     /// immutable, so the order's validation need not check it again.
     #[serde(skip)]
@@ -212,10 +212,10 @@ impl OrderLine {
     }
     /// Product identifiers.
     pub fn product_identifiers(&self) -> Option<&ProductIdentifiers> {
-        self.product_identifiers.as_ref()
+        self.product_identifiers.as_deref()
     }
     /// The subscription this line renews.
     pub fn subscription(&self) -> Option<&Subscription> {
-        self.subscription.as_ref()
+        self.subscription.as_deref()
     }
 }

@@ -236,8 +236,13 @@ impl OrderRequest {
 
     /// Serializes the order to the JSON Klarna expects.
     pub fn to_json(&self) -> Vec<u8> {
+        // Sized once, so that a large order is not copied as the buffer grows.
+        let mut out = Vec::with_capacity(size::json_len_estimate(self));
         // Serializing these types cannot fail: every map key is a string.
-        serde_json::to_vec(self).unwrap_or_default()
+        match serde_json::to_writer(&mut out, self) {
+            Ok(()) => out,
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Checks every schema constraint and Klarna's arithmetic, and reports

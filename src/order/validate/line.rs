@@ -57,7 +57,7 @@ pub(super) fn check_line(
     check_extra(errors, at, &line.extra, OrderLine::FIELDS);
     if let Some(ids) = &line.product_identifiers {
         let at = at.child("product_identifiers");
-        check_texts(errors, at, ids);
+        check_texts(errors, at, &**ids);
         check_extra(errors, at, &ids.extra, ProductIdentifiers::FIELDS);
     }
     if let Some(subscription) = &line.subscription {

@@ -177,6 +177,7 @@ impl Broken {
         })
     }
 
+    #[inline]
     fn field(&self, at: At<'_>, name: &str) -> bool {
         !self.0.is_empty() && self.is(&at.field(name))
     }
