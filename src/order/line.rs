@@ -136,6 +136,7 @@ impl OrderLine {
     /// A line with its name and nothing else: what a builder starts from,
     /// and what stands in for a line that is not an object in the JSON
     /// decoder's thorough pass. The one place that lists every field.
+    #[inline]
     pub(super) fn empty(name: String) -> Self {
         OrderLine {
             image_url: None,

@@ -236,7 +236,8 @@ impl OrderRequest {
 
     /// Serializes the order to the JSON Klarna expects.
     pub fn to_json(&self) -> Vec<u8> {
-        // Sized once, so that a large order is not copied as the buffer grows.
+        // Sized once from a walk of the field table, so that a large order
+        // is not copied as the buffer grows.
         let mut out = Vec::with_capacity(size::json_len_estimate(self));
         // Serializing these types cannot fail: every map key is a string.
         match serde_json::to_writer(&mut out, self) {
