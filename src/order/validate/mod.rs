@@ -260,18 +260,23 @@ fn check_order_into(errors: &mut ValidationErrors, order: &OrderRequest, broken:
             ),
         );
     }
-    let checked: Vec<LineAmounts> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, line)| {
-            if line.checked.0 {
-                // Built by the builder, which checked it; lines are immutable.
-                LineAmounts::CHECKED
-            } else {
-                check_line(errors, At::line(i), line, broken)
-            }
-        })
-        .collect();
+    // Lines built by the builder were checked there (lines are immutable):
+    // when all were, nothing is kept of them (an empty list means so).
+    let checked: Vec<LineAmounts> = if lines.iter().all(|line| line.checked.0) {
+        Vec::new()
+    } else {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                if line.checked.0 {
+                    LineAmounts::CHECKED
+                } else {
+                    check_line(errors, At::line(i), line, broken)
+                }
+            })
+            .collect()
+    };
     if !lines.is_empty() {
         totals::check_order_totals(errors, order, &checked, amount_ok, tax_ok);
     }
