@@ -18,7 +18,7 @@ use crate::retry::RetryPolicy;
 use crate::token::{CustomerToken, TokenDetails};
 use crate::transport::answer::{Reading, Success};
 use crate::transport::{CallOptions, CallScope};
-use crate::validate::ValidationErrors;
+use crate::violation::ValidationErrors;
 
 /// The future a call resolves through: `Send + 'static`, so it can be
 /// spawned (`tokio::spawn`, a `JoinSet`) without keeping the client, the
@@ -189,7 +189,7 @@ fn refused(
         idempotency_key: key.cloned(),
         outcome: Some(crate::outcome::before_sending()),
     };
-    Error::Validation(violations.with_call(call))
+    Error::refused_before_sending(violations, call)
 }
 
 fn call_span(operation: Operation, token: &CustomerToken) -> tracing::Span {

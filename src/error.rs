@@ -7,12 +7,10 @@ use bytes::Bytes;
 
 use crate::enums::{ErrorCode, FraudStatus};
 use crate::idempotency::IdempotencyKey;
-// The operations and their routes live in `crate::operation`; modules that
-// name `crate::error::Operation` reach it through this.
 pub(crate) use crate::operation::Operation;
-use crate::order::AuthorizedPaymentMethod;
 pub(crate) use crate::outcome::OrderOutcome;
-use crate::validate::ValidationErrors;
+use crate::payment_method::AuthorizedPaymentMethod;
+use crate::violation::ValidationErrors;
 
 /// Everything that can go wrong, in one type.
 ///
@@ -30,7 +28,7 @@ pub enum Error {
     /// The input was rejected before anything was sent. Nothing reached
     /// Klarna.
     #[error("invalid input: {0}")]
-    Validation(ValidationErrors),
+    Validation(InvalidInput),
     /// The client could not be built from its configuration.
     #[error("invalid client configuration: {0}")]
     Config(ConfigError),
@@ -65,7 +63,49 @@ pub enum Error {
 
 impl From<ValidationErrors> for Error {
     fn from(errors: ValidationErrors) -> Self {
-        Self::Validation(errors)
+        Self::Validation(InvalidInput {
+            violations: errors,
+            call: None,
+        })
+    }
+}
+
+/// An input refused before anything was sent: the violations, and for a
+/// create-order call refused before sending, the call (its key and outcome,
+/// read through [`Error`]'s accessors).
+#[derive(Debug)]
+pub struct InvalidInput {
+    violations: ValidationErrors,
+    call: Option<Box<CallInfo>>,
+}
+
+impl InvalidInput {
+    /// The violations, each with its JSON path.
+    pub fn violations(&self) -> &ValidationErrors {
+        &self.violations
+    }
+}
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.violations, f)
+    }
+}
+
+impl Error {
+    /// A create-order call refused before sending: the violations, with the
+    /// call they stopped.
+    pub(crate) fn refused_before_sending(violations: ValidationErrors, call: CallInfo) -> Self {
+        Self::Validation(InvalidInput {
+            violations,
+            call: Some(Box::new(call)),
+        })
+    }
+}
+
+impl From<crate::idempotency::InvalidIdempotencyKey> for Error {
+    fn from(error: crate::idempotency::InvalidIdempotencyKey) -> Self {
+        error.to_violations().into()
     }
 }
 
@@ -117,7 +157,7 @@ impl Error {
     /// The violations, when the input was rejected before sending.
     pub fn validation(&self) -> Option<&ValidationErrors> {
         match self {
-            Self::Validation(v) => Some(v),
+            Self::Validation(v) => Some(&v.violations),
             _ => None,
         }
     }

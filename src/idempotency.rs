@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use crate::error::Error;
-use crate::validate::ValidationErrors;
+use crate::violation::ValidationErrors;
 
 /// The longest key accepted, in characters.
 const MAX_KEY_LEN: usize = 255;
@@ -111,23 +110,23 @@ impl IdempotencyKey {
     /// A key the caller chose.
     ///
     /// # Errors
-    /// [`Error::Validation`] at path `idempotency_key` unless the key is 1 to
-    /// 255 visible ASCII characters, as an HTTP header value must be.
-    pub fn new(key: impl Into<String>) -> Result<Self, Error> {
+    /// [`InvalidIdempotencyKey`] unless the key is 1 to 255 visible ASCII
+    /// characters, as an HTTP header value must be. It converts into
+    /// [`Error::Validation`](crate::Error::Validation) at path
+    /// `idempotency_key`.
+    ///
+    /// ```
+    /// use klarna_customer_token::IdempotencyKey;
+    /// let err = IdempotencyKey::new("two words").unwrap_err();
+    /// assert_eq!(err.to_string(), "invalid idempotency key: must hold only visible ASCII characters");
+    /// ```
+    pub fn new(key: impl Into<String>) -> Result<Self, InvalidIdempotencyKey> {
         let key = key.into();
         if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(ValidationErrors::single(
-                "idempotency_key",
-                format!("must be 1 to {MAX_KEY_LEN} characters"),
-            )
-            .into());
+            return Err(InvalidIdempotencyKey(Problem::Length));
         }
         if !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ValidationErrors::single(
-                "idempotency_key",
-                "must hold only visible ASCII characters",
-            )
-            .into());
+            return Err(InvalidIdempotencyKey(Problem::Characters));
         }
         Ok(Self(key))
     }
@@ -150,8 +149,43 @@ impl fmt::Display for IdempotencyKey {
     }
 }
 
+/// Why a caller's idempotency key was refused. Its `Display` never repeats
+/// the key. It converts into [`Error::Validation`](crate::Error::Validation)
+/// at path `idempotency_key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidIdempotencyKey(Problem);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Problem {
+    Length,
+    Characters,
+}
+
+impl InvalidIdempotencyKey {
+    /// What is wrong with the key, in words.
+    pub fn message(&self) -> String {
+        match self.0 {
+            Problem::Length => format!("must be 1 to {MAX_KEY_LEN} characters"),
+            Problem::Characters => "must hold only visible ASCII characters".to_owned(),
+        }
+    }
+
+    /// The violation at path `idempotency_key`.
+    pub(crate) fn to_violations(&self) -> ValidationErrors {
+        ValidationErrors::single("idempotency_key", self.message())
+    }
+}
+
+impl fmt::Display for InvalidIdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid idempotency key: {}", self.message())
+    }
+}
+
+impl std::error::Error for InvalidIdempotencyKey {}
+
 impl std::str::FromStr for IdempotencyKey {
-    type Err = Error;
+    type Err = InvalidIdempotencyKey;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::new(s)
     }

@@ -16,11 +16,11 @@ mod error;
 mod generated;
 mod headers;
 mod idempotency;
-pub mod limits;
 mod next_step;
 mod operation;
 mod order;
 mod outcome;
+mod payment_method;
 mod rate_limit;
 mod report;
 mod retry;
@@ -31,10 +31,9 @@ pub mod sandbox;
 mod schema;
 #[cfg(feature = "serde")]
 mod serde_impls;
-mod shape;
 mod token;
 mod transport;
-mod validate;
+mod violation;
 
 pub use call::{CallFuture, CancelTokenCall, CreateOrderCall, ReadTokenCall};
 pub use client::{Client, ClientBuilder};
@@ -44,26 +43,22 @@ pub use enums::{
     SubscriptionInterval, TokenStatus,
 };
 pub use error::{
-    ApiError, ConfigError, Error, RateLimited, TransportError, TransportKind, UndecodableResponse,
+    ApiError, ConfigError, Error, InvalidInput, RateLimited, TransportError, TransportKind,
+    UndecodableResponse,
 };
-pub use idempotency::IdempotencyKey;
+pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use next_step::NextStep;
 pub use operation::Operation;
+pub use order::limits;
 pub use order::{
-    Address, Attachment, AuthorizedPaymentMethod, CreatedOrder, MerchantUrls, OrderLine,
-    OrderLineBuilder, OrderRequest, OrderRequestBuilder, ProductIdentifiers, Subscription,
+    Address, Attachment, CreatedOrder, MerchantUrls, OrderLine, OrderLineBuilder, OrderRequest,
+    OrderRequestBuilder, ProductIdentifiers, Subscription,
 };
 pub use outcome::OrderOutcome;
+pub use payment_method::AuthorizedPaymentMethod;
 pub use report::ErrorReport;
 pub use retry::RetryPolicy;
 #[cfg(feature = "schemars")]
 pub use schema::json_schemas;
 pub use token::{CardInformation, CustomerToken, DirectDebitInformation, TokenDetails};
-pub use validate::{ValidationErrors, Violation};
-
-/// Internals the crate's benchmarks measure directly. Not part of the API:
-/// it may change in any release.
-#[doc(hidden)]
-pub mod bench_support {
-    pub use crate::order::OrderBody;
-}
+pub use violation::{ValidationErrors, Violation};

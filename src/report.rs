@@ -64,6 +64,7 @@ impl Error {
         let messages = match self {
             Self::Api(e) => e.error_messages().to_vec(),
             Self::Validation(v) => v
+                .violations()
                 .iter()
                 .map(|v| format!("{}: {}", v.path(), v.message()))
                 .collect(),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::enums::{PaymentMethodType, TokenStatus};
 use crate::error::Error;
-use crate::validate::ValidationErrors;
+use crate::violation::ValidationErrors;
 
 /// The longest customer token accepted, in bytes.
 const MAX_TOKEN_LEN: usize = 1024;

@@ -151,9 +151,9 @@ fn rebuild_line(v: &Value) -> Result<OrderLine, Error> {
                 let mut ids = ProductIdentifiers::new();
                 for (k, f) in field.as_object().expect("an object") {
                     ids = match k.as_str() {
-                        "brand" => ids.brand(text(f)),
-                        "category_path" => ids.category_path(text(f)),
-                        _ => ids.extra(k.as_str(), f.clone()),
+                        "brand" => ids.with_brand(text(f)),
+                        "category_path" => ids.with_category_path(text(f)),
+                        _ => ids.with_extra(k.as_str(), f.clone()),
                     };
                 }
                 b.product_identifiers(ids)
@@ -169,9 +169,9 @@ fn rebuild_urls(v: &Value) -> MerchantUrls {
     for (key, field) in v.as_object().expect("an object") {
         urls = match key.as_str() {
             "confirmation" => urls,
-            "push" => urls.push(text(field)),
-            "notification" => urls.notification(text(field)),
-            other => urls.extra(other, field.clone()),
+            "push" => urls.with_push(text(field)),
+            "notification" => urls.with_notification(text(field)),
+            other => urls.with_extra(other, field.clone()),
         };
     }
     urls
@@ -182,24 +182,24 @@ fn rebuild_address(v: &Value) -> Address {
     for (key, field) in v.as_object().expect("an object") {
         let s = text(field);
         a = match key.as_str() {
-            "attention" => a.attention(s),
-            "city" => a.city(s),
-            "country" => a.country(s),
-            "email" => a.email(s),
-            "family_name" => a.family_name(s),
-            "given_name" => a.given_name(s),
-            "organization_name" => a.organization_name(s),
-            "phone" => a.phone(s),
-            "postal_code" => a.postal_code(s),
-            "region" => a.region(s),
-            "street_address" => a.street_address(s),
-            "street_address2" => a.street_address2(s),
-            "title" => a.title(s),
-            "street_name" => a.street_name(s),
-            "street_number" => a.street_number(s),
-            "house_extension" => a.house_extension(s),
-            "care_of" => a.care_of(s),
-            other => a.extra(other, field.clone()),
+            "attention" => a.with_attention(s),
+            "city" => a.with_city(s),
+            "country" => a.with_country(s),
+            "email" => a.with_email(s),
+            "family_name" => a.with_family_name(s),
+            "given_name" => a.with_given_name(s),
+            "organization_name" => a.with_organization_name(s),
+            "phone" => a.with_phone(s),
+            "postal_code" => a.with_postal_code(s),
+            "region" => a.with_region(s),
+            "street_address" => a.with_street_address(s),
+            "street_address2" => a.with_street_address2(s),
+            "title" => a.with_title(s),
+            "street_name" => a.with_street_name(s),
+            "street_number" => a.with_street_number(s),
+            "house_extension" => a.with_house_extension(s),
+            "care_of" => a.with_care_of(s),
+            other => a.with_extra(other, field.clone()),
         };
     }
     a
@@ -428,7 +428,7 @@ fn an_extra_field_may_not_repeat_a_typed_one() {
         )
         .extra("order_amount", json!(5))
         .extra("locale", json!("de-DE"))
-        .shipping_address(Address::new().extra("city", json!("Berlin")))
+        .shipping_address(Address::new().with_extra("city", json!("Berlin")))
         .build()
         .expect_err("order_amount twice");
     let paths: Vec<&str> = validation(&err).iter().map(|v| v.path()).collect();

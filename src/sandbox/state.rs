@@ -12,11 +12,10 @@ use super::answer::Answer;
 use super::canonical::Digest;
 use super::fault::FaultKind;
 use super::{Fault, RecordedRequest, SandboxClock, SandboxToken, StoredOrder};
-use crate::enums::{
-    AuthorizedPaymentMethodType, ErrorCode, FraudStatus, PaymentMethodType, TokenStatus,
-};
+use crate::enums::{AuthorizedPaymentMethodType, ErrorCode, PaymentMethodType, TokenStatus};
 use crate::operation::Operation;
-use crate::order::{AuthorizedPaymentMethod, OrderBody};
+use crate::order::OrderBody;
+use crate::payment_method::AuthorizedPaymentMethod;
 use crate::token::TokenDetails;
 use crate::{CustomerToken, IdempotencyKey, OrderRequest};
 
@@ -340,14 +339,11 @@ impl State {
             return token_not_found(correlation_id);
         };
         let order_id = uuid::Uuid::new_v4().to_string();
-        let created = OrderBody {
-            authorized_payment_method: Some(AuthorizedPaymentMethod::new(method_type)),
-            fraud_status: FraudStatus::Accepted,
-            redirect_url: Some(format!(
-                "https://sandbox.invalid/v1/orders/{order_id}/redirect"
-            )),
-            order_id: order_id.clone(),
-        };
+        let created = OrderBody::accepted(
+            order_id.clone(),
+            AuthorizedPaymentMethod::new(method_type),
+            format!("https://sandbox.invalid/v1/orders/{order_id}/redirect"),
+        );
         self.store(StoredOrder {
             order_id,
             token,

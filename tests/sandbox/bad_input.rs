@@ -232,31 +232,31 @@ fn order_at_the_limits(count: usize) -> Result<OrderRequest, klarna_customer_tok
             .product_url(url_of(limits::URL.max))
             .product_identifiers(
                 ProductIdentifiers::new()
-                    .brand(long('b', limits::BRAND.max))
-                    .category_path(long('c', limits::CATEGORY_PATH.max))
-                    .global_trade_item_number(long('9', limits::GTIN.max))
-                    .manufacturer_part_number(long('n', limits::MPN.max))
-                    .color(long('o', limits::COLOR.max))
-                    .size(long('s', limits::SIZE.max)),
+                    .with_brand(long('b', limits::BRAND.max))
+                    .with_category_path(long('c', limits::CATEGORY_PATH.max))
+                    .with_global_trade_item_number(long('9', limits::GTIN.max))
+                    .with_manufacturer_part_number(long('n', limits::MPN.max))
+                    .with_color(long('o', limits::COLOR.max))
+                    .with_size(long('s', limits::SIZE.max)),
             )
             .subscription(Subscription::new(name, SubscriptionInterval::Month, 1))
             .build()
             .expect("a line at the limits")
     });
     let address = Address::new()
-        .attention(long('a', limits::ADDRESS_FIELD.max))
-        .city(long('c', limits::ADDRESS_FIELD.max))
-        .country("SE")
-        .email(format!("{}@example.com", long('e', 80)))
-        .family_name(long('f', limits::ADDRESS_FIELD.max))
-        .given_name(long('g', limits::ADDRESS_FIELD.max))
-        .organization_name(long('o', limits::ADDRESS_FIELD.max))
-        .phone(long('1', limits::PHONE.max))
-        .postal_code(long('2', limits::POSTAL_CODE.max))
-        .region(long('r', limits::ADDRESS_FIELD.max))
-        .street_address(long('s', limits::ADDRESS_FIELD.max))
-        .street_address2(long('t', limits::ADDRESS_FIELD.max))
-        .title(long('T', limits::TITLE.max));
+        .with_attention(long('a', limits::ADDRESS_FIELD.max))
+        .with_city(long('c', limits::ADDRESS_FIELD.max))
+        .with_country("SE")
+        .with_email(format!("{}@example.com", long('e', 80)))
+        .with_family_name(long('f', limits::ADDRESS_FIELD.max))
+        .with_given_name(long('g', limits::ADDRESS_FIELD.max))
+        .with_organization_name(long('o', limits::ADDRESS_FIELD.max))
+        .with_phone(long('1', limits::PHONE.max))
+        .with_postal_code(long('2', limits::POSTAL_CODE.max))
+        .with_region(long('r', limits::ADDRESS_FIELD.max))
+        .with_street_address(long('s', limits::ADDRESS_FIELD.max))
+        .with_street_address2(long('t', limits::ADDRESS_FIELD.max))
+        .with_title(long('T', limits::TITLE.max));
     OrderRequest::builder()
         .purchase_currency("SEK")
         .lines(lines)
@@ -265,7 +265,7 @@ fn order_at_the_limits(count: usize) -> Result<OrderRequest, klarna_customer_tok
         .merchant_reference2(long('2', limits::MERCHANT_REFERENCE.max))
         .merchant_urls(
             MerchantUrls::new(url_of(limits::MERCHANT_URL.max))
-                .push(url_of(limits::MERCHANT_URL.max)),
+                .with_push(url_of(limits::MERCHANT_URL.max)),
         )
         .attachment(Attachment::new(
             "application/vnd.klarna.internal.emd-v2+json",

@@ -1,4 +1,5 @@
-//! Reading an order from JSON.
+//! Reading an order from JSON: the passes. The decoder of each object is
+//! generated from its row of the field table (`super::fields`).
 //!
 //! One decoder serves two passes:
 //!
@@ -22,15 +23,14 @@ use serde::de::{
 };
 use serde_json::value::RawValue;
 
-use crate::enums::{OrderLineType, SubscriptionInterval};
-use crate::order::{
-    Address, Attachment, Checked, Extra, MerchantUrls, OrderLine, OrderRequest, ProductIdentifiers,
-    Subscription,
-};
-use crate::validate::{self, ValidationErrors};
+use super::extra::Extra;
+use super::validate;
+use super::{OrderLine, OrderRequest};
+use crate::enums::SubscriptionInterval;
+use crate::violation::{self, ValidationErrors};
 
 /// Reads an order; `strict` refuses fields the typed API does not know.
-pub(crate) fn decode_order(json: &[u8], strict: bool) -> Result<OrderRequest, ValidationErrors> {
+pub(super) fn decode_order(json: &[u8], strict: bool) -> Result<OrderRequest, ValidationErrors> {
     let mut ctx = Ctx::fast();
     let mut de = serde_json::Deserializer::from_slice(json);
     let fast = Seed::<OrderRequest>::new(&mut ctx)
@@ -86,7 +86,7 @@ fn thorough(json: &[u8], strict: bool) -> ValidationErrors {
 }
 
 /// The state of one decoding pass.
-pub(crate) struct Ctx {
+pub(super) struct Ctx {
     /// Whether a problem is noted and decoding goes on (the thorough pass),
     /// or decoding stops at once (the fast pass).
     thorough: bool,
@@ -96,7 +96,7 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    fn fast() -> Self {
+    pub(super) fn fast() -> Self {
         Self {
             thorough: false,
             path: String::new(),
@@ -150,7 +150,7 @@ impl Ctx {
     }
 
     /// Decodes one field's value into its slot.
-    fn take<'de, A, T>(
+    pub(super) fn take<'de, A, T>(
         &mut self,
         map: &mut A,
         name: &'static str,
@@ -185,7 +185,7 @@ impl Ctx {
         match map.next_value_seed(seed) {
             Ok(value) => *slot = Some(value),
             Err(e) => {
-                self.report(name, validate::without_values(&e.to_string()));
+                self.report(name, violation::without_values(&e.to_string()));
                 // Seen, so not reported missing too.
                 *slot = Some(S::Value::placeholder());
             }
@@ -195,7 +195,10 @@ impl Ctx {
 
     /// A required field that is absent: an error in the fast pass, a
     /// placeholder (never sent: the pass ends in an error) in the thorough one.
-    fn missing<T: Placeholder, E: de::Error>(&mut self, name: &'static str) -> Result<T, E> {
+    pub(super) fn missing<T: Placeholder, E: de::Error>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<T, E> {
         if !self.thorough {
             return Err(E::missing_field(name));
         }
@@ -205,7 +208,8 @@ impl Ctx {
 }
 
 /// The value standing in for a field the thorough pass could not decode.
-trait Placeholder {
+pub(super) trait Placeholder {
+    /// The stand-in value.
     fn placeholder() -> Self;
 }
 
@@ -236,7 +240,7 @@ impl Placeholder for SubscriptionInterval {
 }
 
 /// A field name, borrowed from the input where it can be.
-struct Key<'de>(Cow<'de, str>);
+pub(super) struct Key<'de>(pub(super) Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -261,7 +265,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// Keeps a field the typed API does not know, byte for byte.
-fn keep_unknown<'de, A: MapAccess<'de>>(
+pub(super) fn keep_unknown<'de, A: MapAccess<'de>>(
     map: &mut A,
     key: Key<'de>,
     extra: &mut Extra,
@@ -272,13 +276,14 @@ fn keep_unknown<'de, A: MapAccess<'de>>(
 }
 
 /// Decodes a `T` with the pass's context.
-pub(crate) struct Seed<'a, T> {
-    ctx: &'a mut Ctx,
+pub(super) struct Seed<'a, T> {
+    /// The pass's state.
+    pub(super) ctx: &'a mut Ctx,
     _type: PhantomData<T>,
 }
 
 impl<'a, T> Seed<'a, T> {
-    fn new(ctx: &'a mut Ctx) -> Self {
+    pub(super) fn new(ctx: &'a mut Ctx) -> Self {
         Seed {
             ctx,
             _type: PhantomData,
@@ -318,52 +323,8 @@ where
     }
 }
 
-/// The kinds of field a decoder knows.
-macro_rules! slot_type {
-    (req $t:ty) => { Option<$t> };
-    (opt $t:ty) => { Option<Option<$t>> };
-    (object $t:ty) => { Option<Option<$t>> };
-    (lines $t:ty) => { Option<$t> };
-}
-
-macro_rules! take_field {
-    (req $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
-        $ctx.take::<_, $t>(&mut $map, $wire, &mut $slot)?
-    };
-    (opt $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
-        $ctx.take::<_, Option<$t>>(&mut $map, $wire, &mut $slot)?
-    };
-    (object $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
-        take_object::<_, $t>($ctx, &mut $map, $wire, &mut $slot)?
-    };
-    (lines $t:ty, $ctx:ident, $map:ident, $wire:literal, $slot:ident) => {
-        take_lines($ctx, &mut $map, &mut $slot)?
-    };
-}
-
-macro_rules! finish_field {
-    (req, $ctx:ident, $wire:literal, $slot:ident) => {
-        match $slot {
-            Some(value) => value,
-            None => match $ctx.missing($wire) {
-                Ok(placeholder) => placeholder,
-                Err(e) => return Err(e),
-            },
-        }
-    };
-    (lines, $ctx:ident, $wire:literal, $slot:ident) => {
-        finish_field!(req, $ctx, $wire, $slot)
-    };
-    (opt, $ctx:ident, $wire:literal, $slot:ident) => {
-        $slot.flatten()
-    };
-    (object, $ctx:ident, $wire:literal, $slot:ident) => {
-        $slot.flatten()
-    };
-}
-
 /// Decodes an optional nested object, noting its own problems under its path.
-fn take_object<'de, A, T>(
+pub(super) fn take_object<'de, A, T>(
     ctx: &mut Ctx,
     map: &mut A,
     name: &'static str,
@@ -394,7 +355,7 @@ where
 }
 
 /// `order_lines`: an array of line objects.
-fn take_lines<'de, A: MapAccess<'de>>(
+pub(super) fn take_lines<'de, A: MapAccess<'de>>(
     ctx: &mut Ctx,
     map: &mut A,
     slot: &mut Option<Vec<OrderLine>>,
@@ -450,7 +411,7 @@ impl<'de> DeserializeSeed<'de> for LinesSeed<'_> {
                         Ok(None) => break,
                         Err(_) => {
                             ctx.report(&format!("order_lines[{index}]"), "must be a JSON object");
-                            lines.push(OrderLine::placeholder());
+                            lines.push(OrderLine::empty(String::new()));
                         }
                     }
                 }
@@ -460,163 +421,6 @@ impl<'de> DeserializeSeed<'de> for LinesSeed<'_> {
         deserializer.deserialize_seq(LinesVisitor(self.0))
     }
 }
-
-impl OrderLine {
-    /// Stands in for a line that is not an object (thorough pass only).
-    fn placeholder() -> Self {
-        OrderLine {
-            image_url: None,
-            merchant_data: None,
-            name: String::new(),
-            product_identifiers: None,
-            product_url: None,
-            quantity: 0,
-            quantity_unit: None,
-            reference: None,
-            tax_rate: None,
-            total_amount: 0,
-            total_discount_amount: None,
-            total_tax_amount: None,
-            line_type: None,
-            unit_price: 0,
-            subscription: None,
-            checked: Checked(false),
-            extra: Extra::default(),
-        }
-    }
-}
-
-/// Generates the decoder of an object of the API, and the list of its
-/// field names (`FIELDS`), from one table.
-macro_rules! decoder {
-    (
-        $ty:ident {
-            $( $field:ident = $wire:literal : $kind:ident $t:ty, )+
-        }
-        $( fixed { $( $fixed:ident : $value:expr ),* } )?
-    ) => {
-        impl $ty {
-            /// The field names the typed API knows, as on the wire.
-            pub(crate) const FIELDS: &'static [&'static str] = &[$($wire),+];
-        }
-
-        impl<'de> DeserializeSeed<'de> for Seed<'_, $ty> {
-            type Value = $ty;
-            fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<$ty, D::Error> {
-                struct ObjectVisitor<'a>(&'a mut Ctx);
-                impl<'de> Visitor<'de> for ObjectVisitor<'_> {
-                    type Value = $ty;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a JSON object")
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
-                        let ctx = self.0;
-                        $( let mut $field: slot_type!($kind $t) = None; )+
-                        let mut extra = Extra::default();
-                        while let Some(key) = map.next_key::<Key<'de>>()? {
-                            match &*key.0 {
-                                $( $wire => take_field!($kind $t, ctx, map, $wire, $field), )+
-                                _ => keep_unknown(&mut map, key, &mut extra)?,
-                            }
-                        }
-                        Ok($ty {
-                            $( $field: finish_field!($kind, ctx, $wire, $field), )+
-                            $( $( $fixed: $value, )* )?
-                            extra,
-                        })
-                    }
-                }
-                deserializer.deserialize_map(ObjectVisitor(self.ctx))
-            }
-        }
-
-        /// Reads the API's JSON; fields the typed API does not know are
-        /// kept. [`OrderRequest::from_json`] reports problems better.
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                Seed::<$ty>::new(&mut Ctx::fast()).deserialize(deserializer)
-            }
-        }
-    };
-}
-
-decoder!(OrderRequest {
-    attachment = "attachment": object Attachment,
-    auto_capture = "auto_capture": opt bool,
-    merchant_data = "merchant_data": opt String,
-    merchant_reference1 = "merchant_reference1": opt String,
-    merchant_reference2 = "merchant_reference2": opt String,
-    merchant_urls = "merchant_urls": object MerchantUrls,
-    order_amount = "order_amount": req i64,
-    order_lines = "order_lines": lines Vec<OrderLine>,
-    order_tax_amount = "order_tax_amount": req i64,
-    purchase_currency = "purchase_currency": req String,
-    shipping_address = "shipping_address": object Address,
-});
-
-decoder!(OrderLine {
-    image_url = "image_url": opt String,
-    merchant_data = "merchant_data": opt String,
-    name = "name": req String,
-    product_identifiers = "product_identifiers": object ProductIdentifiers,
-    product_url = "product_url": opt String,
-    quantity = "quantity": req i64,
-    quantity_unit = "quantity_unit": opt String,
-    reference = "reference": opt String,
-    tax_rate = "tax_rate": opt i64,
-    total_amount = "total_amount": req i64,
-    total_discount_amount = "total_discount_amount": opt i64,
-    total_tax_amount = "total_tax_amount": opt i64,
-    line_type = "type": opt OrderLineType,
-    unit_price = "unit_price": req i64,
-    subscription = "subscription": object Subscription,
-} fixed { checked: Checked(false) });
-
-decoder!(ProductIdentifiers {
-    brand = "brand": opt String,
-    category_path = "category_path": opt String,
-    global_trade_item_number = "global_trade_item_number": opt String,
-    manufacturer_part_number = "manufacturer_part_number": opt String,
-    color = "color": opt String,
-    size = "size": opt String,
-});
-
-decoder!(Subscription {
-    name = "name": req String,
-    interval = "interval": req SubscriptionInterval,
-    interval_count = "interval_count": req i64,
-});
-
-decoder!(Address {
-    attention = "attention": opt String,
-    city = "city": opt String,
-    country = "country": opt String,
-    email = "email": opt String,
-    family_name = "family_name": opt String,
-    given_name = "given_name": opt String,
-    organization_name = "organization_name": opt String,
-    phone = "phone": opt String,
-    postal_code = "postal_code": opt String,
-    region = "region": opt String,
-    street_address = "street_address": opt String,
-    street_address2 = "street_address2": opt String,
-    title = "title": opt String,
-    street_name = "street_name": opt String,
-    street_number = "street_number": opt String,
-    house_extension = "house_extension": opt String,
-    care_of = "care_of": opt String,
-});
-
-decoder!(Attachment {
-    body = "body": req String,
-    content_type = "content_type": req String,
-});
-
-decoder!(MerchantUrls {
-    confirmation = "confirmation": req String,
-    push = "push": opt String,
-    notification = "notification": opt String,
-});
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,395 @@
+//! Orders: the request that charges a customer token, its parts and builders,
+//! and the order Klarna creates.
+//!
+//! The types live in this module and its children ([`line`], [`parts`]);
+//! the rules that read their fields are child modules too, so that no field
+//! is visible outside `order`:
+//!
+//! - `amounts`: Klarna's arithmetic (line totals, line tax, order totals),
+//!   used by the builders and by the validation;
+//! - `validate`: every rule an order must pass, and `size`, the 1 MB body
+//!   limit;
+//! - `fields`: the one table of each object's fields: wire name, kind and
+//!   text rule (the length limit from [`limits`]); the JSON decoder
+//!   (`json`) and the validation both read it;
+//! - `builder`: the builders; `created`: the order Klarna returns.
+
+use std::fmt;
+
+use serde::Serialize;
+
+mod amounts;
+mod builder;
+mod created;
+mod extra;
+mod fields;
+mod json;
+pub mod limits;
+mod line;
+mod parts;
+mod size;
+mod validate;
+
+pub use builder::{OrderLineBuilder, OrderRequestBuilder};
+pub use created::CreatedOrder;
+pub(crate) use created::OrderBody;
+use extra::Extra;
+pub use line::OrderLine;
+pub use parts::{Address, Attachment, MerchantUrls, ProductIdentifiers, Subscription};
+
+use crate::error::Error;
+use crate::violation::ValidationErrors;
+
+/// The body of a create-order request (`customer_token_order`).
+///
+/// Build one with [`OrderRequest::builder`], which fills in the order totals
+/// and validates everything, or load one from the API's own JSON with
+/// [`OrderRequest::from_json`] and check it with [`OrderRequest::validate`].
+/// [`Client::create_order`](crate::Client::create_order) validates again
+/// before anything is sent.
+///
+/// It serializes to exactly the JSON Klarna expects. Its `Debug` output hides
+/// personal data (the shipping address and the attachment body).
+///
+/// ```
+/// use klarna_customer_token::{OrderLine, OrderRequest};
+///
+/// let order = OrderRequest::builder()
+///     .purchase_currency("EUR")
+///     .line(OrderLine::builder("Monthly plan").quantity(1).unit_price(1190).tax_rate(1900).build()?)
+///     .build()?;
+/// assert_eq!(order.order_amount(), 1190);
+/// assert_eq!(order.order_tax_amount(), 190);
+/// # Ok::<(), klarna_customer_token::Error>(())
+/// ```
+#[cfg_attr(
+    feature = "schemars",
+    derive(schemars::JsonSchema),
+    schemars(rename = "customer_token_order")
+)]
+#[derive(Clone, PartialEq, Serialize)]
+pub struct OrderRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachment: Option<Attachment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auto_capture: Option<bool>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = limits::MERCHANT_DATA.max)))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merchant_data: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = limits::MERCHANT_REFERENCE.max)))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merchant_reference1: Option<String>,
+    #[cfg_attr(feature = "schemars", schemars(length(max = limits::MERCHANT_REFERENCE.max)))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merchant_reference2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merchant_urls: Option<MerchantUrls>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = limits::MIN_ORDER_AMOUNT)))]
+    order_amount: i64,
+    #[cfg_attr(feature = "schemars", schemars(length(min = limits::MIN_ORDER_LINES, max = limits::MAX_ORDER_LINES)))]
+    order_lines: Vec<OrderLine>,
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0)))]
+    order_tax_amount: i64,
+    #[cfg_attr(feature = "schemars", schemars(pattern(limits::CURRENCY_PATTERN)))]
+    purchase_currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shipping_address: Option<Address>,
+    /// Fields the typed API does not know, kept and sent as given.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(flatten)]
+    extra: Extra,
+}
+
+impl OrderRequest {
+    /// Starts building an order.
+    pub fn builder() -> OrderRequestBuilder {
+        OrderRequestBuilder::default()
+    }
+
+    /// An order with nothing in it: what a builder starts from. The one
+    /// place that lists every field.
+    pub(super) fn empty() -> Self {
+        Self {
+            attachment: None,
+            auto_capture: None,
+            merchant_data: None,
+            merchant_reference1: None,
+            merchant_reference2: None,
+            merchant_urls: None,
+            order_amount: 0,
+            order_lines: Vec::new(),
+            order_tax_amount: 0,
+            purchase_currency: String::new(),
+            shipping_address: None,
+            extra: Extra::default(),
+        }
+    }
+
+    /// Reads an order from the API's own JSON.
+    ///
+    /// A field the typed API does not know, at any level, is kept and sent
+    /// verbatim, after the typed fields, in the order given:
+    /// [`unknown_fields`](Self::unknown_fields) lists them. Klarna documents
+    /// fields on this body that its API description lacks (`customer`,
+    /// `locale`, …), so an unknown field is never refused here; use
+    /// [`from_json_strict`](Self::from_json_strict) to refuse them.
+    ///
+    /// A decodable order is not validated: call [`validate`](Self::validate)
+    /// for that. When a field has the wrong type or a required field is
+    /// missing, the error lists every such problem *and* every rule the rest
+    /// of the order breaks, each with its path, such as
+    /// `order_lines[2].quantity`.
+    ///
+    /// ```
+    /// use klarna_customer_token::OrderRequest;
+    /// let order = OrderRequest::from_json(br#"{
+    ///     "purchase_currency": "USD", "locale": "en-US",
+    ///     "order_amount": 1000, "order_tax_amount": 0,
+    ///     "order_lines": [{"name": "Plan", "quantity": 1, "unit_price": 1000,
+    ///                      "total_amount": 1000, "tax_rate": 0}]
+    /// }"#)?;
+    /// assert_eq!(order.unknown_fields(), ["locale"]);
+    /// assert!(order.to_json().ends_with(br#","locale":"en-US"}"#));
+    /// # Ok::<(), klarna_customer_token::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Validation`] listing every problem, each with its path.
+    pub fn from_json(json: &[u8]) -> Result<Self, Error> {
+        json::decode_order(json, false).map_err(Error::from)
+    }
+
+    /// Like [`from_json`](Self::from_json), but a field the typed API does
+    /// not know is refused, with its path: typo protection for those who
+    /// want it.
+    ///
+    /// ```
+    /// use klarna_customer_token::OrderRequest;
+    /// let json = br#"{"purchase_currency": "EUR", "order_amount": 1000,
+    ///     "order_tax_amount": 0, "order_lines": [{"name": "Plan",
+    ///     "quantity": 1, "unit_price": 1000, "total_amount": 1000, "colour": "red"}]}"#;
+    /// let err = OrderRequest::from_json_strict(json).unwrap_err();
+    /// assert!(err.validation().unwrap().at("order_lines[0].colour").is_some());
+    /// # Ok::<(), klarna_customer_token::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Validation`] listing every problem, each with its path.
+    pub fn from_json_strict(json: &[u8]) -> Result<Self, Error> {
+        json::decode_order(json, true).map_err(Error::from)
+    }
+
+    /// The JSON paths of the fields the typed API does not know, such as
+    /// `customer` or `order_lines[0].product_identifiers.model`, in the
+    /// order of the document. They are sent as given.
+    pub fn unknown_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.visit_extras(&mut |prefix, extra| {
+            for name in extra.names() {
+                out.push(join_path(prefix, name));
+            }
+        });
+        out
+    }
+
+    /// Calls `f` with the path prefix and the unknown fields of every
+    /// object of the order that has some.
+    fn visit_extras(&self, f: &mut dyn FnMut(&str, &Extra)) {
+        let mut visit = |prefix: &str, extra: &Extra| {
+            if !extra.is_empty() {
+                f(prefix, extra);
+            }
+        };
+        visit("", &self.extra);
+        if let Some(a) = &self.attachment {
+            visit("attachment", &a.extra);
+        }
+        if let Some(u) = &self.merchant_urls {
+            visit("merchant_urls", &u.extra);
+        }
+        for (i, line) in self.order_lines.iter().enumerate() {
+            let has_extras = !line.extra.is_empty()
+                || line
+                    .product_identifiers
+                    .as_ref()
+                    .is_some_and(|p| !p.extra.is_empty())
+                || line
+                    .subscription
+                    .as_ref()
+                    .is_some_and(|s| !s.extra.is_empty());
+            if !has_extras {
+                continue;
+            }
+            let prefix = format!("order_lines[{i}]");
+            visit(&prefix, &line.extra);
+            if let Some(p) = &line.product_identifiers {
+                visit(&format!("{prefix}.product_identifiers"), &p.extra);
+            }
+            if let Some(s) = &line.subscription {
+                visit(&format!("{prefix}.subscription"), &s.extra);
+            }
+        }
+        if let Some(a) = &self.shipping_address {
+            visit("shipping_address", &a.extra);
+        }
+    }
+
+    /// Serializes the order to the JSON Klarna expects.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Sized once from a walk of the field table, so that a large order
+        // is not copied as the buffer grows.
+        let mut out = Vec::with_capacity(size::json_len_estimate(self));
+        // Serializing these types cannot fail: every map key is a string.
+        match serde_json::to_writer(&mut out, self) {
+            Ok(()) => out,
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Checks every schema constraint and Klarna's arithmetic, and reports
+    /// every violation at once, each with its JSON path.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`] listing every violation.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        validate::check_order(self)
+    }
+
+    /// Total amount of the order in minor units, tax and discounts included.
+    pub fn order_amount(&self) -> i64 {
+        self.order_amount
+    }
+    /// Total tax of the order in minor units.
+    pub fn order_tax_amount(&self) -> i64 {
+        self.order_tax_amount
+    }
+    /// The order lines.
+    pub fn order_lines(&self) -> &[OrderLine] {
+        &self.order_lines
+    }
+    /// ISO 4217 currency code, as given.
+    pub fn purchase_currency(&self) -> &str {
+        &self.purchase_currency
+    }
+    /// Whether Klarna should capture the order at once.
+    pub fn auto_capture(&self) -> Option<bool> {
+        self.auto_capture
+    }
+    /// Pass-through merchant data.
+    pub fn merchant_data(&self) -> Option<&str> {
+        self.merchant_data.as_deref()
+    }
+    /// The merchant's first reference, shown to the customer as the order number.
+    pub fn merchant_reference1(&self) -> Option<&str> {
+        self.merchant_reference1.as_deref()
+    }
+    /// The merchant's second reference.
+    pub fn merchant_reference2(&self) -> Option<&str> {
+        self.merchant_reference2.as_deref()
+    }
+    /// The merchant's URLs.
+    pub fn merchant_urls(&self) -> Option<&MerchantUrls> {
+        self.merchant_urls.as_ref()
+    }
+    /// The attachment.
+    pub fn attachment(&self) -> Option<&Attachment> {
+        self.attachment.as_ref()
+    }
+    /// The shipping address.
+    pub fn shipping_address(&self) -> Option<&Address> {
+        self.shipping_address.as_ref()
+    }
+}
+
+impl fmt::Debug for OrderRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrderRequest")
+            .field("purchase_currency", &self.purchase_currency)
+            .field("order_amount", &self.order_amount)
+            .field("order_tax_amount", &self.order_tax_amount)
+            .field("order_lines", &self.order_lines)
+            .field("merchant_reference1", &self.merchant_reference1)
+            .field("merchant_reference2", &self.merchant_reference2)
+            .field("merchant_data", &self.merchant_data)
+            .field("merchant_urls", &self.merchant_urls)
+            .field("auto_capture", &self.auto_capture)
+            .field("attachment", &self.attachment)
+            .field("shipping_address", &self.shipping_address)
+            .field("unknown_fields", &self.extra)
+            .finish()
+    }
+}
+
+fn join_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// Logs, at debug level, the paths of the fields the typed API does not
+/// know, as an order with them is sent. Names only: values may be personal
+/// data.
+pub(crate) fn log_unknown_fields(order: &OrderRequest) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let fields = order.unknown_fields();
+        if !fields.is_empty() {
+            tracing::debug!(
+                unknown_fields = ?fields,
+                "sending fields the typed API does not know, as given"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_personal_data() {
+        let order = OrderRequest::builder()
+            .purchase_currency("GBP")
+            .line(
+                OrderLine::builder("Running shoe")
+                    .quantity(1)
+                    .unit_price(2500)
+                    .build()
+                    .unwrap(),
+            )
+            .shipping_address(
+                Address::new()
+                    .with_given_name("Adam")
+                    .with_family_name("Andersson")
+                    .with_email("adam@example.com")
+                    .with_phone("+44795465131")
+                    .with_street_address("33 Cavendish Square")
+                    .with_postal_code("W1G 0PW")
+                    .with_city("London")
+                    .with_country("GB"),
+            )
+            .attachment(Attachment::new(
+                "application/vnd.klarna.internal.emd-v2+json",
+                r#"{"customer_account_info":[{"unique_account_identifier":"adam@example.com"}]}"#,
+            ))
+            .build()
+            .unwrap();
+        let shown = format!("{order:?}");
+        for personal in [
+            "Adam",
+            "Andersson",
+            "adam@example.com",
+            "+44795465131",
+            "Cavendish",
+            "W1G",
+            "London",
+        ] {
+            assert!(!shown.contains(personal), "{personal} in {shown}");
+        }
+        assert!(
+            shown.contains("Running shoe") && shown.contains("given_name"),
+            "{shown}"
+        );
+    }
+}
