@@ -347,21 +347,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let first_key = IdempotencyKey::for_charge(NAMESPACE, &sub.charge_id, 1);
         let fault = match i {
             i if i % 29 == 0 => Fault::drop_after_processing()
-                .for_key(&first_key)
+                .with_key(&first_key)
                 .with_times(3),
             i if i % 37 == 5 => {
-                Fault::status(403, r#"{"error_code":"PAYMENT_METHOD_FAILED"}"#).for_key(&first_key)
+                Fault::status(403, r#"{"error_code":"PAYMENT_METHOD_FAILED"}"#).with_key(&first_key)
             }
             i if i % 10 == 1 => Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
-                .for_token(&sub.token)
+                .with_token(&sub.token)
                 .with_times(2),
             i if i % 10 == 2 => Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#)
                 .with_header("Retry-After", "1")
-                .for_token(&sub.token),
-            i if i % 10 == 3 => Fault::drop_after_processing().for_token(&sub.token),
+                .with_token(&sub.token),
+            i if i % 10 == 3 => Fault::drop_after_processing().with_token(&sub.token),
             _ => continue,
         };
-        sandbox.inject(fault.only(Operation::CreateOrder));
+        sandbox.inject(fault.with_operation(Operation::CreateOrder));
     }
 
     let journal = journal_path();

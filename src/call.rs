@@ -11,14 +11,66 @@ use progenitor_client::ResponseValue;
 use tracing::Instrument;
 
 use crate::client::Client;
-use crate::error::{CallInfo, Error, ErrorBody, Operation};
+use crate::error::{CallInfo, Error, ErrorBody};
 use crate::idempotency::IdempotencyKey;
+use crate::operation::Operation;
 use crate::order::{CreatedOrder, OrderBody, OrderRequest};
 use crate::retry::RetryPolicy;
 use crate::token::{CustomerToken, TokenDetails};
 use crate::transport::answer::{Reading, Success};
 use crate::transport::{CallOptions, CallScope};
 use crate::violation::ValidationErrors;
+
+/// The operations, each making its call. They sit beside the calls they
+/// make, so that the client module knows nothing of them.
+impl Client {
+    /// Reads a customer token: its status and payment method.
+    ///
+    /// Returns a call that runs when awaited; see [`ReadTokenCall`] for
+    /// per-call settings.
+    ///
+    /// # Errors
+    /// [`Error::Api`] with 404 (`TOKEN_NOT_FOUND`) or 403 among others,
+    /// [`Error::Timeout`], [`Error::Connection`] or
+    /// [`Error::UndecodableResponse`].
+    pub fn read_token(&self, token: &CustomerToken) -> ReadTokenCall {
+        ReadTokenCall::new(self, token)
+    }
+
+    /// Creates an order charged to a customer token.
+    ///
+    /// The call carries an idempotency key from the moment it is made, before
+    /// it is awaited: read it with
+    /// [`CreateOrderCall::idempotency_key`] so that a caller whose future is
+    /// dropped can still reconcile, or give your own with
+    /// [`CreateOrderCall::with_idempotency_key`]. Every retry sends the same
+    /// key. The call owns a copy of the token and of the order, so both can
+    /// be dropped at once and the call spawned. The order is validated when
+    /// the call is made, and nothing is sent if it breaks a rule; the
+    /// violations are returned when the call is awaited.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] when the order breaks a rule (nothing is sent),
+    /// [`Error::Api`] when Klarna refuses it (for example 403
+    /// `TOKEN_CANCELLED`), [`Error::Timeout`], [`Error::Connection`], or
+    /// [`Error::UndecodableResponse`] when the order was created but its body
+    /// could not be read. [`Error::order_outcome`] tells whether the
+    /// customer may have been charged.
+    pub fn create_order(&self, token: &CustomerToken, order: &OrderRequest) -> CreateOrderCall {
+        CreateOrderCall::new(self, token, order)
+    }
+
+    /// Cancels a customer token for good. Cancelling a token that is
+    /// already cancelled is not an error on Klarna's side either way: a
+    /// retried cancel is safe.
+    ///
+    /// # Errors
+    /// [`Error::Api`] with 404 or 403 among others, [`Error::Timeout`] or
+    /// [`Error::Connection`].
+    pub fn cancel_token(&self, token: &CustomerToken) -> CancelTokenCall {
+        CancelTokenCall::new(self, token)
+    }
+}
 
 /// The future a call resolves through: `Send + 'static`, so it can be
 /// spawned (`tokio::spawn`, a `JoinSet`) without keeping the client, the

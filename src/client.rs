@@ -8,13 +8,10 @@ use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::call::{CancelTokenCall, CreateOrderCall, ReadTokenCall};
 use crate::clock::{Clock, TokioClock};
 use crate::endpoint::Endpoint;
 use crate::error::{ConfigError, Error};
-use crate::order::OrderRequest;
 use crate::retry::RetryPolicy;
-use crate::token::CustomerToken;
 use crate::transport::Shared;
 
 /// Where the client sends its requests: the last of `endpoint` and
@@ -142,53 +139,6 @@ impl Client {
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.shared().base_url
-    }
-
-    /// Reads a customer token: its status and payment method.
-    ///
-    /// Returns a call that runs when awaited; see [`ReadTokenCall`] for
-    /// per-call settings.
-    ///
-    /// # Errors
-    /// [`Error::Api`] with 404 (`TOKEN_NOT_FOUND`) or 403 among others,
-    /// [`Error::Timeout`], [`Error::Connection`] or
-    /// [`Error::UndecodableResponse`].
-    pub fn read_token(&self, token: &CustomerToken) -> ReadTokenCall {
-        ReadTokenCall::new(self, token)
-    }
-
-    /// Creates an order charged to a customer token.
-    ///
-    /// The call carries an idempotency key from the moment it is made, before
-    /// it is awaited: read it with
-    /// [`CreateOrderCall::idempotency_key`] so that a caller whose future is
-    /// dropped can still reconcile, or give your own with
-    /// [`CreateOrderCall::with_idempotency_key`]. Every retry sends the same
-    /// key. The call owns a copy of the token and of the order, so both can
-    /// be dropped at once and the call spawned. The order is validated when
-    /// the call is made, and nothing is sent if it breaks a rule; the
-    /// violations are returned when the call is awaited.
-    ///
-    /// # Errors
-    /// [`Error::Validation`] when the order breaks a rule (nothing is sent),
-    /// [`Error::Api`] when Klarna refuses it (for example 403
-    /// `TOKEN_CANCELLED`), [`Error::Timeout`], [`Error::Connection`], or
-    /// [`Error::UndecodableResponse`] when the order was created but its body
-    /// could not be read. [`Error::order_outcome`] tells whether the
-    /// customer may have been charged.
-    pub fn create_order(&self, token: &CustomerToken, order: &OrderRequest) -> CreateOrderCall {
-        CreateOrderCall::new(self, token, order)
-    }
-
-    /// Cancels a customer token for good. Cancelling a token that is
-    /// already cancelled is not an error on Klarna's side either way: a
-    /// retried cancel is safe.
-    ///
-    /// # Errors
-    /// [`Error::Api`] with 404 or 403 among others, [`Error::Timeout`] or
-    /// [`Error::Connection`].
-    pub fn cancel_token(&self, token: &CustomerToken) -> CancelTokenCall {
-        CancelTokenCall::new(self, token)
     }
 }
 

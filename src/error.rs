@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::enums::{ErrorCode, FraudStatus};
 use crate::idempotency::IdempotencyKey;
-pub(crate) use crate::operation::Operation;
-pub(crate) use crate::outcome::OrderOutcome;
+use crate::operation::Operation;
+use crate::outcome::OrderOutcome;
 use crate::payment_method::AuthorizedPaymentMethod;
 use crate::violation::ValidationErrors;
 
@@ -105,6 +105,12 @@ impl Error {
 
 impl From<crate::idempotency::InvalidIdempotencyKey> for Error {
     fn from(error: crate::idempotency::InvalidIdempotencyKey) -> Self {
+        error.to_violations().into()
+    }
+}
+
+impl From<crate::token::InvalidCustomerToken> for Error {
+    fn from(error: crate::token::InvalidCustomerToken) -> Self {
         error.to_violations().into()
     }
 }

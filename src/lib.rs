@@ -60,5 +60,7 @@ pub use report::ErrorReport;
 pub use retry::RetryPolicy;
 #[cfg(feature = "schemars")]
 pub use schema::json_schemas;
-pub use token::{CardInformation, CustomerToken, DirectDebitInformation, TokenDetails};
+pub use token::{
+    CardInformation, CustomerToken, DirectDebitInformation, InvalidCustomerToken, TokenDetails,
+};
 pub use violation::{ValidationErrors, Violation};

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::enums::ErrorCode;
-use crate::error::{Error, OrderOutcome};
+use crate::error::Error;
+use crate::outcome::OrderOutcome;
 
 /// What a billing system should do after a failed call, from
 /// [`Error::next_step`].
@@ -100,8 +101,8 @@ impl Error {
     /// that key would fail forever.
     ///
     /// ```
-    /// use klarna_customer_token::{CustomerToken, NextStep};
-    /// let e = CustomerToken::new("../admin").unwrap_err();
+    /// use klarna_customer_token::{CustomerToken, Error, NextStep};
+    /// let e = Error::from(CustomerToken::new("../admin").unwrap_err());
     /// assert_eq!(e.next_step(), NextStep::FixRequest);
     /// ```
     pub fn next_step(&self) -> NextStep {
@@ -203,7 +204,7 @@ pub(crate) fn next_step(failure: Failure<'_>, outcome: Option<OrderOutcome>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Operation;
+    use crate::operation::Operation;
     use NextStep::*;
     use OrderOutcome::*;
 

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::error::Operation;
+use crate::operation::Operation;
 use crate::retry::Attempt;
 /// What a failed create-order call did, worked out across all its attempts.
 ///

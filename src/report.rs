@@ -1,17 +1,19 @@
 //! A summary of an error that can be stored: [`Error::report`].
 
 use crate::enums::ErrorCode;
-use crate::error::{Error, Operation, OrderOutcome};
+use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::next_step::NextStep;
+use crate::operation::Operation;
+use crate::outcome::OrderOutcome;
 
 /// What a billing system keeps of a failure: serializable with the `serde`
 /// feature, and never holding a secret (no credential, the token only as
 /// its last four characters, no raw body).
 ///
 /// ```
-/// use klarna_customer_token::{CustomerToken, NextStep};
-/// let e = CustomerToken::new("a/b").unwrap_err();
+/// use klarna_customer_token::{CustomerToken, Error, NextStep};
+/// let e = Error::from(CustomerToken::new("a/b").unwrap_err());
 /// let report = e.report();
 /// assert_eq!(report.kind, "validation");
 /// assert_eq!(report.next_step, NextStep::FixRequest);

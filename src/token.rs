@@ -5,7 +5,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::enums::{PaymentMethodType, TokenStatus};
-use crate::error::Error;
 use crate::violation::ValidationErrors;
 
 /// The longest customer token accepted, in bytes.
@@ -36,11 +35,18 @@ impl CustomerToken {
     /// Checks and wraps a token.
     ///
     /// # Errors
-    /// [`Error::Validation`] at path `customer_token` when the token is
-    /// empty, `.` or `..`, longer than 1024 bytes, or contains `/`, `\`, `?`,
+    /// [`InvalidCustomerToken`] when the token is empty, `.` or `..`, longer than 1024 bytes, or contains `/`, `\`, `?`,
     /// `#`, `%`, whitespace or a control character. The message never
-    /// repeats the token.
-    pub fn new(token: impl Into<String>) -> Result<Self, Error> {
+    /// repeats the token. It converts into
+    /// [`Error::Validation`](crate::Error::Validation) at path
+    /// `customer_token`.
+    ///
+    /// ```
+    /// use klarna_customer_token::CustomerToken;
+    /// let err = CustomerToken::new("a/b").unwrap_err();
+    /// assert_eq!(err.to_string(), "invalid customer token: must not contain `/`");
+    /// ```
+    pub fn new(token: impl Into<String>) -> Result<Self, InvalidCustomerToken> {
         let token = token.into();
         let problem = if token.is_empty() {
             Some("must not be empty".to_owned())
@@ -57,7 +63,7 @@ impl CustomerToken {
                 .map(|c| format!("must not contain {}", describe_char(c)))
         };
         match problem {
-            Some(message) => Err(ValidationErrors::single("customer_token", message).into()),
+            Some(message) => Err(InvalidCustomerToken { message }),
             None => Ok(Self(token)),
         }
     }
@@ -107,22 +113,52 @@ impl fmt::Display for CustomerToken {
     }
 }
 
+/// A string that cannot be a customer token; the message never repeats it.
+///
+/// Converts into [`Error::Validation`](crate::Error::Validation) at path
+/// `customer_token`, so `?` works in functions returning the crate's
+/// [`Error`](crate::Error).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidCustomerToken {
+    message: String,
+}
+
+impl InvalidCustomerToken {
+    /// What is wrong with the token, in words.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The violation at path `customer_token`.
+    pub(crate) fn to_violations(&self) -> ValidationErrors {
+        ValidationErrors::single("customer_token", self.message.clone())
+    }
+}
+
+impl fmt::Display for InvalidCustomerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid customer token: {}", self.message)
+    }
+}
+
+impl std::error::Error for InvalidCustomerToken {}
+
 impl std::str::FromStr for CustomerToken {
-    type Err = Error;
+    type Err = InvalidCustomerToken;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::new(s)
     }
 }
 
 impl TryFrom<&str> for CustomerToken {
-    type Error = Error;
+    type Error = InvalidCustomerToken;
     fn try_from(value: &str) -> Result<Self, Self::Error> {
         Self::new(value)
     }
 }
 
 impl TryFrom<String> for CustomerToken {
-    type Error = Error;
+    type Error = InvalidCustomerToken;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::new(value)
     }
@@ -281,6 +317,7 @@ mod tests {
             "a\u{2028}b",
         ] {
             let err = CustomerToken::new(bad).unwrap_err();
+            let err = crate::Error::from(err);
             let v = err.validation().unwrap();
             assert_eq!(v.iter().next().unwrap().path(), "customer_token", "{bad:?}");
             if bad.len() > 2 {

@@ -169,7 +169,7 @@ async fn created_orders_and_error_reports_round_trip() {
     sandbox.inject(
         Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
             .with_times(2)
-            .only(Operation::CreateOrder),
+            .with_operation(Operation::CreateOrder),
     );
     let e = client
         .create_order(&token, &order())
@@ -187,7 +187,8 @@ async fn created_orders_and_error_reports_round_trip() {
 
     // The same 503 on a read: retry later.
     sandbox.inject(
-        Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#).only(Operation::ReadToken),
+        Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
+            .with_operation(Operation::ReadToken),
     );
     let e = client
         .read_token(&token)

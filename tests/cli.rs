@@ -225,8 +225,8 @@ async fn order_validates_prints_and_sends_only_with_yes() {
     let key = IdempotencyKey::for_charge("support", "ticket-78", 1);
     sandbox.inject(
         Fault::drop_after_processing()
-            .only(Operation::CreateOrder)
-            .for_key(&key)
+            .with_operation(Operation::CreateOrder)
+            .with_key(&key)
             .with_times(3),
     );
     let out = against(
@@ -292,7 +292,7 @@ async fn order_validates_prints_and_sends_only_with_yes() {
             400,
             r#"{"error_code":"BAD_VALUE","error_messages":["order_amount"]}"#,
         )
-        .only(Operation::CreateOrder),
+        .with_operation(Operation::CreateOrder),
     );
     let out = against(&sandbox, &["order", card, "--file", &file, "--yes"], None).await;
     assert_eq!(out.code, 1, "{out:?}");

@@ -203,13 +203,13 @@ async fn scenario(name: &str) -> Scenario {
         let key = IdempotencyKey::for_charge(NS, &charge_id, 1);
         let (fault, charged) = match i {
             i if i % 29 == 0 => (
-                Some(Fault::drop_after_processing().for_key(&key).with_times(3)),
+                Some(Fault::drop_after_processing().with_key(&key).with_times(3)),
                 true,
             ),
             i if i % 37 == 5 => (
                 Some(
                     Fault::status(403, r#"{"error_code":"PAYMENT_METHOD_FAILED"}"#)
-                        .for_key(&key)
+                        .with_key(&key)
                         .with_times(REFUSED_EVERY_TIME),
                 ),
                 false,
@@ -217,7 +217,7 @@ async fn scenario(name: &str) -> Scenario {
             i if i % 50 == 4 => (
                 Some(
                     Fault::status(400, r#"{"error_code":"BAD_VALUE"}"#)
-                        .for_key(&key)
+                        .with_key(&key)
                         .with_times(REFUSED_EVERY_TIME),
                 ),
                 false,
@@ -225,7 +225,7 @@ async fn scenario(name: &str) -> Scenario {
             i if i % 10 == 1 => (
                 Some(
                     Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
-                        .for_token(&token)
+                        .with_token(&token)
                         .with_times(2),
                 ),
                 true,
@@ -234,15 +234,18 @@ async fn scenario(name: &str) -> Scenario {
                 Some(
                     Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#)
                         .with_header("Retry-After", "1")
-                        .for_token(&token),
+                        .with_token(&token),
                 ),
                 true,
             ),
-            i if i % 10 == 3 => (Some(Fault::drop_after_processing().for_token(&token)), true),
+            i if i % 10 == 3 => (
+                Some(Fault::drop_after_processing().with_token(&token)),
+                true,
+            ),
             _ => (None, true),
         };
         if let Some(fault) = fault {
-            sandbox.inject(fault.only(Operation::CreateOrder));
+            sandbox.inject(fault.with_operation(Operation::CreateOrder));
         }
         if charged && status == TokenStatus::Active {
             chargeable.insert(i);

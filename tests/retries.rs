@@ -63,7 +63,7 @@ async fn a_connection_dropped_after_the_order_is_stored_never_charges_twice() {
         sandbox.inject(
             Fault::drop_after_processing()
                 .with_times(drops)
-                .only(Operation::CreateOrder),
+                .with_operation(Operation::CreateOrder),
         );
         let token = token();
         let order = order(1190);
@@ -192,7 +192,8 @@ async fn a_slow_answer_times_out_and_the_retry_replays_the_stored_order() {
         .expect("client");
     // The order is stored, then the answer is late.
     sandbox.inject(
-        Fault::delay_after_processing(Duration::from_millis(600)).only(Operation::CreateOrder),
+        Fault::delay_after_processing(Duration::from_millis(600))
+            .with_operation(Operation::CreateOrder),
     );
     let token = token();
     let order = order(2380);
@@ -206,7 +207,8 @@ async fn a_slow_answer_times_out_and_the_retry_replays_the_stored_order() {
 async fn a_timeout_without_retries_may_have_created_the_order() {
     let (sandbox, client, _) = setup().await;
     sandbox.inject(
-        Fault::delay_before_processing(Duration::from_millis(500)).only(Operation::CreateOrder),
+        Fault::delay_before_processing(Duration::from_millis(500))
+            .with_operation(Operation::CreateOrder),
     );
     let token = token();
     let order = order(1190);
@@ -372,9 +374,9 @@ async fn retries_off_means_one_attempt_even_for_a_dropped_connection() {
 async fn read_and_cancel_are_retried_too() {
     let (sandbox, client, _) = setup().await;
     let token = token();
-    sandbox.inject(Fault::gateway_502().only(Operation::ReadToken));
+    sandbox.inject(Fault::gateway_502().with_operation(Operation::ReadToken));
     client.read_token(&token).await.expect("read after a 502");
-    sandbox.inject(Fault::drop_before_processing().only(Operation::CancelToken));
+    sandbox.inject(Fault::drop_before_processing().with_operation(Operation::CancelToken));
     client
         .cancel_token(&token)
         .await
@@ -453,7 +455,7 @@ async fn soak_random_faults_never_double_charge() {
                     Fault::delay_after_processing(delay)
                 }
             };
-            sandbox.inject(fault.only(Operation::CreateOrder));
+            sandbox.inject(fault.with_operation(Operation::CreateOrder));
         }
         let order = order(1000 + i as i64);
         let call = client.create_order(&token, &order);

@@ -38,8 +38,8 @@ pub(crate) enum FaultKind {
 /// A fault to inject into the sandbox's next matching requests.
 ///
 /// A fault applies to every request unless it is targeted: at an operation
-/// ([`only`](Self::only)), a token ([`for_token`](Self::for_token)), an
-/// idempotency key ([`for_key`](Self::for_key)), or any combination (a
+/// ([`with_operation`](Self::with_operation)), a token ([`with_token`](Self::with_token)), an
+/// idempotency key ([`with_key`](Self::with_key)), or any combination (a
 /// request must then match every target). A fault targeted at one token
 /// never touches a request for another.
 ///
@@ -51,8 +51,8 @@ pub(crate) enum FaultKind {
 /// // The next two create-order requests for this token get a JSON 503.
 /// let fault = Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
 ///     .with_times(2)
-///     .only(Operation::CreateOrder)
-///     .for_token(&token);
+///     .with_operation(Operation::CreateOrder)
+///     .with_token(&token);
 /// assert_eq!(fault.times_left(), 2);
 /// assert_eq!(
 ///     format!("{fault:?}"),
@@ -147,18 +147,18 @@ impl Fault {
         self
     }
     /// Applies the fault only to requests of this operation.
-    pub fn only(mut self, operation: Operation) -> Self {
+    pub fn with_operation(mut self, operation: Operation) -> Self {
         self.only = Some(operation);
         self
     }
     /// Applies the fault only to requests for this token.
-    pub fn for_token(mut self, token: &CustomerToken) -> Self {
+    pub fn with_token(mut self, token: &CustomerToken) -> Self {
         self.token = Some(token.clone());
         self
     }
     /// Applies the fault only to requests with this idempotency key (only
     /// create-order requests carry one).
-    pub fn for_key(mut self, key: &IdempotencyKey) -> Self {
+    pub fn with_key(mut self, key: &IdempotencyKey) -> Self {
         self.key = Some(key.clone());
         self
     }

@@ -24,11 +24,12 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use super::Shared;
 use super::redact::Scrubber;
 use crate::error::{
-    ApiError, CallInfo, Error, ErrorFields, Operation, RateLimited, Redacted, TransportError,
-    TransportKind, UndecodableResponse,
+    ApiError, CallInfo, Error, ErrorFields, RateLimited, Redacted, TransportError, TransportKind,
+    UndecodableResponse,
 };
 use crate::headers::CORRELATION_ID;
 use crate::idempotency::IdempotencyKey;
+use crate::operation::Operation;
 use crate::outcome::{self, OrderOutcome};
 use crate::token::CustomerToken;
 

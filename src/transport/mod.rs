@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use self::answer::{Answer, Tally};
 use crate::clock::Clock;
-use crate::error::Operation;
+use crate::operation::Operation;
 use crate::outcome;
 use crate::retry::{self, Attempt, RetryPolicy};
 use crate::token::CustomerToken;

@@ -30,7 +30,7 @@ async fn a_status_fault_applies_the_given_number_of_times() {
         sandbox.inject(
             Fault::status(503, r#"{"error_code":"SERVICE_UNAVAILABLE"}"#)
                 .with_times(2)
-                .only(Operation::CreateOrder),
+                .with_operation(Operation::CreateOrder),
         );
         let created = sandbox
             .client_builder()
@@ -110,7 +110,7 @@ async fn drop_after_processing_stores_the_order_and_the_key_recovers_it() {
         let client = once(&sandbox);
         let t = token(tokens::ACTIVE_INVOICE);
         let order = order();
-        sandbox.inject(Fault::drop_after_processing().only(Operation::CreateOrder));
+        sandbox.inject(Fault::drop_after_processing().with_operation(Operation::CreateOrder));
 
         let call = client.create_order(&t, &order);
         let key = call.idempotency_key().clone();
@@ -136,7 +136,7 @@ async fn drop_after_processing_stores_the_order_and_the_key_recovers_it() {
         assert_eq!(sandbox.orders().len(), 1);
 
         // A retrying client does the same on its own.
-        sandbox.inject(Fault::drop_after_processing().only(Operation::CreateOrder));
+        sandbox.inject(Fault::drop_after_processing().with_operation(Operation::CreateOrder));
         let created = sandbox
             .client_builder()
             .retry_policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(10)))
@@ -184,7 +184,7 @@ async fn drop_after_processing_a_cancel_still_cancels() {
         let sandbox = start().await;
         let client = once(&sandbox);
         let t = token(tokens::ACTIVE_CARD);
-        sandbox.inject(Fault::drop_after_processing().only(Operation::CancelToken));
+        sandbox.inject(Fault::drop_after_processing().with_operation(Operation::CancelToken));
         assert_transport(&client.cancel_token(&t).await.expect_err("dropped"));
         assert_eq!(sandbox.token_status(&t), Some(TokenStatus::Cancelled));
     })
@@ -217,7 +217,8 @@ async fn a_delay_longer_than_the_attempt_timeout_is_a_timeout() {
         // A delayed answer after processing: the client times out, the
         // order exists.
         sandbox.inject(
-            Fault::delay_after_processing(Duration::from_secs(3)).only(Operation::CreateOrder),
+            Fault::delay_after_processing(Duration::from_secs(3))
+                .with_operation(Operation::CreateOrder),
         );
         let err = impatient
             .create_order(&t, &order())
@@ -236,8 +237,8 @@ async fn operation_scoped_faults_leave_other_operations_alone() {
         let sandbox = start().await;
         let client = once(&sandbox);
         let t = token(tokens::ACTIVE_INVOICE);
-        sandbox.inject(Fault::gateway_502().only(Operation::ReadToken));
-        sandbox.inject(Fault::drop_before_processing().only(Operation::CancelToken));
+        sandbox.inject(Fault::gateway_502().with_operation(Operation::ReadToken));
+        sandbox.inject(Fault::drop_before_processing().with_operation(Operation::CancelToken));
 
         client
             .create_order(&t, &order())
@@ -265,7 +266,7 @@ async fn operation_scoped_faults_leave_other_operations_alone() {
             .expect("used up");
 
         // A scoped fault is not used by a request outside the API.
-        sandbox.inject(Fault::status(500, "{}").only(Operation::CreateOrder));
+        sandbox.inject(Fault::status(500, "{}").with_operation(Operation::CreateOrder));
         let raw = send(
             http()
                 .get(format!("{}/elsewhere", sandbox.base_url()))

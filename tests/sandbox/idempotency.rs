@@ -352,7 +352,8 @@ async fn a_repeat_while_the_first_is_delayed_gets_the_same_order() {
         let order = order();
         let key = IdempotencyKey::new("in-flight-key").expect("key");
         sandbox.inject(
-            Fault::delay_before_processing(Duration::from_millis(500)).only(Operation::CreateOrder),
+            Fault::delay_before_processing(Duration::from_millis(500))
+                .with_operation(Operation::CreateOrder),
         );
 
         let a = client
@@ -387,7 +388,8 @@ async fn a_repeat_while_the_first_answer_is_delayed_gets_the_same_order() {
         let order = order();
         let key = IdempotencyKey::new("in-flight-key-2").expect("key");
         sandbox.inject(
-            Fault::delay_after_processing(Duration::from_secs(1)).only(Operation::CreateOrder),
+            Fault::delay_after_processing(Duration::from_secs(1))
+                .with_operation(Operation::CreateOrder),
         );
         let a = client
             .create_order(&t, &order)
@@ -486,7 +488,7 @@ async fn faults_and_5xx_are_not_remembered_under_a_key() {
 
         // A key first met by a dropped connection is free too.
         let key = IdempotencyKey::new("after-a-drop").expect("key");
-        sandbox.inject(Fault::drop_before_processing().only(Operation::CreateOrder));
+        sandbox.inject(Fault::drop_before_processing().with_operation(Operation::CreateOrder));
         let err = client
             .create_order(&t, &order())
             .with_idempotency_key(key.clone())

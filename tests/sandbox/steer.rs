@@ -20,7 +20,7 @@ async fn a_leftover_fault_on_one_token_never_touches_another() {
         let client = once(&sandbox);
         let a = token(tokens::ACTIVE_INVOICE);
         let b = token(tokens::ACTIVE_CARD);
-        sandbox.inject(Fault::status(503, UNAVAILABLE).with_times(5).for_token(&a));
+        sandbox.inject(Fault::status(503, UNAVAILABLE).with_times(5).with_token(&a));
 
         // Token B is served normally, however often, while A's fault waits.
         for _ in 0..3 {
@@ -57,9 +57,9 @@ async fn faults_target_an_operation_a_token_and_a_key_together() {
         let other_key = IdempotencyKey::derive("steer", "charge-2");
         sandbox.inject(
             Fault::status(502, UNAVAILABLE)
-                .only(Operation::CreateOrder)
-                .for_token(&a)
-                .for_key(&key),
+                .with_operation(Operation::CreateOrder)
+                .with_token(&a)
+                .with_key(&key),
         );
 
         // Same token, other key; same key, other token; same token, other
@@ -106,8 +106,8 @@ async fn a_request_gets_the_first_matching_fault_and_others_wait() {
         let client = once(&sandbox);
         let a = token(tokens::ACTIVE_INVOICE);
         let b = token(tokens::ACTIVE_CARD);
-        sandbox.inject(Fault::status(503, UNAVAILABLE).for_token(&a));
-        sandbox.inject(Fault::status(500, UNAVAILABLE).for_token(&b));
+        sandbox.inject(Fault::status(503, UNAVAILABLE).with_token(&a));
+        sandbox.inject(Fault::status(500, UNAVAILABLE).with_token(&b));
         sandbox.inject(Fault::status(504, UNAVAILABLE));
 
         // B skips A's fault and takes its own; then A takes its own; then
@@ -137,9 +137,9 @@ fn pending_faults_read_as_kind_target_and_times_left() {
         "{:?}",
         Fault::drop_after_processing()
             .with_times(3)
-            .only(Operation::CreateOrder)
-            .for_token(&a)
-            .for_key(&key)
+            .with_operation(Operation::CreateOrder)
+            .with_token(&a)
+            .with_key(&key)
     );
     assert_eq!(
         shown,
@@ -236,7 +236,7 @@ async fn a_drop_after_commit_with_a_retried_key_stores_one_order() {
         let sandbox = Sandbox::start().await.expect("start");
         let a = token(tokens::ACTIVE_INVOICE);
         let key = IdempotencyKey::derive("steer", "double-charge");
-        sandbox.inject(Fault::drop_after_processing().for_key(&key));
+        sandbox.inject(Fault::drop_after_processing().with_key(&key));
         let created = sandbox
             .client()
             .create_order(&a, &order())

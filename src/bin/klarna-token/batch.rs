@@ -91,11 +91,7 @@ fn load(path: &Path, strict: bool) -> Result<Vec<Charge>, Vec<String>> {
         let token = string("token", &mut bad).and_then(|t| match CustomerToken::new(t) {
             Ok(token) => Some(token),
             Err(e) => {
-                let message = e
-                    .validation()
-                    .and_then(|v| v.iter().next().map(|v| v.message().to_owned()))
-                    .unwrap_or_else(|| e.to_string());
-                bad("token", message);
+                bad("token", e.message().to_owned());
                 None
             }
         });

@@ -60,11 +60,7 @@ impl TryFrom<TokenJson> for SandboxToken {
     type Error = Wrong;
     fn try_from(json: TokenJson) -> Result<Self, Wrong> {
         if let Err(e) = CustomerToken::new(json.id.as_str()) {
-            let message = e
-                .validation()
-                .and_then(|v| v.iter().next())
-                .map_or_else(|| e.to_string(), |v| v.message().to_owned());
-            return Err(("id".to_owned(), message));
+            return Err(("id".to_owned(), e.message().to_owned()));
         }
         known_status(&json.status).map_err(|e| ("status".to_owned(), e))?;
         if matches!(json.payment_method_type, PaymentMethodType::Unknown(_)) {
@@ -265,16 +261,16 @@ impl TryFrom<FaultSpec> for Fault {
                 let names: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
                 format!("operation: {operation:?} is none of {}", names.join(", "))
             })?;
-            fault = fault.only(operation);
+            fault = fault.with_operation(operation);
         }
         if let Some(token) = &spec.token {
             let token = CustomerToken::new(token.as_str()).map_err(|e| format!("token: {e}"))?;
-            fault = fault.for_token(&token);
+            fault = fault.with_token(&token);
         }
         if let Some(key) = &spec.idempotency_key {
             let key =
                 IdempotencyKey::new(key.as_str()).map_err(|e| format!("idempotency_key: {e}"))?;
-            fault = fault.for_key(&key);
+            fault = fault.with_key(&key);
         }
         Ok(fault)
     }
