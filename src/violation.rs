@@ -101,9 +101,7 @@ impl ValidationErrors {
 
     /// A decoder's error, at the path it names.
     pub(crate) fn from_deserialize(e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        Self::single(&path, without_values(&e.inner().to_string()))
+        Self::single(&json_path(e.path()), without_values(&e.inner().to_string()))
     }
 
     /// `Ok` when there are none.
@@ -177,6 +175,14 @@ pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }
+}
+
+/// A decoder's path as the crate writes paths: `order_lines[3].name`, and
+/// the empty string for the document itself (`serde_path_to_error` writes
+/// `.`).
+pub(crate) fn json_path(path: &serde_path_to_error::Path) -> String {
+    let path = path.to_string();
+    if path == "." { String::new() } else { path }
 }
 
 #[cfg(test)]

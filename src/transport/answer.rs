@@ -209,8 +209,7 @@ impl Reading<'_> {
         match decode(&answer.body) {
             Ok(value) => Ok(self.success(value, answer.status)),
             Err(e) => {
-                let path = e.path().to_string();
-                let path = if path == "." { String::new() } else { path };
+                let path = crate::violation::json_path(e.path());
                 let message = e.into_inner().to_string();
                 Err(self.undecodable(answer, message, path))
             }

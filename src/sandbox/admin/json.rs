@@ -11,6 +11,7 @@ use crate::operation::Operation;
 use crate::order::OrderRequest;
 use crate::sandbox::fault::{FaultKind, Phase};
 use crate::sandbox::{Fault, RecordedRequest, SandboxToken, StoredOrder};
+use crate::violation::json_path;
 use crate::{CustomerToken, IdempotencyKey};
 
 /// A token as the admin API and the `--tokens` file spell it.
@@ -97,13 +98,6 @@ impl From<&SandboxToken> for TokenJson {
             }),
         }
     }
-}
-
-/// A `serde_path_to_error` path as the crate writes JSON paths: the
-/// document itself is the empty path, not `.`.
-fn json_path(path: &serde_path_to_error::Path) -> String {
-    let path = path.to_string();
-    if path == "." { String::new() } else { path }
 }
 
 /// Parses one token or a list of tokens, naming the JSON path of what is
