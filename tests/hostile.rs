@@ -8,19 +8,14 @@ mod common;
 use std::time::Duration;
 
 use common::capture::Capture;
+use common::fixtures::{BASIC_B64, PASSWORD, TOKEN, USERNAME, plan_order, token};
 use klarna_customer_token_testkit::hostile::{Hostile, Reply};
 
 use klarna_customer_token::clock::{Clock, VirtualClock};
 use klarna_customer_token::{
-    Client, ClientBuilder, CustomerToken, Error, OrderLine, OrderOutcome, OrderRequest,
-    RetryPolicy, TransportKind,
+    Client, ClientBuilder, Error, OrderOutcome, RetryPolicy, TransportKind,
 };
 
-const TOKEN: &str = "0b1d9815-165e-42e2-8867-35bc03789e00";
-const USERNAME: &str = "K123456_abcd12345";
-const PASSWORD: &str = "shared-secret";
-/// base64("K123456_abcd12345:shared-secret")
-const BASIC_B64: &str = "SzEyMzQ1Nl9hYmNkMTIzNDU6c2hhcmVkLXNlY3JldA==";
 const MIB: usize = 1024 * 1024;
 /// No call in this file may take longer.
 const CALL_BOUND: Duration = Duration::from_secs(60);
@@ -41,25 +36,6 @@ fn retrying(server: &Hostile) -> (Client, VirtualClock) {
         .build()
         .expect("client");
     (client, clock)
-}
-
-fn token() -> CustomerToken {
-    CustomerToken::new(TOKEN).expect("token")
-}
-
-fn order() -> OrderRequest {
-    OrderRequest::builder()
-        .purchase_currency("EUR")
-        .line(
-            OrderLine::builder("Gold plan")
-                .quantity(1)
-                .unit_price(1190)
-                .tax_rate(1900)
-                .build()
-                .expect("line"),
-        )
-        .build()
-        .expect("order")
 }
 
 async fn bounded<T>(call: impl std::future::IntoFuture<Output = T>) -> T {
@@ -95,7 +71,7 @@ async fn an_endless_success_body_is_cut_at_the_cap_and_reported_created() {
     })
     .await;
     let (client, clock) = retrying(&server);
-    let order = order();
+    let order = plan_order(1190);
     let token = token();
     let call = client.create_order(&token, &order);
     let key = call.idempotency_key().clone();
@@ -174,7 +150,7 @@ async fn a_100_mb_error_page_is_cut_and_retried_as_its_status_is() {
     })
     .await;
     let (client, clock) = retrying(&server);
-    let order = order();
+    let order = plan_order(1190);
     let e = bounded(client.create_order(&token(), &order))
         .await
         .expect_err("502");
@@ -210,7 +186,7 @@ async fn a_huge_json_rejection_is_cut_and_not_retried() {
     })
     .await;
     let (client, _clock) = retrying(&server);
-    let order = order();
+    let order = plan_order(1190);
     let e = bounded(
         client
             .create_order(&token(), &order)
@@ -236,7 +212,7 @@ async fn the_cap_is_settable_and_a_body_at_the_cap_is_whole() {
     let server =
         Hostile::start(move |_| Reply::body(200, &[("content-type", "application/json")], body))
             .await;
-    let order = order();
+    let order = plan_order(1190);
     let at_cap = builder(&server)
         .max_response_body(body.len())
         .build()
@@ -373,7 +349,7 @@ async fn echoed_secrets_survive_nowhere() {
         .retry_policy(RetryPolicy::none())
         .build()
         .expect("client");
-    let order = order();
+    let order = plan_order(1190);
     let mut texts = Vec::new();
     for n in 0..answers.len() {
         match bounded(client.create_order(&token(), &order)).await {
@@ -565,7 +541,7 @@ async fn retry_after_in_every_form() {
 async fn a_final_429_is_definitive_but_earlier_ambiguity_stays() {
     let server = Hostile::start(|_| Reply::body(429, &[("retry-after", "1")], "")).await;
     let (client, _clock) = retrying(&server);
-    let order = order();
+    let order = plan_order(1190);
     let e = bounded(client.create_order(&token(), &order))
         .await
         .expect_err("429");
@@ -608,7 +584,7 @@ async fn a_malformed_head_is_an_unreadable_answer() {
             .retry_policy(RetryPolicy::none())
             .build()
             .expect("client");
-        let order = order();
+        let order = plan_order(1190);
         let e = bounded(client.create_order(&token(), &order))
             .await
             .expect_err("malformed");

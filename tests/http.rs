@@ -1,31 +1,21 @@
 //! The exact requests the client sends, per operation, checked against an
 //! httpmock server on 127.0.0.1.
 
+mod common;
+
 use std::collections::BTreeSet;
+
+use common::fixtures::{TOKEN, client, token};
 
 use httpmock::HttpMockRequest;
 use httpmock::prelude::*;
 use klarna_customer_token::{
     Client, CustomerToken, FraudStatus, IdempotencyKey, OrderLine, OrderRequest, PaymentMethodType,
-    RetryPolicy, TokenStatus,
+    TokenStatus,
 };
 
-const TOKEN: &str = "0b1d9815-165e-42e2-8867-35bc03789e00";
 /// base64("K123456_abcd12345:shared-secret")
 const BASIC: &str = "Basic SzEyMzQ1Nl9hYmNkMTIzNDU6c2hhcmVkLXNlY3JldA==";
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .basic_auth("K123456_abcd12345", "shared-secret")
-        .base_url(server.base_url())
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .expect("client")
-}
-
-fn token() -> CustomerToken {
-    CustomerToken::new(TOKEN).expect("token")
-}
 
 fn order() -> OrderRequest {
     OrderRequest::builder()
@@ -98,7 +88,10 @@ async fn read_token_sends_exactly_the_promised_request() {
                 );
         })
         .await;
-    let details = client(&server).read_token(&token()).await.expect("read");
+    let details = client(server.base_url())
+        .read_token(&token())
+        .await
+        .expect("read");
     mock.assert_calls_async(1).await;
     assert_eq!(details.status(), &TokenStatus::Active);
     assert_eq!(details.payment_method_type(), &PaymentMethodType::Card);
@@ -143,7 +136,7 @@ async fn create_order_sends_exactly_the_promised_request() {
         })
         .await;
     let order = order();
-    let client = client(&server);
+    let client = client(server.base_url());
     let token = token();
     let created = client
         .create_order(&token, &order)
@@ -167,7 +160,7 @@ async fn create_order_sends_exactly_the_promised_request() {
 #[tokio::test]
 async fn create_order_without_a_caller_key_sends_the_generated_one() {
     let server = MockServer::start_async().await;
-    let client = client(&server);
+    let client = client(server.base_url());
     let token = token();
     let order = order();
     let call = client.create_order(&token, &order);
@@ -212,7 +205,7 @@ async fn each_call_gets_its_own_key_and_a_caller_key_never_leaks() {
                 .body(r#"{"order_id":"ord","fraud_status":"ACCEPTED"}"#);
         })
         .await;
-    let client = client(&server);
+    let client = client(server.base_url());
     let token = token();
     let order = order();
     let mine = IdempotencyKey::new("mine-1").expect("key");
@@ -255,7 +248,7 @@ async fn cancel_token_sends_exactly_the_promised_request() {
             then.status(202);
         })
         .await;
-    client(&server)
+    client(server.base_url())
         .cancel_token(&token())
         .await
         .expect("cancel");
@@ -354,7 +347,7 @@ async fn an_invalid_order_is_never_sent() {
              "order_lines":[{"name":"x","quantity":1,"unit_price":0,"total_amount":0}]}"#,
     )
     .expect("parse");
-    let client = client(&server);
+    let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &bad);
     let key = call.idempotency_key().clone();

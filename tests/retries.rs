@@ -3,30 +3,17 @@
 //! cost no real time; only per-attempt timeouts take (short) real time.
 #![cfg(feature = "sandbox")]
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use common::fixtures::plan_order as order;
 use klarna_customer_token::clock::{Clock, VirtualClock};
 use klarna_customer_token::sandbox::{Fault, Sandbox, tokens};
 use klarna_customer_token::{
-    Client, CustomerToken, Error, ErrorCode, IdempotencyKey, Operation, OrderLine, OrderOutcome,
-    OrderRequest, RetryPolicy,
+    Client, CustomerToken, Error, ErrorCode, IdempotencyKey, Operation, OrderOutcome, RetryPolicy,
 };
-
-fn order(amount: i64) -> OrderRequest {
-    OrderRequest::builder()
-        .purchase_currency("EUR")
-        .line(
-            OrderLine::builder("Gold plan")
-                .quantity(1)
-                .unit_price(amount)
-                .tax_rate(1900)
-                .build()
-                .expect("line"),
-        )
-        .build()
-        .expect("order")
-}
 
 fn token() -> CustomerToken {
     CustomerToken::new(tokens::ACTIVE_CARD).expect("token")

@@ -71,6 +71,22 @@ pub fn shoe_order() -> Result<OrderRequest, Error> {
         .build()
 }
 
+/// One "Gold plan" line at `unit_price` EUR cents with 19 % tax.
+pub fn plan_order(unit_price: i64) -> OrderRequest {
+    OrderRequest::builder()
+        .purchase_currency("EUR")
+        .line(
+            OrderLine::builder("Gold plan")
+                .quantity(1)
+                .unit_price(unit_price)
+                .tax_rate(1900)
+                .build()
+                .expect("line"),
+        )
+        .build()
+        .expect("order")
+}
+
 /// A local port nothing listens on.
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
