@@ -140,22 +140,159 @@ fn value<T: std::str::FromStr>(
         .map_err(|_| format!("{name}: not {what}: {text:?}"))
 }
 
+/// The options as given, before the command is known.
+#[derive(Debug, Default)]
+struct Options {
+    server: Server,
+    json: bool,
+    strict: bool,
+    yes: bool,
+    file: Option<PathBuf>,
+    key: Option<String>,
+    journal: Option<PathBuf>,
+    namespace: Option<String>,
+    concurrency: Option<usize>,
+    rate_limit: Option<u32>,
+    max_retries: Option<u32>,
+    attempt_timeout: Option<Duration>,
+}
+
+impl Options {
+    /// Takes the option `name` (and its value from `p`); `Some` when it
+    /// ends the parsing (help, version).
+    fn take(&mut self, p: &mut lexopt::Parser, name: &str) -> Result<Option<Parsed>, String> {
+        match name {
+            "-h" | "--help" => return Ok(Some(Parsed::Help)),
+            "-V" | "--version" => return Ok(Some(Parsed::Version)),
+            "--json" => self.json = true,
+            "--strict" => self.strict = true,
+            "--yes" | "-y" => self.yes = true,
+            "--endpoint" => self.server.endpoint = Some(value(p, name, "an endpoint name")?),
+            "--base-url" => self.server.base_url = Some(value(p, name, "a URL")?),
+            "--file" | "-f" => {
+                self.file = Some(PathBuf::from(value::<String>(p, name, "a file")?));
+            }
+            "--key" => self.key = Some(value(p, name, "an idempotency key")?),
+            "--journal" => {
+                self.journal = Some(PathBuf::from(value::<String>(p, name, "a file")?));
+            }
+            "--namespace" => self.namespace = Some(value(p, name, "a namespace")?),
+            "--concurrency" => self.concurrency = Some(value(p, name, "a number")?),
+            "--rate-limit" => self.rate_limit = Some(value(p, name, "a number")?),
+            "--max-retries" => self.max_retries = Some(value(p, name, "a number")?),
+            "--attempt-timeout" => {
+                let secs: f64 = value(p, name, "a number of seconds")?;
+                if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+                    return Err("--attempt-timeout must be between 0 and 3600 seconds".into());
+                }
+                self.attempt_timeout = Some(Duration::from_secs_f64(secs));
+            }
+            _ => return Err(format!("unknown option: {name}")),
+        }
+        Ok(None)
+    }
+
+    /// The rules between options, whatever the command.
+    fn check(&self) -> Result<(), String> {
+        if self.server.endpoint.is_some() && self.server.base_url.is_some() {
+            return Err("give --endpoint or --base-url, not both".to_owned());
+        }
+        if self.rate_limit == Some(0) {
+            return Err("--rate-limit must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+
+    /// Each option, and whether it was given.
+    fn given(&self) -> [(&'static str, bool); 13] {
+        [
+            ("--json", self.json),
+            ("--strict", self.strict),
+            ("--yes", self.yes),
+            ("--file", self.file.is_some()),
+            ("--key", self.key.is_some()),
+            ("--journal", self.journal.is_some()),
+            ("--namespace", self.namespace.is_some()),
+            ("--concurrency", self.concurrency.is_some()),
+            ("--rate-limit", self.rate_limit.is_some()),
+            ("--endpoint", self.server.endpoint.is_some()),
+            ("--base-url", self.server.base_url.is_some()),
+            ("--max-retries", self.max_retries.is_some()),
+            ("--attempt-timeout", self.attempt_timeout.is_some()),
+        ]
+    }
+
+    fn into_args(self, command: Command) -> Args {
+        Args {
+            command,
+            server: self.server,
+            json: self.json,
+            strict: self.strict,
+            yes: self.yes,
+            rate_limit: self.rate_limit,
+            max_retries: self.max_retries,
+            attempt_timeout: self.attempt_timeout,
+        }
+    }
+}
+
+/// The options every command that talks to a server takes.
+const SERVER_OPTIONS: [&str; 4] = [
+    "--endpoint",
+    "--base-url",
+    "--max-retries",
+    "--attempt-timeout",
+];
+
+impl Command {
+    /// Whether this command takes `option`.
+    fn takes(&self, option: &str) -> bool {
+        let own: &[&str] = match self {
+            Self::Read { .. } => &["--json"],
+            Self::Cancel { .. } => &["--json", "--yes"],
+            Self::Order { .. } => &[
+                "--json",
+                "--yes",
+                "--file",
+                "--key",
+                "--strict",
+                "--rate-limit",
+            ],
+            // Offline: no server.
+            Self::Validate { .. } => return ["--json", "--strict", "--file"].contains(&option),
+            Self::Batch { .. } => &[
+                "--journal",
+                "--namespace",
+                "--concurrency",
+                "--rate-limit",
+                "--strict",
+            ],
+        };
+        SERVER_OPTIONS.contains(&option) || own.contains(&option)
+    }
+}
+
+/// The words after the command's name.
+struct Operands {
+    command: String,
+    rest: std::vec::IntoIter<String>,
+}
+
+impl Operands {
+    /// The next operand, which the command needs.
+    fn needed(&mut self, what: &str) -> Result<String, String> {
+        self.rest
+            .next()
+            .ok_or_else(|| format!("{} needs {what}", self.command))
+    }
+}
+
 /// Parses the arguments (without the program name).
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_args(args);
     let mut positionals: Vec<String> = Vec::new();
-    let mut server = Server::default();
-    let (mut json, mut strict, mut yes) = (false, false, false);
-    let mut file: Option<PathBuf> = None;
-    let mut key: Option<String> = None;
-    let mut journal: Option<PathBuf> = None;
-    let mut namespace: Option<String> = None;
-    let mut concurrency: Option<usize> = None;
-    let mut rate_limit: Option<u32> = None;
-    let mut max_retries: Option<u32> = None;
-    let mut attempt_timeout: Option<Duration> = None;
-
+    let mut options = Options::default();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         let name = match arg {
             Short(c) => format!("-{c}"),
@@ -168,167 +305,94 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, 
                 continue;
             }
         };
-        let p = &mut parser;
-        match name.as_str() {
-            "-h" | "--help" => return Ok(Parsed::Help),
-            "-V" | "--version" => return Ok(Parsed::Version),
-            "--json" => json = true,
-            "--strict" => strict = true,
-            "--yes" | "-y" => yes = true,
-            "--endpoint" => server.endpoint = Some(value(p, &name, "an endpoint name")?),
-            "--base-url" => server.base_url = Some(value(p, &name, "a URL")?),
-            "--file" | "-f" => file = Some(PathBuf::from(value::<String>(p, &name, "a file")?)),
-            "--key" => key = Some(value(p, &name, "an idempotency key")?),
-            "--journal" => {
-                journal = Some(PathBuf::from(value::<String>(p, &name, "a file")?));
-            }
-            "--namespace" => namespace = Some(value(p, &name, "a namespace")?),
-            "--concurrency" => concurrency = Some(value(p, &name, "a number")?),
-            "--rate-limit" => rate_limit = Some(value(p, &name, "a number")?),
-            "--max-retries" => max_retries = Some(value(p, &name, "a number")?),
-            "--attempt-timeout" => {
-                let secs: f64 = value(p, &name, "a number of seconds")?;
-                if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
-                    return Err("--attempt-timeout must be between 0 and 3600 seconds".into());
-                }
-                attempt_timeout = Some(Duration::from_secs_f64(secs));
-            }
-            _ => return Err(format!("unknown option: {name}")),
+        if let Some(parsed) = options.take(&mut parser, &name)? {
+            return Ok(parsed);
         }
     }
-    if server.endpoint.is_some() && server.base_url.is_some() {
-        return Err("give --endpoint or --base-url, not both".to_owned());
-    }
-    if rate_limit == Some(0) {
-        return Err("--rate-limit must be at least 1".to_owned());
-    }
+    options.check()?;
 
     let mut positionals = positionals.into_iter();
     let Some(command_name) = positionals.next() else {
         return Err("no command given: read, cancel, order, validate or batch".to_owned());
     };
-    let mut operand = |what: &str| {
-        positionals
-            .next()
-            .ok_or_else(|| format!("{command_name} needs {what}"))
+    let mut operands = Operands {
+        command: command_name,
+        rest: positionals,
     };
-    let mut used: Vec<&str> = vec![
-        "--endpoint",
-        "--base-url",
-        "--max-retries",
-        "--attempt-timeout",
-    ];
-    let command = match command_name.as_str() {
-        "read" => {
-            used.push("--json");
-            Command::Read {
-                token: operand("a TOKEN")?,
-            }
-        }
-        "cancel" => {
-            used.extend(["--json", "--yes"]);
-            Command::Cancel {
-                token: operand("a TOKEN")?,
-            }
-        }
-        "order" => {
-            used.extend([
-                "--json",
-                "--yes",
-                "--file",
-                "--key",
-                "--strict",
-                "--rate-limit",
-            ]);
-            Command::Order {
-                token: operand("a TOKEN")?,
-                file: file
-                    .clone()
-                    .ok_or_else(|| "order needs --file ORDER.json".to_owned())?,
-                key: key.clone(),
-            }
-        }
-        "validate" => {
-            used = vec!["--json", "--strict", "--file"];
-            let file = match (file.clone(), positionals.next()) {
-                (Some(_), Some(_)) => {
-                    return Err("validate takes one ORDER.json".to_owned());
-                }
-                (Some(f), None) => f,
-                (None, Some(f)) => PathBuf::from(f),
-                (None, None) => return Err("validate needs an ORDER.json".to_owned()),
-            };
-            Command::Validate { file }
-        }
-        "batch" => {
-            used.extend([
-                "--journal",
-                "--namespace",
-                "--concurrency",
-                "--rate-limit",
-                "--strict",
-            ]);
-            let file = PathBuf::from(operand("a FILE.jsonl")?);
-            let journal = journal
-                .clone()
-                .ok_or_else(|| "batch needs --journal JOURNAL.jsonl".to_owned())?;
-            let namespace = namespace
-                .clone()
-                .ok_or_else(|| "batch needs --namespace NS".to_owned())?;
-            if namespace.is_empty() {
-                return Err("--namespace must not be empty".to_owned());
-            }
-            let concurrency = concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-            if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-                return Err(format!("--concurrency must be 1 to {MAX_CONCURRENCY}"));
-            }
-            Command::Batch {
-                file,
-                journal,
-                namespace,
-                concurrency,
-            }
-        }
-        other => {
-            return Err(format!(
-                "unknown command {other:?}: read, cancel, order, validate or batch"
-            ));
-        }
-    };
-    if let Some(extra) = positionals.next() {
+    let command = command(&mut operands, &options)?;
+    if let Some(extra) = operands.rest.next() {
         return Err(format!("unexpected argument: {extra:?}"));
     }
     // An option the command does not take is a mistake worth saying.
-    let given = [
-        ("--json", json),
-        ("--strict", strict),
-        ("--yes", yes),
-        ("--file", file.is_some()),
-        ("--key", key.is_some()),
-        ("--journal", journal.is_some()),
-        ("--namespace", namespace.is_some()),
-        ("--concurrency", concurrency.is_some()),
-        ("--rate-limit", rate_limit.is_some()),
-        ("--endpoint", server.endpoint.is_some()),
-        ("--base-url", server.base_url.is_some()),
-        ("--max-retries", max_retries.is_some()),
-        ("--attempt-timeout", attempt_timeout.is_some()),
-    ];
-    for (option, present) in given {
-        if present && !used.contains(&option) {
-            return Err(format!("{command_name} does not take {option}"));
+    for (option, present) in options.given() {
+        if present && !command.takes(option) {
+            return Err(format!("{} does not take {option}", operands.command));
         }
     }
-    Ok(Parsed::Run(Box::new(Args {
-        command,
-        server,
-        json,
-        strict,
-        yes,
-        rate_limit,
-        max_retries,
-        attempt_timeout,
-    })))
+    Ok(Parsed::Run(Box::new(options.into_args(command))))
+}
+
+/// The command named first, with its operands and the options it needs.
+fn command(operands: &mut Operands, options: &Options) -> Result<Command, String> {
+    match operands.command.as_str() {
+        "read" => Ok(Command::Read {
+            token: operands.needed("a TOKEN")?,
+        }),
+        "cancel" => Ok(Command::Cancel {
+            token: operands.needed("a TOKEN")?,
+        }),
+        "order" => Ok(Command::Order {
+            token: operands.needed("a TOKEN")?,
+            file: options
+                .file
+                .clone()
+                .ok_or_else(|| "order needs --file ORDER.json".to_owned())?,
+            key: options.key.clone(),
+        }),
+        "validate" => validate(operands, options),
+        "batch" => batch(operands, options),
+        other => Err(format!(
+            "unknown command {other:?}: read, cancel, order, validate or batch"
+        )),
+    }
+}
+
+/// `validate`: the file as an operand or as `--file`, not both.
+fn validate(operands: &mut Operands, options: &Options) -> Result<Command, String> {
+    let file = match (options.file.clone(), operands.rest.next()) {
+        (Some(_), Some(_)) => {
+            return Err("validate takes one ORDER.json".to_owned());
+        }
+        (Some(f), None) => f,
+        (None, Some(f)) => PathBuf::from(f),
+        (None, None) => return Err("validate needs an ORDER.json".to_owned()),
+    };
+    Ok(Command::Validate { file })
+}
+
+fn batch(operands: &mut Operands, options: &Options) -> Result<Command, String> {
+    let file = PathBuf::from(operands.needed("a FILE.jsonl")?);
+    let journal = options
+        .journal
+        .clone()
+        .ok_or_else(|| "batch needs --journal JOURNAL.jsonl".to_owned())?;
+    let namespace = options
+        .namespace
+        .clone()
+        .ok_or_else(|| "batch needs --namespace NS".to_owned())?;
+    if namespace.is_empty() {
+        return Err("--namespace must not be empty".to_owned());
+    }
+    let concurrency = options.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+        return Err(format!("--concurrency must be 1 to {MAX_CONCURRENCY}"));
+    }
+    Ok(Command::Batch {
+        file,
+        journal,
+        namespace,
+        concurrency,
+    })
 }
 
 #[cfg(test)]

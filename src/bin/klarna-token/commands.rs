@@ -3,7 +3,9 @@
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::Path;
 
-use klarna_customer_token::{CustomerToken, IdempotencyKey, OrderRequest, TokenDetails};
+use klarna_customer_token::{
+    CreatedOrder, CustomerToken, Error, IdempotencyKey, OrderRequest, TokenDetails,
+};
 use serde_json::json;
 
 use crate::args::Args;
@@ -252,45 +254,101 @@ pub(crate) async fn cancel(args: &Args, raw_token: &str) -> Exit {
     }
 }
 
+/// The key `--key` gave, and `true`; or a new random one, and `false`.
+fn order_key(given: Option<&str>) -> Result<(IdempotencyKey, bool), Exit> {
+    match given {
+        Some(raw) => match IdempotencyKey::new(raw) {
+            Ok(key) => Ok((key, true)),
+            Err(e) => Err(usage_error(&e.to_string())),
+        },
+        None => Ok((IdempotencyKey::random(), false)),
+    }
+}
+
+/// Without `--yes`: the order, its totals and key, and how to send it.
+fn print_unsent(
+    args: &Args,
+    raw_token: &str,
+    order: &OrderRequest,
+    key: &IdempotencyKey,
+    given: bool,
+) {
+    if args.json {
+        print_json(&json!({
+            "sent": false,
+            "token": raw_token,
+            "idempotency_key": key.as_str(),
+            "totals": totals_json(order),
+        }));
+        return;
+    }
+    println!("order for token {raw_token}: valid");
+    print_totals(order);
+    println!("key:              {key}");
+    println!();
+    if given {
+        println!("not sent: add --yes to create this order with this key");
+    } else {
+        println!(
+            "not sent: add --yes to create it. This key is new on each run; to send \
+             the same charge again, pass --key {key}"
+        );
+    }
+}
+
+fn print_created(json: bool, created: &CreatedOrder) {
+    if json {
+        print_json(&json!({ "sent": true, "order": created }));
+        return;
+    }
+    println!("created order {}", clean(created.order_id()));
+    println!(
+        "fraud status:     {}",
+        clean(created.fraud_status().as_str())
+    );
+    if let Some(url) = created.redirect_url() {
+        println!("redirect url:     {}", clean(url));
+    }
+    println!("key:              {}", created.idempotency_key());
+    println!("attempts:         {}", created.attempts());
+}
+
+/// The order was not created, or may have been: what happened, and how to
+/// reconcile when that is the question.
+fn order_failed(
+    args: &Args,
+    raw_token: &str,
+    path: &Path,
+    key: &IdempotencyKey,
+    e: &Error,
+) -> Exit {
+    print_failure(e, args.json);
+    if !args.json && e.idempotency_key().is_some() && exit_for(e) == Exit::MayHaveBeenCreated {
+        eprintln!(
+            "to reconcile, within 24 hours: klarna-token order {raw_token} --file {} \
+             --key {key} --yes",
+            path.display()
+        );
+    }
+    exit_for(e)
+}
+
 /// `order TOKEN --file ORDER.json [--key KEY] [--yes]`.
 pub(crate) async fn order(args: &Args, raw_token: &str, path: &Path, key: Option<&str>) -> Exit {
     let token = match token(raw_token) {
         Ok(t) => t,
         Err(exit) => return exit,
     };
-    let (key, given) = match key {
-        Some(raw) => match IdempotencyKey::new(raw) {
-            Ok(key) => (key, true),
-            Err(e) => return usage_error(&e.to_string()),
-        },
-        None => (IdempotencyKey::random(), false),
+    let (key, given) = match order_key(key) {
+        Ok(key) => key,
+        Err(exit) => return exit,
     };
     let order = match load_order(path, args.strict, args.json) {
         Ok(order) => order,
         Err(exit) => return exit,
     };
     if !args.yes {
-        if args.json {
-            print_json(&json!({
-                "sent": false,
-                "token": raw_token,
-                "idempotency_key": key.as_str(),
-                "totals": totals_json(&order),
-            }));
-        } else {
-            println!("order for token {raw_token}: valid");
-            print_totals(&order);
-            println!("key:              {key}");
-            println!();
-            if given {
-                println!("not sent: add --yes to create this order with this key");
-            } else {
-                println!(
-                    "not sent: add --yes to create it. This key is new on each run; to send \
-                     the same charge again, pass --key {key}"
-                );
-            }
-        }
+        print_unsent(args, raw_token, &order, &key, given);
         return Exit::Success;
     }
     let client = match config::client(args, args.rate_limit) {
@@ -306,35 +364,9 @@ pub(crate) async fn order(args: &Args, raw_token: &str, path: &Path, key: Option
         .await
     {
         Ok(created) => {
-            if args.json {
-                print_json(&json!({ "sent": true, "order": created }));
-            } else {
-                println!("created order {}", clean(created.order_id()));
-                println!(
-                    "fraud status:     {}",
-                    clean(created.fraud_status().as_str())
-                );
-                if let Some(url) = created.redirect_url() {
-                    println!("redirect url:     {}", clean(url));
-                }
-                println!("key:              {}", created.idempotency_key());
-                println!("attempts:         {}", created.attempts());
-            }
+            print_created(args.json, &created);
             Exit::Success
         }
-        Err(e) => {
-            print_failure(&e, args.json);
-            if !args.json
-                && e.idempotency_key().is_some()
-                && exit_for(&e) == Exit::MayHaveBeenCreated
-            {
-                eprintln!(
-                    "to reconcile, within 24 hours: klarna-token order {raw_token} --file {} \
-                     --key {key} --yes",
-                    path.display()
-                );
-            }
-            exit_for(&e)
-        }
+        Err(e) => order_failed(args, raw_token, path, &key, &e),
     }
 }

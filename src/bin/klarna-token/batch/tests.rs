@@ -1,7 +1,10 @@
 //! Unit tests of `batch`.
 
-use super::*;
-use crate::journal::AttemptState;
+use klarna_customer_token::{CustomerToken, IdempotencyKey, NextStep, OrderOutcome, OrderRequest};
+
+use super::load::Charge;
+use super::plan::{Plan, plan};
+use crate::journal::{AttemptState, States};
 
 fn charge(id: &str, attempt: u32) -> Charge {
     Charge {
