@@ -12,6 +12,8 @@ Usage: python3 benches/ratios.py [RUNS] [BENCH ...] [--old DIR] [--filter REGEX]
              first in even runs), and reports old and new side by side with
              the per-run ratio new/old.
 --filter RE  passed to criterion: only the benchmarks whose id matches.
+--measure S  criterion's measurement time per benchmark, in seconds (default 3;
+             the warm-up is 1 s).
 
 Each run uses criterion's median estimate (estimates.json); each tree writes
 to its own criterion directory (CRITERION_HOME) under this tree's target/.
@@ -29,6 +31,11 @@ if "--old" in args:
 if "--filter" in args:
     i = args.index("--filter")
     filt = args[i + 1]
+    del args[i:i + 2]
+measure = "3"
+if "--measure" in args:
+    i = args.index("--measure")
+    measure = args[i + 1]
     del args[i:i + 2]
 runs = int(args[0]) if args and args[0].isdigit() else 5
 benches = [a for a in args if not a.isdigit()] or ["order_prep", "end_to_end", "decode"]
@@ -58,7 +65,7 @@ def run_bench(tree, bench):
     cmd = ["cargo", "bench", "--quiet"]
     if member:
         cmd += ["-p", "klarna-customer-token-benches"]
-    cmd += ["--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "3", "--noplot"]
+    cmd += ["--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", measure, "--noplot"]
     if filt:
         cmd.append(filt)
     env = dict(os.environ, CRITERION_HOME=homes[tree])

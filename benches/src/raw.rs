@@ -8,6 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
+
 use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest, RetryPolicy};
 
 use crate::server;
@@ -32,6 +34,9 @@ pub struct RawToken {
     status: String,
 }
 
+/// The idempotency key's header, named once.
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("klarna-idempotency-key");
+
 /// The facade's default per-attempt timeout, which the raw side sets on
 /// every request.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,8 +46,9 @@ pub struct Raw {
     http: reqwest::Client,
     /// The server's base URL.
     pub base: String,
-    authorization: String,
-    user_agent: String,
+    /// Made once, as the facade makes its own: a clone shares the bytes.
+    authorization: HeaderValue,
+    user_agent: HeaderValue,
 }
 
 impl Raw {
@@ -52,8 +58,8 @@ impl Raw {
         let request = self
             .http
             .post(url)
-            .header("content-type", "application/json")
-            .header("klarna-idempotency-key", uuid_like())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(IDEMPOTENCY_KEY, uuid_like())
             .body(body);
         self.exchange(request).await
     }
@@ -71,9 +77,9 @@ impl Raw {
         request: reqwest::RequestBuilder,
     ) -> T {
         let response = request
-            .header("authorization", &self.authorization)
-            .header("user-agent", &self.user_agent)
-            .header("accept", "application/json")
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(USER_AGENT, self.user_agent.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
             .timeout(TIMEOUT)
             .send()
             .await
@@ -160,6 +166,11 @@ fn normalized(request: &[u8]) -> (Vec<String>, Vec<u8>) {
     (lines, request[end + 4..].to_vec())
 }
 
+/// The value of a header field in a received request, as a header value.
+fn header_value(request: &[u8], name: &str) -> HeaderValue {
+    HeaderValue::from_str(&field(request, name)).expect("a header value")
+}
+
 /// The value of a header field in a received request.
 fn field(request: &[u8], name: &str) -> String {
     normalized(request)
@@ -190,8 +201,8 @@ pub fn same_bytes(runtime: &tokio::runtime::Runtime, order: &OrderRequest, base:
     let raw = |base: &str| Raw {
         http: raw_http(),
         base: base.to_owned(),
-        authorization: field(&facade_order, "authorization"),
-        user_agent: field(&facade_order, "user-agent"),
+        authorization: header_value(&facade_order, "authorization"),
+        user_agent: header_value(&facade_order, "user-agent"),
     };
     let checking = raw(&capture);
     runtime.block_on(async {
