@@ -4,19 +4,29 @@ serde baseline) per line count, from the markdown that `ratios.py` prints.
 Several result files are drawn side by side (e.g. before and after).
 
 Usage: python3 benches/plot_ratios.py OUT.svg LABEL=results.md [LABEL=results.md ...]
+A file that `ratios.py --old` wrote holds both trees: LABEL=results.md::old
+(or ::new) reads only that tree's tables.
 No third-party modules.
 """
 import re, sys
 
 ROW = re.compile(r"^\| order_prep (\d+) lines: ([^|]+?) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|")
 KINDS = ["serialize only", "build+validate+serialize"]
+# The targets (issue 12): build + validate + serialize, and serialize alone.
+TARGETS = [(1.3, "build+validate+serialize target"), (1.1, "serialize target")]
 COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"]
 
 
 def read(path):
     out = {}
+    path, _, tree = path.partition("::")
+    inside = not tree
     with open(path) as f:
         for line in f:
+            if tree and line.startswith("## "):
+                inside = line.startswith(f"## {tree} tree")
+            if not inside:
+                continue
             m = ROW.match(line.strip())
             if m and m.group(2) in KINDS:
                 out[(int(m.group(1)), m.group(2))] = tuple(float(m.group(i)) for i in (3, 4, 5))
@@ -39,6 +49,9 @@ def main():
         if t <= top:
             svg.append(f'<line x1="{left}" x2="{w - pad}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#ddd"/>')
             svg.append(f'<text x="{left - 5}" y="{y(t) + 4:.1f}" text-anchor="end">{t:.1f}×</text>')
+    for t, what in TARGETS:
+        svg.append(f'<line x1="{left}" x2="{w - pad}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#c00" stroke-dasharray="4 3"/>')
+        svg.append(f'<text x="{w - pad}" y="{y(t) - 3:.1f}" text-anchor="end" fill="#c00">{what} ≤ {t}×</text>')
     for gi, n in enumerate(lines):
         x0 = left + gi * group + group * 0.1
         for si, (_, d, kind) in enumerate(series):

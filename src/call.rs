@@ -214,8 +214,9 @@ async fn send<X: Exchange>(
         options,
     } = common;
     let scope = CallScope::new(X::OPERATION, options, token.clone());
-    let generated = exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str));
-    let (result, tally) = scope.run(generated).await;
+    let (result, tally) = scope
+        .run(|| exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str)))
+        .await;
     let reading = Reading {
         shared: client.shared(),
         operation: X::OPERATION,

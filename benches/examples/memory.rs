@@ -4,28 +4,16 @@
 //!
 //! Run: `cargo run --release -p klarna-customer-token-benches --example memory`
 
-use klarna_customer_token::{Client, CustomerToken, OrderLine, OrderRequest};
+use klarna_customer_token::CustomerToken;
 use klarna_customer_token_benches::proc_memory::memory_kib;
-use klarna_customer_token_benches::server;
+use klarna_customer_token_benches::{raw, server};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = server::start().await;
-    let client = Client::builder()
-        .basic_auth("K123456_abcd12345", "shared-secret")
-        .base_url(&base)
-        .build()?;
-    let token = CustomerToken::new("0b1d9815-165e-42e2-8867-35bc03789e00")?;
-    let order = OrderRequest::builder()
-        .purchase_currency("GBP")
-        .line(
-            OrderLine::builder("Running shoe")
-                .quantity(1)
-                .unit_price(2500)
-                .tax_rate(1900)
-                .build()?,
-        )
-        .build()?;
+    let client = raw::facade(&base);
+    let token = CustomerToken::new(raw::TOKEN)?;
+    let order = raw::order();
     let checkpoints = [1_000usize, 10_000, 100_000];
     println!("calls      rss_kib   peak_kib");
     if let Some((rss, peak)) = memory_kib() {

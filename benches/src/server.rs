@@ -3,7 +3,19 @@
 //! fixed 200 JSON body, keeping the connection alive. It is not the sandbox,
 //! so that its cost stays small and the same for every client measured.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Connections accepted so far by every server of this process: a client
+/// that reuses its pooled connections adds none per call.
+pub static ACCEPTED: AtomicU64 = AtomicU64::new(0);
+
+/// [`ACCEPTED`], read.
+pub fn accepted() -> u64 {
+    ACCEPTED.load(Ordering::Relaxed)
+}
 
 /// The answer to a create-order request.
 pub const ORDER_BODY: &str = r#"{"order_id":"f3392f8b-6116-4073-ab96-e330819e2c07","fraud_status":"ACCEPTED","redirect_url":"https://credit.klarna.com/v1/sessions/x/redirect","authorized_payment_method":{"type":"invoice","number_of_days":14}}"#;
@@ -20,14 +32,33 @@ pub async fn start() -> String {
     format!("http://{addr}")
 }
 
+/// Like [`start`], and every request's bytes (head and body, as received)
+/// are sent on the returned channel: for checking that two clients send the
+/// same bytes. Not for measuring.
+pub async fn start_capturing() -> (String, mpsc::Receiver<Vec<u8>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (requests, received) = mpsc::channel();
+    tokio::spawn(serve_with(listener, Some(requests)));
+    (format!("http://{addr}"), received)
+}
+
 /// A minimal HTTP/1.1 server: reads a request (headers and a
 /// Content-Length body), answers a fixed 200 JSON body, keeps the
 /// connection alive. Its cost is the same for both sides.
 pub async fn serve(listener: tokio::net::TcpListener) {
+    serve_with(listener, None).await
+}
+
+async fn serve_with(listener: tokio::net::TcpListener, capture: Option<mpsc::Sender<Vec<u8>>>) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
             continue;
         };
+        ACCEPTED.fetch_add(1, Ordering::Relaxed);
+        let capture = capture.clone();
         tokio::spawn(async move {
             let mut buf = Vec::with_capacity(8192);
             let mut chunk = [0u8; 8192];
@@ -55,6 +86,9 @@ pub async fn serve(listener: tokio::net::TcpListener) {
                     }
                 }
                 let is_order = buf.starts_with(b"POST");
+                if let Some(capture) = &capture {
+                    let _ = capture.send(buf[..head_end + length].to_vec());
+                }
                 buf.drain(..head_end + length);
                 let body = if is_order { ORDER_BODY } else { TOKEN_BODY };
                 let answer = format!(

@@ -41,6 +41,11 @@ const DOUBLING_LIMIT: usize = 64 * 1024;
 /// generated decoder: one it matches to no declared response.
 const STAND_IN_STATUS: u16 = 999;
 
+/// [`CORRELATION_ID`] as a header name, made once rather than parsed from
+/// the string at every answer.
+const CORRELATION: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static(CORRELATION_ID);
+
 /// One attempt's answer, its body read up to the cap.
 #[derive(Clone, Debug)]
 pub(crate) struct Answer {
@@ -73,7 +78,7 @@ pub(crate) struct Tally {
 pub(crate) fn hand_over(mut answer: Answer, tally: &mut Tally) -> reqwest::Response {
     if (200..300).contains(&answer.status) && !answer.truncated {
         tally.status = answer.status;
-        tally.correlation_id = answer.headers.remove(CORRELATION_ID);
+        tally.correlation_id = answer.headers.remove(CORRELATION);
         let mut response = http::Response::new(answer.body);
         *response.status_mut() =
             http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::OK);
@@ -454,15 +459,26 @@ pub(crate) fn is_malformed_head(e: &reqwest::Error) -> bool {
     false
 }
 
-pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn header_str<'h>(
+    headers: &'h HeaderMap,
+    name: impl reqwest::header::AsHeaderName,
+) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Whether a body is a JSON document: by its content type, or failing that
 /// by its content.
 pub(crate) fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
-    match header_str(headers, "content-type") {
-        Some(kind) if kind.to_ascii_lowercase().contains("json") => true,
+    match header_str(headers, reqwest::header::CONTENT_TYPE) {
+        // "json" in any ASCII case, without a lowercased copy.
+        Some(kind)
+            if kind
+                .as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"json")) =>
+        {
+            true
+        }
         Some(_) => false,
         None => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
     }

@@ -67,6 +67,10 @@ impl fmt::Debug for Shared {
     }
 }
 
+/// The header progenitor adds to every request (a name, not parsed again
+/// per call).
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
 /// Per-call settings.
 #[derive(Clone, Debug)]
 pub(crate) struct CallOptions {
@@ -98,17 +102,24 @@ impl CallScope {
         }
     }
 
-    /// Runs `call` (a generated call) within this scope; returns its result
-    /// and what the attempts found.
-    pub(crate) async fn run<F: Future>(self, call: F) -> (F::Output, Tally) {
-        let mut scoped = std::pin::pin!(CALL.scope(self, call));
-        let output = scoped.as_mut().await;
-        let tally = scoped
-            .as_mut()
-            .take_value()
-            .map(|scope| scope.tally.into_inner())
-            .unwrap_or_default();
-        (output, tally)
+    /// Runs the generated call that `make` makes within this scope; returns
+    /// its result and what the attempts found.
+    ///
+    /// The generated call's future is made inside the scoped future, not
+    /// passed in: a future taken by value into an `async fn` is stored
+    /// twice in its state (as the argument and as the awaited value), and
+    /// the generated future is the largest part of a call's state.
+    pub(crate) fn run<F: Future>(
+        self,
+        make: impl FnOnce() -> F,
+    ) -> impl Future<Output = (F::Output, Tally)> {
+        CALL.scope(self, async move {
+            let output = make().await;
+            let tally = CALL
+                .try_with(|scope| scope.tally.take())
+                .unwrap_or_default();
+            (output, tally)
+        })
     }
 }
 
@@ -186,7 +197,7 @@ impl Shared {
 
     fn set_headers(&self, headers: &mut HeaderMap) {
         // Progenitor adds an `api-version` header that Klarna does not know.
-        headers.remove("api-version");
+        headers.remove(API_VERSION);
         headers.insert(header::AUTHORIZATION, self.authorization.clone());
         headers.insert(header::USER_AGENT, self.user_agent.clone());
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
@@ -230,8 +241,8 @@ impl Shared {
             Ok(response) => response,
             Err(error) => return Sent::Failed(error),
         };
-        let length =
-            answer::header_str(response.headers(), "content-length").and_then(|v| v.parse().ok());
+        let length = answer::header_str(response.headers(), header::CONTENT_LENGTH)
+            .and_then(|v| v.parse().ok());
         match answer::read_capped(&mut response, self.max_response_body, length).await {
             Ok((body, truncated)) => Sent::Answered {
                 response,
