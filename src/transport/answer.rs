@@ -459,10 +459,11 @@ pub(crate) fn is_malformed_head(e: &reqwest::Error) -> bool {
     false
 }
 
-pub(crate) fn header_str<'h>(
-    headers: &'h HeaderMap,
+/// A header's value when it is visible ASCII.
+pub(crate) fn header_str(
+    headers: &HeaderMap,
     name: impl reqwest::header::AsHeaderName,
-) -> Option<&'h str> {
+) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
