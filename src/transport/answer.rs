@@ -459,10 +459,10 @@ pub(crate) fn is_malformed_head(e: &reqwest::Error) -> bool {
     false
 }
 
-pub(crate) fn header_str<'h>(
-    headers: &'h HeaderMap,
+pub(crate) fn header_str(
+    headers: &HeaderMap,
     name: impl reqwest::header::AsHeaderName,
-) -> Option<&'h str> {
+) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
