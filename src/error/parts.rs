@@ -80,7 +80,7 @@ impl ApiError {
         self.body_limit.is_some()
     }
     /// How long Klarna asked the caller to wait, on a 429 or a 503 (see
-    /// [`Error::retry_after`]).
+    /// [`Error::retry_after`](super::Error::retry_after)).
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
