@@ -46,19 +46,19 @@ pub(crate) async fn create(shared: &Arc<Shared>, request: Request<'_>, body: Inc
     let Some(raw_key) = request.parts.headers.get(IDEMPOTENCY_KEY) else {
         return shared.create_order(request.token, order, digest, None, correlation_id);
     };
-    // The key as the crate's type: 1 to 255 visible ASCII characters, as
-    // the client sends it. Anything else is refused, not stored as
-    // something else.
-    let Some(key) = std::str::from_utf8(raw_key.as_bytes())
-        .ok()
-        .and_then(|k| IdempotencyKey::new(k).ok())
-    else {
-        return Answer::error_one(
-            400,
-            ErrorCode::BadRequest,
-            "Klarna-Idempotency-Key: must be 1 to 255 visible ASCII characters",
-            correlation_id,
-        );
+    // The key as the crate's type, by the crate's rule: anything the client
+    // would not send is refused, not stored as something else. Bytes that
+    // are not UTF-8 become U+FFFD, which that rule refuses as a character.
+    let key = match IdempotencyKey::new(String::from_utf8_lossy(raw_key.as_bytes())) {
+        Ok(key) => key,
+        Err(e) => {
+            return Answer::error_one(
+                400,
+                ErrorCode::BadRequest,
+                format!("Klarna-Idempotency-Key: {}", e.message()),
+                correlation_id,
+            );
+        }
     };
     keyed(shared, &request, order, digest, key).await
 }
