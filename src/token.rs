@@ -1,6 +1,7 @@
 //! Customer tokens and what Klarna says about them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +29,11 @@ const MAX_TOKEN_LEN: usize = 1024;
 /// assert!(CustomerToken::new("../admin").is_err());
 /// # Ok::<(), klarna_customer_token::Error>(())
 /// ```
+///
+/// Cloning shares the token's bytes (a reference count), so a call can own
+/// its token without copying it.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CustomerToken(String);
+pub struct CustomerToken(Arc<str>);
 
 impl CustomerToken {
     /// Checks and wraps a token.
@@ -64,7 +68,7 @@ impl CustomerToken {
         };
         match problem {
             Some(message) => Err(InvalidCustomerToken { message }),
-            None => Ok(Self(token)),
+            None => Ok(Self(Arc::from(token))),
         }
     }
 
