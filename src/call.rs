@@ -97,6 +97,9 @@ trait Exchange: Send + Sync {
     ) -> impl Future<Output = Generated<Self::Value>> + Send + 'a;
     /// Reads a success body the generated code did not decode.
     fn decode(body: &[u8]) -> Decoded<Self::Value>;
+    /// Logs what the call is about to send, once per call (the generated
+    /// call is made once per attempt).
+    fn announce(&self) {}
 }
 
 struct ReadToken;
@@ -128,11 +131,13 @@ impl Exchange for CreateOrder {
         token: &'a str,
         key: Option<&'a str>,
     ) -> impl Future<Output = Generated<OrderBody>> + Send + 'a {
-        crate::order::log_unknown_fields(&self.0);
         api.create_order(token, key, &self.0)
     }
     fn decode(body: &[u8]) -> Decoded<OrderBody> {
         decode(body)
+    }
+    fn announce(&self) {
+        crate::order::log_unknown_fields(&self.0);
     }
 }
 
@@ -213,6 +218,7 @@ async fn send<X: Exchange>(
         token,
         options,
     } = common;
+    exchange.announce();
     let scope = CallScope::new(X::OPERATION, options, token.clone());
     let (result, tally) = scope
         .run(|| exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str)))

@@ -69,6 +69,9 @@ pub(crate) struct Tally {
     /// went to the generated decoder (which keeps neither in its errors).
     pub(crate) status: u16,
     pub(crate) correlation_id: Option<HeaderValue>,
+    /// The hook decided on a retry and has waited for it: the call makes
+    /// the generated call again.
+    pub(crate) again: bool,
 }
 
 /// The final answer as the generated decoder gets it. A whole 2xx answer is
@@ -79,12 +82,30 @@ pub(crate) fn hand_over(mut answer: Answer, tally: &mut Tally) -> reqwest::Respo
     if (200..300).contains(&answer.status) && !answer.truncated {
         tally.status = answer.status;
         tally.correlation_id = answer.headers.remove(CORRELATION);
-        let mut response = http::Response::new(answer.body);
-        *response.status_mut() =
-            http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::OK);
-        return reqwest::Response::from(response);
+        return rebuilt(answer.status, answer.body);
     }
     stand_in(Some(answer))
+}
+
+/// The URL a rebuilt response carries: not the request's (it holds the
+/// full customer token), and parsed once, not at every answer as reqwest
+/// parses its own stand-in for a response built without one.
+static STAND_IN_URL: std::sync::LazyLock<Option<reqwest::Url>> =
+    std::sync::LazyLock::new(|| reqwest::Url::parse("http://no.url.provided.local").ok());
+
+/// A whole 2xx answer as a response of its own, its body moved in.
+fn rebuilt(status: u16, body: Bytes) -> reqwest::Response {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    if let Some(url) = STAND_IN_URL.as_ref() {
+        // `ResponseBuilderExt::url` is reqwest's one way to give a response
+        // its URL: it goes in the builder's extensions, moved from there.
+        let mut builder = reqwest::ResponseBuilderExt::url(http::Response::builder(), url.clone());
+        if let Some(extensions) = builder.extensions_mut() {
+            *response.extensions_mut() = std::mem::take(extensions);
+        }
+    }
+    reqwest::Response::from(response)
 }
 
 /// A response the generated code matches to no declared answer and so

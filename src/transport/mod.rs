@@ -89,6 +89,9 @@ pub(crate) struct CallScope {
     options: CallOptions,
     /// For scrubbing what the attempt spans show.
     token: CustomerToken,
+    /// When the first attempt began, on the client's clock: the start of
+    /// the call's deadline.
+    started: Cell<Option<Duration>>,
     tally: Cell<Tally>,
 }
 
@@ -98,12 +101,17 @@ impl CallScope {
             operation,
             options,
             token,
+            started: Cell::new(None),
             tally: Cell::new(Tally::default()),
         }
     }
 
-    /// Runs the generated call that `make` makes within this scope; returns
-    /// its result and what the attempts found.
+    /// Runs the generated call that `make` makes within this scope, once
+    /// per attempt: the hook sends one attempt per generated call, and when
+    /// it decides on a retry (after its wait) the generated call is made
+    /// again, which builds the request again from the call's own inputs.
+    /// Nothing of a request is copied before it is sent. Returns the final
+    /// generated call's result and what the attempts found.
     ///
     /// The generated call's future is made inside the scoped future, not
     /// passed in: a future taken by value into an `async fn` is stored
@@ -111,10 +119,23 @@ impl CallScope {
     /// the generated future is the largest part of a call's state.
     pub(crate) fn run<F: Future>(
         self,
-        make: impl FnOnce() -> F,
+        mut make: impl FnMut() -> F,
     ) -> impl Future<Output = (F::Output, Tally)> {
         CALL.scope(self, async move {
-            let output = make().await;
+            let output = loop {
+                let output = make().await;
+                let again = CALL
+                    .try_with(|scope| {
+                        let mut tally = scope.tally.take();
+                        let again = std::mem::take(&mut tally.again);
+                        scope.tally.set(tally);
+                        again
+                    })
+                    .unwrap_or(false);
+                if !again {
+                    break output;
+                }
+            };
             let tally = CALL
                 .try_with(|scope| scope.tally.take())
                 .unwrap_or_default();
@@ -136,63 +157,78 @@ fn tally(change: impl FnOnce(&mut Tally)) {
 struct Settings {
     operation: Operation,
     options: CallOptions,
+    /// When the call's first attempt began, if one has.
+    started: Option<Duration>,
+    /// The attempts made so far.
+    attempts: u32,
 }
 
 impl Shared {
-    /// Sends `request` with the crate's headers, retrying as the policy
-    /// allows, and returns the final answer as the generated code expects
-    /// it (see [`answer`]).
+    /// Sends one attempt of the current call: `request` with the crate's
+    /// headers. When the answer may be retried and the policy allows
+    /// another attempt, it waits as the policy says and tells the call to
+    /// make the generated call again (see [`CallScope::run`]); otherwise it
+    /// returns the answer as the generated code expects it (see
+    /// [`answer`]).
     pub(crate) async fn execute(
         &self,
         mut request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
-        let Ok(call) = CALL.try_with(|scope| Settings {
-            operation: scope.operation,
-            options: scope.options.clone(),
+        let Ok(call) = CALL.try_with(|scope| {
+            let tally = scope.tally.take();
+            let attempts = tally.attempts;
+            scope.tally.set(tally);
+            Settings {
+                operation: scope.operation,
+                options: scope.options.clone(),
+                started: scope.started.get(),
+                attempts,
+            }
         }) else {
             // Not within a call: nothing is sent.
             return Ok(answer::stand_in(None));
         };
         self.set_headers(request.headers_mut());
         let policy = &call.options.retry;
-        let deadline = Deadline::start(&*self.clock, policy.deadline());
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let remaining = deadline.remaining();
-            *request.timeout_mut() = Some(attempt_timeout(call.options.attempt_timeout, remaining));
-            if let Err(needed) = self.take_turn(remaining).await {
-                tally(|t| t.rate_limited = Some(needed));
-                return Ok(answer::stand_in(None));
+        let deadline = match call.started {
+            Some(started) => Deadline::resume(&*self.clock, started, policy.deadline()),
+            None => {
+                let deadline = Deadline::start(&*self.clock, policy.deadline());
+                let _ = CALL.try_with(|scope| scope.started.set(Some(deadline.started)));
+                deadline
             }
-            // What a retry would need, kept without copying (see `Resend`).
-            let resend = if attempt <= policy.max_retries() {
-                Resend::keep(&mut request)
-            } else {
-                None
-            };
-            let sent = self.attempt(request, call.operation, attempt).await;
-            let kind = sent.kind();
-            tally(|t| {
-                t.attempts = attempt;
-                t.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
-            });
-            if let Some(resend) = resend
-                && retry::is_retryable(kind)
-                && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
-            {
-                tracing::info!(
-                    operation = call.operation.as_str(),
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying"
-                );
-                self.clock.sleep(wait).await;
-                request = resend.rebuild();
-                continue;
-            }
-            return sent.hand_over();
+        };
+        let attempt = call.attempts + 1;
+        let remaining = deadline.remaining();
+        *request.timeout_mut() = Some(attempt_timeout(call.options.attempt_timeout, remaining));
+        if let Err(needed) = self.take_turn(remaining).await {
+            tally(|t| t.rate_limited = Some(needed));
+            return Ok(answer::stand_in(None));
         }
+        let sent = self.attempt(request, call.operation, attempt).await;
+        let kind = sent.kind();
+        tally(|t| {
+            t.attempts = attempt;
+            t.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
+        });
+        if attempt <= policy.max_retries()
+            && retry::is_retryable(kind)
+            && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
+        {
+            tracing::info!(
+                operation = call.operation.as_str(),
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            );
+            // The answer is not needed: its connection goes back now.
+            drop(sent);
+            self.clock.sleep(wait).await;
+            tally(|t| t.again = true);
+            // What the generated code returns for this is thrown away.
+            return Ok(answer::stand_in(None));
+        }
+        sent.hand_over()
     }
 
     fn set_headers(&self, headers: &mut HeaderMap) {
@@ -279,9 +315,13 @@ struct Deadline<'c> {
 
 impl<'c> Deadline<'c> {
     fn start(clock: &'c dyn Clock, length: Duration) -> Self {
+        Self::resume(clock, clock.now(), length)
+    }
+    /// The deadline of a call whose first attempt began at `started`.
+    fn resume(clock: &'c dyn Clock, started: Duration, length: Duration) -> Self {
         Self {
             clock,
-            started: clock.now(),
+            started,
             length,
         }
     }
@@ -391,68 +431,15 @@ impl Sent {
     }
 }
 
-/// The most header fields a request keeps for a retry without an
-/// allocation; the generated requests carry six.
-const KEPT_HEADERS: usize = 8;
-
-/// What a retry needs to send a request again. The body's bytes and the
-/// header fields are shared by reference count, not copied (a header value
-/// made from a string becomes shared on its first clone, one small
-/// allocation); the URL is the one part copied. The header map is built
-/// again only when a retry happens.
-struct Resend {
-    /// The request without its headers: method, URL, body.
-    request: reqwest::Request,
-    headers: [Option<(HeaderName, HeaderValue)>; KEPT_HEADERS],
-    /// Requests with more header fields than that keep a copy of them.
-    more_headers: Option<HeaderMap>,
-}
-
-impl Resend {
-    /// `None` when the body cannot be shared (a stream): such a request is
-    /// not retried.
-    fn keep(request: &mut reqwest::Request) -> Option<Self> {
-        // Out of the way while the rest is cloned.
-        let original = std::mem::take(request.headers_mut());
-        let spare = request.try_clone();
-        let mut headers: [Option<(HeaderName, HeaderValue)>; KEPT_HEADERS] = Default::default();
-        let more_headers = if original.len() > KEPT_HEADERS {
-            Some(original.clone())
-        } else {
-            for (slot, (name, value)) in headers.iter_mut().zip(&original) {
-                *slot = Some((name.clone(), value.clone()));
-            }
-            None
-        };
-        *request.headers_mut() = original;
-        Some(Self {
-            request: spare?,
-            headers,
-            more_headers,
-        })
-    }
-
-    fn rebuild(self) -> reqwest::Request {
-        let mut request = self.request;
-        match self.more_headers {
-            Some(headers) => *request.headers_mut() = headers,
-            None => {
-                let map = request.headers_mut();
-                for (name, value) in self.headers.into_iter().flatten() {
-                    map.append(name, value);
-                }
-            }
-        }
-        request
-    }
-}
-
 impl progenitor_client::ClientHooks<Arc<CallContext>> for crate::generated::Client {
     async fn exec(
         &self,
         request: reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner.execute(request).await
+        // Boxed: the attempt loop's state is the largest part of a call's,
+        // and every future above this one would otherwise hold it inline
+        // and copy it as it is made.
+        Box::pin(self.inner.execute(request)).await
     }
 }
