@@ -189,28 +189,12 @@ impl Common {
 }
 
 /// Runs one call in its span: refuses what may not be sent, else sends it
-/// through the generated client and reads the answer.
+/// through the generated client and reads the answer. One `async fn` for
+/// all of it: every level of a call's future is held, and copied as it is
+/// made, by the level above.
 async fn run<X: Exchange>(
     common: Common,
     exchange: Result<X, ValidationErrors>,
-    key: Option<&IdempotencyKey>,
-) -> Result<Success<X::Value>, Error> {
-    let span = call_span(X::OPERATION, &common.token);
-    if let Some(key) = key {
-        span.record("idempotency_key", key.as_str());
-    }
-    let started = std::time::Instant::now();
-    let result = match exchange {
-        Err(violations) => Err(refused(X::OPERATION, violations, &common.token, key)),
-        Ok(exchange) => send(common, &exchange, key).instrument(span.clone()).await,
-    };
-    close_span(&span, started, &result);
-    result
-}
-
-async fn send<X: Exchange>(
-    common: Common,
-    exchange: &X,
     key: Option<&IdempotencyKey>,
 ) -> Result<Success<X::Value>, Error> {
     let Common {
@@ -218,19 +202,35 @@ async fn send<X: Exchange>(
         token,
         options,
     } = common;
-    exchange.announce();
-    let scope = CallScope::new(X::OPERATION, options, token.clone());
-    let (result, tally) = scope
-        .run(|| exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str)))
-        .await;
-    let reading = Reading {
-        shared: client.shared(),
-        operation: X::OPERATION,
-        token: &token,
-        tally,
-        key,
+    let span = call_span(X::OPERATION, &token);
+    if let Some(key) = key {
+        span.record("idempotency_key", key.as_str());
+    }
+    let started = std::time::Instant::now();
+    let result = match exchange {
+        Err(violations) => Err(refused(X::OPERATION, violations, &token, key)),
+        Ok(exchange) => {
+            span.in_scope(|| exchange.announce());
+            let scope = CallScope::new(X::OPERATION, options, token.clone());
+            let (result, tally) = scope
+                .run(|| exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str)))
+                .instrument(span.clone())
+                .await;
+            let reading = Reading {
+                shared: client.shared(),
+                operation: X::OPERATION,
+                token: &token,
+                tally,
+                key,
+            };
+            reading
+                .settle(result, X::decode)
+                .instrument(span.clone())
+                .await
+        }
     };
-    reading.settle(result, X::decode).await
+    close_span(&span, started, &result);
+    result
 }
 
 /// An order that broke a rule: nothing was sent, no order exists. The key

@@ -492,6 +492,8 @@ pub(crate) fn header_str(
 /// by its content.
 pub(crate) fn is_json(headers: &HeaderMap, body: &[u8]) -> bool {
     match header_str(headers, reqwest::header::CONTENT_TYPE) {
+        // Klarna's own content type, before the general search.
+        Some(kind) if kind.starts_with("application/json") => true,
         // "json" in any ASCII case, without a lowercased copy.
         Some(kind)
             if kind

@@ -71,6 +71,9 @@ impl fmt::Debug for Shared {
 /// per call).
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
+/// The one `Accept` value the crate sends.
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 /// Per-call settings.
 #[derive(Clone, Debug)]
 pub(crate) struct CallOptions {
@@ -236,7 +239,10 @@ impl Shared {
         headers.remove(API_VERSION);
         headers.insert(header::AUTHORIZATION, self.authorization.clone());
         headers.insert(header::USER_AGENT, self.user_agent.clone());
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        // The generated code asks for JSON already; set only when not so.
+        if headers.get(header::ACCEPT) != Some(&JSON) {
+            headers.insert(header::ACCEPT, JSON);
+        }
     }
 
     /// Waits for the client's rate limit, if it has one; `Err(needed)` when
@@ -258,9 +264,10 @@ impl Shared {
             correlation_id = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
-        let started = self.clock.now();
+        // The clock is read only for a span that shows it.
+        let started = (!span.is_disabled()).then(|| self.clock.now());
         let sent = self.send(request).instrument(span.clone()).await;
-        if !span.is_disabled() {
+        if let Some(started) = started {
             let elapsed = self.clock.now().saturating_sub(started);
             span.record("elapsed_ms", elapsed.as_millis() as u64);
             sent.log(&span, self.max_response_body, |id| {
@@ -432,14 +439,13 @@ impl Sent {
 }
 
 impl progenitor_client::ClientHooks<Arc<CallContext>> for crate::generated::Client {
-    async fn exec(
+    /// The attempt loop's future itself, not an `async fn` around it: one
+    /// level less for every call's state to hold and copy.
+    fn exec(
         &self,
         request: reqwest::Request,
         _info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        // Boxed: the attempt loop's state is the largest part of a call's,
-        // and every future above this one would otherwise hold it inline
-        // and copy it as it is made.
-        Box::pin(self.inner.execute(request)).await
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+        self.inner.execute(request)
     }
 }
