@@ -120,7 +120,9 @@ impl Exchange for ReadToken {
     }
 }
 
-struct CreateOrder(OrderRequest);
+/// The order is boxed: a call's future moves it at every level it passes,
+/// and the order is the largest value a call holds.
+struct CreateOrder(Box<OrderRequest>);
 
 impl Exchange for CreateOrder {
     type Value = OrderBody;
@@ -206,7 +208,8 @@ async fn run<X: Exchange>(
     if let Some(key) = key {
         span.record("idempotency_key", key.as_str());
     }
-    let started = std::time::Instant::now();
+    // The clock is read only for a span that shows the elapsed time.
+    let started = (!span.is_disabled()).then(std::time::Instant::now);
     let result = match exchange {
         Err(violations) => Err(refused(X::OPERATION, violations, &token, key)),
         Ok(exchange) => {
@@ -266,12 +269,13 @@ fn call_span(operation: Operation, token: &CustomerToken) -> tracing::Span {
 
 fn close_span<T>(
     span: &tracing::Span,
-    started: std::time::Instant,
+    started: Option<std::time::Instant>,
     result: &Result<Success<T>, Error>,
 ) {
-    if span.is_disabled() {
+    let Some(started) = started else {
+        // A disabled span: nothing to record.
         return;
-    }
+    };
     span.record("elapsed_ms", started.elapsed().as_millis() as u64);
     match result {
         Ok(success) => {
@@ -385,7 +389,7 @@ impl IntoFuture for ReadTokenCall {
 pub struct CreateOrderCall {
     common: Common,
     /// The order, or why it may not be sent.
-    order: Result<OrderRequest, ValidationErrors>,
+    order: Result<Box<OrderRequest>, ValidationErrors>,
     key: IdempotencyKey,
 }
 
@@ -393,7 +397,7 @@ impl CreateOrderCall {
     pub(crate) fn new(client: &Client, token: &CustomerToken, order: &OrderRequest) -> Self {
         // Validated now, so that an order that will not be sent is not
         // copied; the violations wait for the await.
-        let order = order.validate().map(|()| order.clone());
+        let order = order.validate().map(|()| Box::new(order.clone()));
         Self {
             common: Common::new(client, token),
             order,

@@ -46,17 +46,28 @@ const CHARGE_NAMESPACE: &str = "klarna-customer-token/charge-attempt";
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdempotencyKey(String);
 
+/// A UUID's hyphenated lowercase text (what `to_string` gives), written in
+/// one exact allocation rather than through the formatting machinery.
+fn hyphenated(uuid: uuid::Uuid) -> String {
+    uuid.hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_owned()
+}
+
 impl IdempotencyKey {
     /// A fresh random key (UUID v4).
     pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        Self(hyphenated(uuid::Uuid::new_v4()))
     }
 
     /// A deterministic key (UUID v5): the UUID v5 of `name` in the namespace
     /// that is itself the UUID v5 of `namespace` in the URL namespace.
     pub fn derive(namespace: impl AsRef<str>, name: impl AsRef<str>) -> Self {
         let ns = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, namespace.as_ref().as_bytes());
-        Self(uuid::Uuid::new_v5(&ns, name.as_ref().as_bytes()).to_string())
+        Self(hyphenated(uuid::Uuid::new_v5(
+            &ns,
+            name.as_ref().as_bytes(),
+        )))
     }
 
     /// The key of one attempt at one charge: the UUID v5 of `charge_id` and
@@ -104,7 +115,7 @@ impl IdempotencyKey {
         let ns = uuid::Uuid::new_v5(&ns, CHARGE_NAMESPACE.as_bytes());
         let charge_id = charge_id.as_ref();
         let name = format!("{}:{charge_id}:{attempt}", charge_id.len());
-        Self(uuid::Uuid::new_v5(&ns, name.as_bytes()).to_string())
+        Self(hyphenated(uuid::Uuid::new_v5(&ns, name.as_bytes())))
     }
 
     /// A key the caller chose.

@@ -208,7 +208,14 @@ impl Shared {
             tally(|t| t.rate_limited = Some(needed));
             return Ok(answer::stand_in(None));
         }
-        let sent = self.attempt(request, call.operation, attempt).await;
+        // The attempt, in its span: not an `async fn` of its own, so that
+        // the request is not held by one more level of the call's future.
+        let span = attempt_span(call.operation, attempt);
+        let started = (!span.is_disabled()).then(|| self.clock.now());
+        let sent = self.send(request).instrument(span.clone()).await;
+        if let Some(started) = started {
+            self.log_attempt(&span, started, &sent);
+        }
         let kind = sent.kind();
         tally(|t| {
             t.attempts = attempt;
@@ -254,27 +261,13 @@ impl Shared {
         }
     }
 
-    /// One attempt, in its span.
-    async fn attempt(&self, request: reqwest::Request, operation: Operation, n: u32) -> Sent {
-        let span = tracing::debug_span!(
-            "klarna.attempt",
-            operation = operation.as_str(),
-            attempt = n,
-            status = tracing::field::Empty,
-            correlation_id = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        );
-        // The clock is read only for a span that shows it.
-        let started = (!span.is_disabled()).then(|| self.clock.now());
-        let sent = self.send(request).instrument(span.clone()).await;
-        if let Some(started) = started {
-            let elapsed = self.clock.now().saturating_sub(started);
-            span.record("elapsed_ms", elapsed.as_millis() as u64);
-            sent.log(&span, self.max_response_body, |id| {
-                scrub_for_log(&self.secrets, id)
-            });
-        }
-        sent
+    /// Records what an attempt's span shows.
+    fn log_attempt(&self, span: &tracing::Span, started: Duration, sent: &Sent) {
+        let elapsed = self.clock.now().saturating_sub(started);
+        span.record("elapsed_ms", elapsed.as_millis() as u64);
+        sent.log(span, self.max_response_body, |id| {
+            scrub_for_log(&self.secrets, id)
+        });
     }
 
     /// Sends one request and reads its answer's body up to the cap, within
@@ -295,6 +288,18 @@ impl Shared {
             Err(error) => Sent::Failed(error),
         }
     }
+}
+
+/// An attempt's span.
+fn attempt_span(operation: Operation, n: u32) -> tracing::Span {
+    tracing::debug_span!(
+        "klarna.attempt",
+        operation = operation.as_str(),
+        attempt = n,
+        status = tracing::field::Empty,
+        correlation_id = tracing::field::Empty,
+        elapsed_ms = tracing::field::Empty,
+    )
 }
 
 /// Scrubs a server-supplied value for an attempt's log with the current
