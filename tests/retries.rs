@@ -14,6 +14,7 @@ use klarna_customer_token::sandbox::{Fault, Sandbox, tokens};
 use klarna_customer_token::{
     Client, CustomerToken, Error, ErrorCode, IdempotencyKey, Operation, OrderOutcome, RetryPolicy,
 };
+use klarna_customer_token_testkit::hostile::{Hostile, Reply};
 
 fn token() -> CustomerToken {
     CustomerToken::new(tokens::ACTIVE_CARD).expect("token")
@@ -508,81 +509,24 @@ async fn soak_random_faults_never_double_charge() {
     assert!(successes.len() > CALLS / 2, "the faults should not win");
 }
 
-/// A server on 127.0.0.1 that answers each request with the next of
-/// `answers` (status, body) and keeps every request's bytes as received:
-/// head and body.
-async fn recording_server(
-    answers: Vec<(u16, &'static str)>,
-) -> (String, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (sender, received) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut answers = answers.into_iter();
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let mut buf = Vec::new();
-            loop {
-                // One request: its head, then Content-Length bytes of body.
-                let (end, length) = loop {
-                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                        let length = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        break (end + 4, length);
-                    }
-                    let mut chunk = [0u8; 4096];
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break (0, usize::MAX),
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                if length == usize::MAX {
-                    break;
-                }
-                while buf.len() < end + length {
-                    let mut chunk = [0u8; 4096];
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let _ = sender.send(buf.drain(..end + length).collect());
-                let Some((status, body)) = answers.next() else {
-                    return;
-                };
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                if stream.write_all(answer.as_bytes()).await.is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    (base, received)
-}
-
 #[tokio::test]
 async fn every_attempt_of_a_retried_order_sends_the_same_bytes() {
     // Each retry makes the request again from the call's own inputs: the
     // request line, every header field (the key among them) and the body
     // must be the bytes of the first attempt.
-    let created = r#"{"order_id":"o-1","fraud_status":"ACCEPTED"}"#;
-    let (base, mut received) =
-        recording_server(vec![(503, UNAVAILABLE), (503, UNAVAILABLE), (200, created)]).await;
+    let json = [("content-type", "application/json")];
+    let server = Hostile::recording(move |n| match n {
+        0 | 1 => Reply::body(503, &json, UNAVAILABLE),
+        _ => Reply::body(
+            200,
+            &json,
+            r#"{"order_id":"o-1","fraud_status":"ACCEPTED"}"#,
+        ),
+    })
+    .await;
     let client = Client::builder()
         .basic_auth("K123456_abcd12345", "shared-secret")
-        .base_url(&base)
+        .base_url(&server.base_url)
         .retry_policy(
             RetryPolicy::default()
                 .with_max_retries(2)
@@ -596,10 +540,7 @@ async fn every_attempt_of_a_retried_order_sends_the_same_bytes() {
     let key = call.idempotency_key().clone();
     let done = call.await.expect("the third attempt succeeds");
     assert_eq!(done.attempts(), 3);
-    let mut requests = Vec::new();
-    while let Ok(request) = received.try_recv() {
-        requests.push(request);
-    }
+    let requests = server.recorded();
     assert_eq!(requests.len(), 3);
     let first = String::from_utf8(requests[0].clone()).expect("ascii");
     assert!(

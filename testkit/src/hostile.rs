@@ -2,8 +2,8 @@
 //! answers with a scripted reply, which may be endless, huge or malformed.
 //! Every loop in it is bounded in count and in time.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -102,6 +102,9 @@ pub struct Hostile {
     pub base_url: String,
     requests: Arc<AtomicUsize>,
     written: Arc<AtomicU64>,
+    /// Every request's bytes as read (head, and the body up to its bound),
+    /// when started with [`Hostile::recording`].
+    recorded: Option<Arc<Mutex<Vec<Vec<u8>>>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -115,12 +118,26 @@ impl Hostile {
     /// Starts a server answering request number `n` (0-based) with
     /// `script(n)`.
     pub async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::launch(script, None).await
+    }
+
+    /// Like [`start`](Self::start), and keeps the bytes of every request
+    /// read (see [`recorded`](Self::recorded)).
+    pub async fn recording(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::launch(script, Some(Arc::default())).await
+    }
+
+    async fn launch(
+        script: impl Fn(usize) -> Reply + Send + Sync + 'static,
+        recorded: Option<Arc<Mutex<Vec<Vec<u8>>>>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
         let requests = Arc::new(AtomicUsize::new(0));
         let written = Arc::new(AtomicU64::new(0));
         let script = Arc::new(script);
         let (count, bytes) = (Arc::clone(&requests), Arc::clone(&written));
+        let record = recorded.clone();
         let task = tokio::spawn(async move {
             for _ in 0..MAX_CONNECTIONS {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -128,10 +145,11 @@ impl Hostile {
                 };
                 let script = Arc::clone(&script);
                 let (count, bytes) = (Arc::clone(&count), Arc::clone(&bytes));
+                let record = record.clone();
                 tokio::spawn(async move {
                     let _ = tokio::time::timeout(
                         MAX_STREAM_TIME + Duration::from_secs(5),
-                        serve(stream, script, count, bytes),
+                        serve(stream, script, count, bytes, record),
                     )
                     .await;
                 });
@@ -141,6 +159,7 @@ impl Hostile {
             base_url,
             requests,
             written,
+            recorded,
             task,
         }
     }
@@ -154,6 +173,15 @@ impl Hostile {
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::SeqCst)
     }
+
+    /// The bytes of every request read so far, in order; empty unless the
+    /// server was started with [`Hostile::recording`].
+    pub fn recorded(&self) -> Vec<Vec<u8>> {
+        self.recorded
+            .as_ref()
+            .map(|r| r.lock().map(|r| r.clone()).unwrap_or_default())
+            .unwrap_or_default()
+    }
 }
 
 async fn serve(
@@ -161,9 +189,15 @@ async fn serve(
     script: Arc<dyn Fn(usize) -> Reply + Send + Sync>,
     count: Arc<AtomicUsize>,
     written: Arc<AtomicU64>,
+    record: Option<Arc<Mutex<Vec<Vec<u8>>>>>,
 ) {
-    if read_request(&mut stream).await.is_none() {
+    let Some(request) = read_request(&mut stream).await else {
         return;
+    };
+    if let Some(record) = record
+        && let Ok(mut record) = record.lock()
+    {
+        record.push(request);
     }
     let n = count.fetch_add(1, Ordering::SeqCst);
     match script(n) {
@@ -226,8 +260,9 @@ async fn serve(
     let _ = stream.shutdown().await;
 }
 
-/// Reads one request head and its `Content-Length` body (both bounded).
-async fn read_request(stream: &mut TcpStream) -> Option<()> {
+/// Reads one request head and its `Content-Length` body (both bounded);
+/// returns the bytes read, the body cut at its declared length.
+async fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
     const MAX_HEAD: usize = 64 * 1024;
     const MAX_BODY: usize = 1024 * 1024;
     let mut buffer = Vec::new();
@@ -249,12 +284,12 @@ async fn read_request(stream: &mut TcpStream) -> Option<()> {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
         .min(MAX_BODY);
-    let mut have = buffer.len() - head_end;
-    while have < length {
+    while buffer.len() - head_end < length {
         let read = read_some(stream, &mut piece).await?;
-        have += read;
+        buffer.extend_from_slice(&piece[..read]);
     }
-    Some(())
+    buffer.truncate(head_end + length);
+    Some(buffer)
 }
 
 /// One read of at least a byte, within 5 s; `None` at the end, on an error
