@@ -87,9 +87,9 @@ pub(crate) fn hand_over(mut answer: Answer, tally: &mut Tally) -> reqwest::Respo
     stand_in(Some(answer))
 }
 
-/// The URL a rebuilt response carries: not the request's (it holds the
-/// full customer token), and parsed once, not at every answer as reqwest
-/// parses its own stand-in for a response built without one.
+/// The URL every response made here carries: not the request's (it holds
+/// the full customer token), and parsed once, not at every answer as
+/// reqwest parses its own stand-in for a response built without one.
 static STAND_IN_URL: std::sync::LazyLock<Option<reqwest::Url>> =
     std::sync::LazyLock::new(|| reqwest::Url::parse("http://no.url.provided.local").ok());
 
@@ -97,12 +97,17 @@ static STAND_IN_URL: std::sync::LazyLock<Option<reqwest::Url>> =
 fn rebuilt(status: u16, body: Bytes) -> reqwest::Response {
     let mut response = http::Response::new(body);
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    to_reqwest(response)
+}
+
+/// A response made here, as reqwest's, with the stand-in URL.
+fn to_reqwest(mut response: http::Response<Bytes>) -> reqwest::Response {
     if let Some(url) = STAND_IN_URL.as_ref() {
         // `ResponseBuilderExt::url` is reqwest's one way to give a response
         // its URL: it goes in the builder's extensions, moved from there.
         let mut builder = reqwest::ResponseBuilderExt::url(http::Response::builder(), url.clone());
         if let Some(extensions) = builder.extensions_mut() {
-            *response.extensions_mut() = std::mem::take(extensions);
+            response.extensions_mut().extend(std::mem::take(extensions));
         }
     }
     reqwest::Response::from(response)
@@ -118,7 +123,7 @@ pub(crate) fn stand_in(answer: Option<Answer>) -> reqwest::Response {
     if let Some(answer) = answer {
         response.extensions_mut().insert(answer);
     }
-    reqwest::Response::from(response)
+    to_reqwest(response)
 }
 
 /// What the facade learns from a successful call.

@@ -13,7 +13,7 @@
 pub(crate) mod answer;
 pub(crate) mod redact;
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -94,7 +94,7 @@ pub(crate) struct CallScope {
     token: CustomerToken,
     /// When the first attempt began, on the client's clock: the start of
     /// the call's deadline.
-    started: Cell<Option<Duration>>,
+    started: OnceCell<Duration>,
     tally: Cell<Tally>,
 }
 
@@ -104,7 +104,7 @@ impl CallScope {
             operation,
             options,
             token,
-            started: Cell::new(None),
+            started: OnceCell::new(),
             tally: Cell::new(Tally::default()),
         }
     }
@@ -127,14 +127,8 @@ impl CallScope {
         CALL.scope(self, async move {
             let output = loop {
                 let output = make().await;
-                let again = CALL
-                    .try_with(|scope| {
-                        let mut tally = scope.tally.take();
-                        let again = std::mem::take(&mut tally.again);
-                        scope.tally.set(tally);
-                        again
-                    })
-                    .unwrap_or(false);
+                let mut again = false;
+                tally(|t| again = std::mem::take(&mut t.again));
                 if !again {
                     break output;
                 }
@@ -160,10 +154,8 @@ fn tally(change: impl FnOnce(&mut Tally)) {
 struct Settings {
     operation: Operation,
     options: CallOptions,
-    /// When the call's first attempt began, if one has.
-    started: Option<Duration>,
-    /// The attempts made so far.
-    attempts: u32,
+    /// When the call's first attempt began.
+    started: Duration,
 }
 
 impl Shared {
@@ -177,31 +169,20 @@ impl Shared {
         &self,
         mut request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
-        let Ok(call) = CALL.try_with(|scope| {
-            let tally = scope.tally.take();
-            let attempts = tally.attempts;
-            scope.tally.set(tally);
-            Settings {
-                operation: scope.operation,
-                options: scope.options.clone(),
-                started: scope.started.get(),
-                attempts,
-            }
+        let Ok(call) = CALL.try_with(|scope| Settings {
+            operation: scope.operation,
+            options: scope.options.clone(),
+            // The call's deadline runs from its first attempt.
+            started: *scope.started.get_or_init(|| self.clock.now()),
         }) else {
             // Not within a call: nothing is sent.
             return Ok(answer::stand_in(None));
         };
         self.set_headers(request.headers_mut());
         let policy = &call.options.retry;
-        let deadline = match call.started {
-            Some(started) => Deadline::resume(&*self.clock, started, policy.deadline()),
-            None => {
-                let deadline = Deadline::start(&*self.clock, policy.deadline());
-                let _ = CALL.try_with(|scope| scope.started.set(Some(deadline.started)));
-                deadline
-            }
-        };
-        let attempt = call.attempts + 1;
+        let deadline = Deadline::new(&*self.clock, call.started, policy.deadline());
+        let mut attempt = 1;
+        tally(|t| attempt = t.attempts + 1);
         let remaining = deadline.remaining();
         *request.timeout_mut() = Some(attempt_timeout(call.options.attempt_timeout, remaining));
         if let Err(needed) = self.take_turn(remaining).await {
@@ -326,11 +307,8 @@ struct Deadline<'c> {
 }
 
 impl<'c> Deadline<'c> {
-    fn start(clock: &'c dyn Clock, length: Duration) -> Self {
-        Self::resume(clock, clock.now(), length)
-    }
     /// The deadline of a call whose first attempt began at `started`.
-    fn resume(clock: &'c dyn Clock, started: Duration, length: Duration) -> Self {
+    fn new(clock: &'c dyn Clock, started: Duration, length: Duration) -> Self {
         Self {
             clock,
             started,
