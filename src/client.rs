@@ -385,6 +385,8 @@ impl ClientBuilder {
             }
             Target::BaseUrl(url) => check_base_url(url, self.allow_insecure_http)?,
         };
+        let base = reqwest::Url::parse(&base_url)
+            .map_err(|e| ConfigError::new(format!("the base URL is not a valid URL: {e}")))?;
         let authorization = credentials.header()?;
         let user_agent = user_agent(self.user_agent_suffix.as_deref())?;
 
@@ -428,6 +430,7 @@ impl ClientBuilder {
         let shared = Arc::new(Shared {
             http,
             base_url,
+            base,
             authorization,
             user_agent,
             attempt_timeout: self.attempt_timeout,

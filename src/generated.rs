@@ -7,6 +7,7 @@
 #![allow(
     dead_code,
     unused_imports,
+    unused_mut,
     unreachable_pub,
     missing_docs,
     missing_debug_implementations,

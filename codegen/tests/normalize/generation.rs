@@ -88,6 +88,36 @@ fn code_is_generated_from_the_normalized_fixture() {
     assert!(ours.contains("fn create_order"));
 }
 
+/// Every operation's URL is built from segments on the client's parsed base
+/// URL, and no request adds the `api-version` header (see `codegen::lean`),
+/// from Klarna's description and from ours alike.
+#[test]
+fn every_operation_is_leaned() {
+    for (name, doc) in [("klarna", klarna()), ("ours", ours())] {
+        // Without whitespace: the printer breaks long lines where it likes.
+        let code: String = generate(&doc)
+            .expect("generates")
+            .split_whitespace()
+            .collect();
+        for segments in [
+            r#"["customer-token","v1","tokens",customer_token]"#,
+            r#"["customer-token","v1","tokens",customer_token,"order"]"#,
+            r#"["customer-token","v1","tokens",customer_token,"status"]"#,
+        ] {
+            let call = format!("self.inner.url(&{segments})");
+            assert!(code.contains(&call), "{name}: {call} is missing");
+        }
+        assert!(
+            !code.contains("encode_path("),
+            "{name}: a URL is still formatted"
+        );
+        assert!(
+            !code.contains("\"api-version\""),
+            "{name}: the version header is still added"
+        );
+    }
+}
+
 /// The un-normalized fixture, with its mix of error bodies, generates the
 /// same code as the normalized one: the canonical form decides the
 /// responses. (Before the canonical form, progenitor panicked on the mix.)

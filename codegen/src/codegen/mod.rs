@@ -3,7 +3,11 @@
 //! prove a new description can be generated before vendoring it).
 //!
 //! It depends on `progenitor_impl`, `openapiv3`, `syn`, `prettyplease` and
-//! the `normalize` module.
+//! the `normalize` module. Its output passes through [`lean`], which builds
+//! each request's URL from a base URL parsed once and drops a header Klarna
+//! does not know.
+
+pub mod lean;
 
 use serde_json::Value;
 
@@ -46,8 +50,10 @@ pub fn generate_prepared(doc: Value) -> Result<String, String> {
     let mut generator = progenitor_impl::Generator::new(&settings);
     let tokens = run_quietly(move || generator.generate_tokens(&spec))?
         .map_err(|e| format!("progenitor rejected it: {e}"))?;
-    let file: syn::File = syn::parse2(tokens)
+    let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("internal: the generated code does not parse: {e}"))?;
+    // What is not rewritten stays as progenitor wrote it (see `lean`).
+    lean::lean(&mut file);
     Ok(prettyplease::unparse(&file))
 }
 
