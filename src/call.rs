@@ -14,7 +14,7 @@ use crate::client::Client;
 use crate::error::{CallInfo, Error, ErrorBody};
 use crate::idempotency::IdempotencyKey;
 use crate::operation::Operation;
-use crate::order::{CreatedOrder, OrderBody, OrderRequest};
+use crate::order::{CreatedOrder, OrderBody, OrderJson, OrderRequest};
 use crate::retry::RetryPolicy;
 use crate::token::{CustomerToken, TokenDetails};
 use crate::transport::answer::{Reading, Success};
@@ -120,9 +120,13 @@ impl Exchange for ReadToken {
     }
 }
 
-/// The order is boxed: a call's future moves it at every level it passes,
-/// and the order is the largest value a call holds.
-struct CreateOrder(Box<OrderRequest>);
+/// The order as sent: serialized once, when the call was made, with the
+/// paths of its unknown fields when they are to be logged.
+#[derive(Debug)]
+struct CreateOrder {
+    json: OrderJson,
+    unknown_fields: Vec<String>,
+}
 
 impl Exchange for CreateOrder {
     type Value = OrderBody;
@@ -133,13 +137,13 @@ impl Exchange for CreateOrder {
         token: &'a str,
         key: Option<&'a str>,
     ) -> impl Future<Output = Generated<OrderBody>> + Send + 'a {
-        api.create_order(token, key, &self.0)
+        api.create_order(token, key, &self.json)
     }
     fn decode(body: &[u8]) -> Decoded<OrderBody> {
         decode(body)
     }
     fn announce(&self) {
-        crate::order::log_unknown_fields(&self.0);
+        crate::order::log_unknown_fields(&self.unknown_fields);
     }
 }
 
@@ -367,9 +371,9 @@ impl IntoFuture for ReadTokenCall {
 /// ```
 ///
 /// The call owns what it needs: a clone of the client (it shares the
-/// connection pool), of the token, and of the order once it has been
-/// validated, so the caller's token and order can be dropped at once and the
-/// call spawned. The order is validated when the call is made; a violation
+/// connection pool), of the token, and the order's JSON, serialized once it
+/// has been validated (every attempt sends these bytes), so the caller's
+/// token and order can be dropped at once and the call spawned. The order is validated when the call is made; a violation
 /// is kept and returned when the call is awaited, carrying the call's final
 /// idempotency key. Nothing is sent then.
 ///
@@ -388,16 +392,19 @@ impl IntoFuture for ReadTokenCall {
 #[derive(Debug)]
 pub struct CreateOrderCall {
     common: Common,
-    /// The order, or why it may not be sent.
-    order: Result<Box<OrderRequest>, ValidationErrors>,
+    /// The order as sent, or why it may not be sent.
+    order: Result<CreateOrder, ValidationErrors>,
     key: IdempotencyKey,
 }
 
 impl CreateOrderCall {
     pub(crate) fn new(client: &Client, token: &CustomerToken, order: &OrderRequest) -> Self {
-        // Validated now, so that an order that will not be sent is not
-        // copied; the violations wait for the await.
-        let order = order.validate().map(|()| Box::new(order.clone()));
+        // Validated and serialized now: the call keeps the bytes it sends,
+        // not a copy of the order, and the violations wait for the await.
+        let order = order.validate().map(|()| CreateOrder {
+            json: OrderJson::new(order),
+            unknown_fields: crate::order::unknown_fields_to_log(order),
+        });
         Self {
             common: Common::new(client, token),
             order,
@@ -427,7 +434,7 @@ impl IntoFuture for CreateOrderCall {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let key = self.key;
-            let success = run(self.common, self.order.map(CreateOrder), Some(&key)).await?;
+            let success = run(self.common, self.order, Some(&key)).await?;
             Ok(CreatedOrder::new(
                 success.value,
                 key,

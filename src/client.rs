@@ -387,6 +387,11 @@ impl ClientBuilder {
         };
         let base = reqwest::Url::parse(&base_url)
             .map_err(|e| ConfigError::new(format!("the base URL is not a valid URL: {e}")))?;
+        let prefixes = crate::generated::PATH_PREFIXES
+            .iter()
+            .map(|prefix| crate::transport::url_with(&base, prefix))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ConfigError::new)?;
         let authorization = credentials.header()?;
         let user_agent = user_agent(self.user_agent_suffix.as_deref())?;
 
@@ -430,7 +435,7 @@ impl ClientBuilder {
         let shared = Arc::new(Shared {
             http,
             base_url,
-            base,
+            prefixes,
             authorization,
             user_agent,
             attempt_timeout: self.attempt_timeout,

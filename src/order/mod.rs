@@ -331,14 +331,56 @@ fn join_path(prefix: &str, name: &str) -> String {
 /// Logs, at debug level, the paths of the fields the typed API does not
 /// know, as an order with them is sent. Names only: values may be personal
 /// data.
-pub(crate) fn log_unknown_fields(order: &OrderRequest) {
+/// The paths of the order's unknown fields when they would be logged (see
+/// [`log_unknown_fields`]); none otherwise, nothing allocated.
+pub(crate) fn unknown_fields_to_log(order: &OrderRequest) -> Vec<String> {
     if tracing::enabled!(tracing::Level::DEBUG) {
-        let fields = order.unknown_fields();
-        if !fields.is_empty() {
-            tracing::debug!(
-                unknown_fields = ?fields,
-                "sending fields the typed API does not know, as given"
-            );
+        order.unknown_fields()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Logs the paths (never the values) of the unknown fields being sent.
+pub(crate) fn log_unknown_fields(fields: &[String]) {
+    if !fields.is_empty() {
+        tracing::debug!(
+            unknown_fields = ?fields,
+            "sending fields the typed API does not know, as given"
+        );
+    }
+}
+
+/// An order serialized once, when its call is made: every attempt sends
+/// these bytes (the generated code copies them into each request) rather
+/// than serializing the order again, and the call keeps them rather than a
+/// copy of the order.
+pub(crate) struct OrderJson(Result<Box<serde_json::value::RawValue>, String>);
+
+impl OrderJson {
+    pub(crate) fn new(order: &OrderRequest) -> Self {
+        Self(serde_json::value::to_raw_value(order).map_err(|e| e.to_string()))
+    }
+}
+
+impl serde::Serialize for OrderJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Ok(json) => json.serialize(serializer),
+            // Serializing an order cannot fail (every key is a string). Were
+            // it to, the request fails to build, as it did when the order was
+            // serialized at each attempt.
+            Err(message) => Err(serde::ser::Error::custom(message)),
+        }
+    }
+}
+
+/// The JSON holds personal data: only its size is shown.
+impl fmt::Debug for OrderJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Ok(json) => write!(f, "OrderJson({} bytes)", json.get().len()),
+            Err(_) => f.write_str("OrderJson(not serializable)"),
         }
     }
 }

@@ -37,9 +37,10 @@ pub(crate) const DEFAULT_MAX_RESPONSE_BODY: usize = 1024 * 1024;
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: String,
-    /// `base_url`, parsed once: every request's URL starts from it (see
-    /// [`Shared::url`]).
-    pub(crate) base: reqwest::Url,
+    /// Each of the generated code's path prefixes
+    /// (`generated::PATH_PREFIXES`) appended to the base URL, parsed once:
+    /// every request's URL starts from one (see [`Shared::url`]).
+    pub(crate) prefixes: Vec<reqwest::Url>,
     pub(crate) authorization: HeaderValue,
     pub(crate) user_agent: HeaderValue,
     pub(crate) attempt_timeout: Duration,
@@ -162,17 +163,22 @@ struct Settings {
 }
 
 impl Shared {
-    /// A request's URL: the base URL with `segments` appended to its path,
-    /// each percent-encoded as a path segment. The generated methods call it
-    /// (codegen's `lean` pass puts the call in place of progenitor's
+    /// A request's URL: the URL of path prefix `prefix` (an index into
+    /// `generated::PATH_PREFIXES`) with `rest` appended to its path, each
+    /// segment percent-encoded as a path segment. The generated methods call
+    /// it (codegen's `lean` pass puts the call in place of progenitor's
     /// formatted string), so a request's URL is not parsed whole, host
-    /// included, at every call.
+    /// included, at every call; only its parameters are.
     ///
     /// # Errors
-    /// When the base URL cannot take a path, which a URL with an
-    /// `http(s)` scheme always can.
-    pub(crate) fn url(&self, segments: &[&str]) -> Result<reqwest::Url, String> {
-        url_with(&self.base, segments)
+    /// When there is no such prefix, which the generated code never asks
+    /// for.
+    pub(crate) fn url(&self, prefix: usize, rest: &[&str]) -> Result<reqwest::Url, String> {
+        let base = self
+            .prefixes
+            .get(prefix)
+            .ok_or_else(|| format!("no path prefix {prefix}"))?;
+        url_with(base, rest)
     }
 
     /// Sends one attempt of the current call: `request` with the crate's
@@ -288,7 +294,7 @@ impl Shared {
 }
 
 /// `base` with `segments` appended to its path (see [`Shared::url`]).
-fn url_with(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, String> {
+pub(crate) fn url_with(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, String> {
     let mut url = base.clone();
     url.path_segments_mut()
         .map_err(|()| "the base URL cannot take a path".to_owned())?

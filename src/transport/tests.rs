@@ -28,11 +28,13 @@ fn formatted(base: &str, token: &str, tail: &str) -> reqwest::Url {
     .expect("a URL")
 }
 
+/// As the client does: the prefix parsed onto the base once, then the rest.
 fn built(base: &str, token: &str, tail: Option<&str>) -> reqwest::Url {
     let base = reqwest::Url::parse(base).expect("a base");
-    let mut segments = vec!["customer-token", "v1", "tokens", token];
-    segments.extend(tail);
-    url_with(&base, &segments).expect("built")
+    let prefix = url_with(&base, &["customer-token", "v1", "tokens"]).expect("prefix");
+    let mut rest = vec![token];
+    rest.extend(tail);
+    url_with(&prefix, &rest).expect("built")
 }
 
 fn same_for(token: &str) {

@@ -6,9 +6,15 @@
 //!   self.baseurl, encode_path(&customer_token.to_string()))`), which
 //!   reqwest then parses whole: scheme, host (through IDNA) and path. The
 //!   rewritten method asks the client's inner value for the URL instead
-//!   (`self.inner.url(&["customer-token", "v1", "tokens", customer_token])`),
-//!   which appends the path's segments to a base URL parsed once, each
-//!   percent-encoded as a path segment.
+//!   (`self.inner.url(0, &[customer_token, "order"])`), which appends the
+//!   path's remaining segments, each percent-encoded as a path segment, to
+//!   the URL of its literal prefix (`customer-token/v1/tokens`). The pass
+//!   lists those prefixes in `PATH_PREFIXES`, which the client parses onto
+//!   its base URL once, when it is built.
+//! - **Header names given as strings.** `header_map.append("Klarna-Idempotency-Key", …)`
+//!   parses and lowercases the name, and allocates it, at every request;
+//!   the rewritten statement names a constant `HeaderName` (HTTP/1.1 sends
+//!   names in lower case either way).
 //! - **The `api-version` header.** progenitor sends the description's
 //!   version in a header that Klarna's API does not know; the statement that
 //!   adds it is dropped (the facade's transport removes the header too,
@@ -32,10 +38,41 @@ pub struct Leaned {
     pub urls: BTreeSet<String>,
     /// Methods that no longer add the `api-version` header.
     pub api_version: BTreeSet<String>,
+    /// Methods whose header names are constants.
+    pub header_names: BTreeSet<String>,
+    /// The literal path prefixes, in the order of `PATH_PREFIXES`.
+    pub prefixes: Vec<Vec<String>>,
 }
 
-/// Rewrites the methods of the generated `Client`.
-pub fn lean(file: &mut syn::File) -> Leaned {
+/// Rewrites the methods of the generated `Client`, and adds the table of
+/// path prefixes (`PATH_PREFIXES: &[&[&str]]`, empty when no URL was
+/// rewritten).
+///
+/// # Errors
+/// When the table does not parse, which its plain segments rule out.
+pub fn lean(file: &mut syn::File) -> Result<Leaned, String> {
+    let done = lean_methods(file);
+    let table: Vec<String> = done
+        .prefixes
+        .iter()
+        .map(|prefix| format!("&[{}]", quoted(prefix).join(", ")))
+        .collect();
+    let item = format!(
+        "/// The literal prefix of each rewritten request path, as segments.\n\
+         pub(crate) const PATH_PREFIXES: &[&[&str]] = &[{}];",
+        table.join(", ")
+    );
+    let item = syn::parse_str::<Item>(&item)
+        .map_err(|e| format!("internal: the path prefix table does not parse: {e}"))?;
+    file.items.push(item);
+    Ok(done)
+}
+
+fn quoted(segments: &[String]) -> Vec<String> {
+    segments.iter().map(|s| format!("{s:?}")).collect()
+}
+
+fn lean_methods(file: &mut syn::File) -> Leaned {
     let mut done = Leaned::default();
     for item in &mut file.items {
         let Item::Impl(block) = item else { continue };
@@ -53,12 +90,15 @@ pub fn lean(file: &mut syn::File) -> Leaned {
                 done.api_version.insert(name.clone());
             }
             for stmt in &mut method.block.stmts {
+                if constant_header_name(stmt) {
+                    done.header_names.insert(name.clone());
+                }
                 let Stmt::Local(local) = stmt else { continue };
                 let Some(init) = &mut local.init else {
                     continue;
                 };
                 if binds(&local.pat, "url") {
-                    if let Some(url) = url_from_segments(&init.expr, &strs) {
+                    if let Some(url) = url_from_segments(&init.expr, &strs, &mut done.prefixes) {
                         *init.expr = url;
                         done.urls.insert(name.clone());
                     }
@@ -147,8 +187,12 @@ fn shrink_capacity(expr: &mut Expr, removed: usize) {
 
 /// The URL built from segments, for `format!("{}/a/b/{}/c", self.baseurl,
 /// encode_path(&p.to_string()))` where `p` is a `&str` parameter; `None`
-/// for any other shape.
-fn url_from_segments(expr: &Expr, strs: &BTreeSet<String>) -> Option<Expr> {
+/// for any other shape. The literal prefix (`a/b`) goes into `prefixes`.
+fn url_from_segments(
+    expr: &Expr,
+    strs: &BTreeSet<String>,
+    prefixes: &mut Vec<Vec<String>>,
+) -> Option<Expr> {
     let Expr::Macro(mac) = expr else { return None };
     if !mac.mac.path.is_ident("format") {
         return None;
@@ -172,18 +216,57 @@ fn url_from_segments(expr: &Expr, strs: &BTreeSet<String>) -> Option<Expr> {
         .map(|arg| encoded_str_param(&arg, strs))
         .collect::<Option<_>>()?;
     let segments = segments(&template, &params)?;
+    let split = segments
+        .iter()
+        .position(|s| matches!(s, Segment::Param(_)))
+        .unwrap_or(segments.len());
+    let prefix: Vec<String> = segments[..split]
+        .iter()
+        .map(|s| s.literal().unwrap_or_default().to_owned())
+        .collect();
+    let rest: Vec<String> = segments[split..].iter().map(Segment::expr).collect();
+    let index = match prefixes.iter().position(|p| *p == prefix) {
+        Some(index) => index,
+        None => {
+            prefixes.push(prefix);
+            prefixes.len() - 1
+        }
+    };
     syn::parse_str(&format!(
-        "self.inner.url(&[{}]).map_err(Error::InvalidRequest)?",
-        segments.join(", ")
+        "self.inner.url({index}, &[{}]).map_err(Error::InvalidRequest)?",
+        rest.join(", ")
     ))
     .ok()
 }
 
+/// One segment of a request path.
+enum Segment {
+    /// Plain text of the template.
+    Literal(String),
+    /// The name of a `&str` parameter.
+    Param(String),
+}
+
+impl Segment {
+    fn literal(&self) -> Option<&str> {
+        match self {
+            Self::Literal(text) => Some(text),
+            Self::Param(_) => None,
+        }
+    }
+    /// As a Rust expression of type `&str`.
+    fn expr(&self) -> String {
+        match self {
+            Self::Literal(text) => format!("{text:?}"),
+            Self::Param(name) => name.clone(),
+        }
+    }
+}
+
 /// The segments of a template `{}/a/b/{}/c` (the base URL first) with the
-/// parameters' names in their places, as Rust expressions; `None` unless
-/// every parameter fills a whole segment and every literal segment is
-/// plain.
-fn segments(template: &str, params: &[String]) -> Option<Vec<String>> {
+/// parameters in their places; `None` unless every parameter fills a whole
+/// segment and every literal segment is plain.
+fn segments(template: &str, params: &[String]) -> Option<Vec<Segment>> {
     let path = template.strip_prefix("{}")?;
     let pieces: Vec<&str> = path.split("{}").collect();
     if pieces.len() != params.len() + 1 || path.contains("{{") || path.contains("}}") {
@@ -205,13 +288,58 @@ fn segments(template: &str, params: &[String]) -> Option<Vec<String>> {
             if !plain || segment == "." || segment == ".." {
                 return None;
             }
-            out.push(format!("{segment:?}"));
+            out.push(Segment::Literal(segment.to_owned()));
         }
         if let Some(param) = params.get(i) {
-            out.push(param.clone());
+            out.push(Segment::Param(param.clone()));
         }
     }
     Some(out)
+}
+
+/// `header_map.append("Name", value)`, as a statement of the method or of
+/// an `if` in it, becomes
+/// `header_map.append({ const NAME: HeaderName = HeaderName::from_static("name"); NAME }, value)`
+/// when the name is made of letters, digits and hyphens. Says whether it
+/// rewrote.
+fn constant_header_name(stmt: &mut Stmt) -> bool {
+    let expr = match stmt {
+        Stmt::Expr(Expr::MethodCall(call), _) => call,
+        Stmt::Expr(Expr::If(branch), _) => {
+            let mut rewrote = false;
+            for stmt in &mut branch.then_branch.stmts {
+                rewrote |= constant_header_name(stmt);
+            }
+            return rewrote;
+        }
+        _ => return false,
+    };
+    if expr.method != "append" || !is_local(&expr.receiver, "header_map") {
+        return false;
+    }
+    let Some(Expr::Lit(lit)) = expr.args.first() else {
+        return false;
+    };
+    let Lit::Str(name) = &lit.lit else {
+        return false;
+    };
+    let name = name.value();
+    let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !plain {
+        return false;
+    }
+    let constant = format!(
+        "{{ const NAME: ::reqwest::header::HeaderName = \
+         ::reqwest::header::HeaderName::from_static({:?}); NAME }}",
+        name.to_ascii_lowercase()
+    );
+    match (syn::parse_str::<Expr>(&constant), expr.args.first_mut()) {
+        (Ok(constant), Some(first)) => {
+            *first = constant;
+            true
+        }
+        _ => false,
+    }
 }
 
 /// `self.NAME`.
@@ -253,7 +381,7 @@ mod tests {
 
     fn lean_source(source: &str) -> (String, Leaned) {
         let mut file: syn::File = syn::parse_str(source).expect("parses");
-        let done = lean(&mut file);
+        let done = lean(&mut file).expect("leaned");
         // Without whitespace: the printer breaks long lines where it likes.
         let code = prettyplease::unparse(&file);
         (code.split_whitespace().collect(), done)
@@ -275,19 +403,25 @@ mod tests {
     fn a_str_parameter_path_is_built_from_segments_and_the_version_header_is_dropped() {
         let (code, done) = lean_source(METHOD);
         assert!(
-            code.contains(
-                r#".url(&["customer-token","v1","tokens",customer_token,"order"]).map_err(Error::InvalidRequest)?;"#
-            ),
+            code.contains(r#".url(0,&[customer_token,"order"]).map_err(Error::InvalidRequest)?;"#),
             "{code}"
         );
         assert!(!code.contains("api-version"), "{code}");
         assert!(code.contains("with_capacity(1usize)"), "{code}");
-        assert!(code.contains("Klarna-Idempotency-Key"), "{code}");
-        assert_eq!(done.urls, BTreeSet::from(["create_order".to_owned()]));
-        assert_eq!(
-            done.api_version,
-            BTreeSet::from(["create_order".to_owned()])
+        assert!(
+            code.contains(r#"constNAME:::reqwest::header::HeaderName=::reqwest::header::HeaderName::from_static("klarna-idempotency-key""#)
+                && code.contains(r#"NAME},value.to_string().try_into()?,);"#),
+            "{code}"
         );
+        assert!(
+            code.contains(r#"constPATH_PREFIXES:&[&[&str]]=&[&["customer-token","v1","tokens"]];"#),
+            "{code}"
+        );
+        let method = BTreeSet::from(["create_order".to_owned()]);
+        assert_eq!(done.urls, method);
+        assert_eq!(done.api_version, method);
+        assert_eq!(done.header_names, method);
+        assert_eq!(done.prefixes, [["customer-token", "v1", "tokens"]]);
     }
 
     #[test]
@@ -317,9 +451,17 @@ mod tests {
 
     #[test]
     fn trait_impls_and_other_types_are_not_touched() {
-        let source = METHOD.replace("impl Client", "impl Other");
-        assert_eq!(lean_source(&source).1, Leaned::default());
-        let source = METHOD.replace("impl Client", "impl Hooks for Client");
-        assert_eq!(lean_source(&source).1, Leaned::default());
+        for source in [
+            METHOD.replace("impl Client", "impl Other"),
+            METHOD.replace("impl Client", "impl Hooks for Client"),
+        ] {
+            let (code, done) = lean_source(&source);
+            assert_eq!(done, Leaned::default());
+            // The table is there, empty.
+            assert!(
+                code.contains("constPATH_PREFIXES:&[&[&str]]=&[];"),
+                "{code}"
+            );
+        }
     }
 }

@@ -53,7 +53,7 @@ pub fn generate_prepared(doc: Value) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("internal: the generated code does not parse: {e}"))?;
     // What is not rewritten stays as progenitor wrote it (see `lean`).
-    lean::lean(&mut file);
+    lean::lean(&mut file)?;
     Ok(prettyplease::unparse(&file))
 }
 

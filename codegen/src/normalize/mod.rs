@@ -55,7 +55,9 @@ use serde_json::{Map, Value, json};
 /// Schemas whose Rust type is the facade's own: the request bodies and every
 /// response body, so that responses decode into open types.
 pub const REPLACED: &[(&str, &str)] = &[
-    ("customer_token_order", "crate::order::OrderRequest"),
+    // The order as the call keeps it: serialized once (the facade's
+    // `OrderRequest` is what callers build and validate).
+    ("customer_token_order", "crate::order::OrderJson"),
     ("customer_token", "crate::token::TokenDetails"),
     ("order", "crate::order::OrderBody"),
     ("ErrorV2", "crate::error::ErrorBody"),
