@@ -218,22 +218,28 @@ async fn run<X: Exchange>(
         Err(violations) => Err(refused(X::OPERATION, violations, &token, key)),
         Ok(exchange) => {
             span.in_scope(|| exchange.announce());
-            let scope = CallScope::new(X::OPERATION, options, token.clone());
-            let (result, tally) = scope
-                .run(|| exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str)))
-                .instrument(span.clone())
-                .await;
-            let reading = Reading {
-                shared: client.shared(),
-                operation: X::OPERATION,
-                token: &token,
-                tally,
-                key,
+            let work = async {
+                let scope = CallScope::new(X::OPERATION, options, token.clone());
+                let (result, tally) = scope
+                    .run(|| {
+                        exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str))
+                    })
+                    .await;
+                let reading = Reading {
+                    shared: client.shared(),
+                    operation: X::OPERATION,
+                    token: &token,
+                    tally,
+                    key,
+                };
+                reading.settle(result, X::decode).await
             };
-            reading
-                .settle(result, X::decode)
-                .instrument(span.clone())
-                .await
+            // The span is entered at every poll, unless it is disabled.
+            if span.is_disabled() {
+                work.await
+            } else {
+                work.instrument(span.clone()).await
+            }
         }
     };
     close_span(&span, started, &result);
