@@ -379,9 +379,10 @@ impl IntoFuture for ReadTokenCall {
 /// The call owns what it needs: a clone of the client (it shares the
 /// connection pool), of the token, and the order's JSON, serialized once it
 /// has been validated (every attempt sends these bytes), so the caller's
-/// token and order can be dropped at once and the call spawned. The order is validated when the call is made; a violation
-/// is kept and returned when the call is awaited, carrying the call's final
-/// idempotency key. Nothing is sent then.
+/// token and order can be dropped at once and the call spawned. The order is
+/// validated when the call is made; a violation is kept and returned when
+/// the call is awaited, carrying the call's final idempotency key. Nothing
+/// is sent then.
 ///
 /// ```no_run
 /// # use klarna_customer_token::*;

@@ -328,9 +328,6 @@ fn join_path(prefix: &str, name: &str) -> String {
     }
 }
 
-/// Logs, at debug level, the paths of the fields the typed API does not
-/// know, as an order with them is sent. Names only: values may be personal
-/// data.
 /// The paths of the order's unknown fields when they would be logged (see
 /// [`log_unknown_fields`]); none otherwise, nothing allocated.
 pub(crate) fn unknown_fields_to_log(order: &OrderRequest) -> Vec<String> {
@@ -341,7 +338,9 @@ pub(crate) fn unknown_fields_to_log(order: &OrderRequest) -> Vec<String> {
     }
 }
 
-/// Logs the paths (never the values) of the unknown fields being sent.
+/// Logs, at debug level, the paths of the fields the typed API does not
+/// know, as an order with them is sent. Names only: values may be personal
+/// data.
 pub(crate) fn log_unknown_fields(fields: &[String]) {
     if !fields.is_empty() {
         tracing::debug!(

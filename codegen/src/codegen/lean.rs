@@ -1,5 +1,5 @@
-//! A pass over progenitor's output that takes out two costs of every
-//! request the facade would otherwise pay and then undo:
+//! A pass over progenitor's output that takes out three costs of every
+//! request that the facade would otherwise pay:
 //!
 //! - **The URL.** progenitor formats the base URL and each percent-encoded
 //!   parameter into a string (`format!("{}/customer-token/v1/tokens/{}",
@@ -17,8 +17,8 @@
 //!   names in lower case either way).
 //! - **The `api-version` header.** progenitor sends the description's
 //!   version in a header that Klarna's API does not know; the statement that
-//!   adds it is dropped (the facade's transport removes the header too,
-//!   whatever the generated code does).
+//!   adds it is dropped (the facade's request tests check the exact header
+//!   names sent).
 //!
 //! Only the exact shapes described here are rewritten: a path whose
 //! parameters fill whole segments, each a `&str` parameter of the method.
@@ -113,7 +113,17 @@ fn lean_methods(file: &mut syn::File) -> Leaned {
 
 /// `Client` (or a path ending in it).
 fn is_type(ty: &Type, name: &str) -> bool {
-    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == name))
+    matches!(ty, Type::Path(p) if ends_with(&p.path, name))
+}
+
+/// A path whose last segment is `name` (`::reqwest::header::HeaderMap::with_capacity`).
+fn ends_with(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == name)
+}
+
+/// A function path ending in `name`.
+fn calls(func: &Expr, name: &str) -> bool {
+    matches!(func, Expr::Path(p) if ends_with(&p.path, name))
 }
 
 /// The method's parameters of type `&str` (any lifetime).
@@ -152,9 +162,7 @@ fn adds_api_version(stmt: &Stmt) -> bool {
     let Some(Expr::Call(name)) = call.args.first() else {
         return false;
     };
-    let from_static = matches!(&*name.func, Expr::Path(p)
-        if p.path.segments.last().is_some_and(|s| s.ident == "from_static"));
-    from_static
+    calls(&name.func, "from_static")
         && matches!(name.args.first(), Some(Expr::Lit(lit))
             if matches!(&lit.lit, Lit::Str(s) if s.value().eq_ignore_ascii_case("api-version")))
 }
@@ -168,9 +176,7 @@ fn is_local(expr: &Expr, name: &str) -> bool {
 /// map that holds nothing then allocates nothing.
 fn shrink_capacity(expr: &mut Expr, removed: usize) {
     let Expr::Call(call) = expr else { return };
-    let is_with_capacity = matches!(&*call.func, Expr::Path(p)
-        if p.path.segments.last().is_some_and(|s| s.ident == "with_capacity"));
-    if !is_with_capacity {
+    if !calls(&call.func, "with_capacity") {
         return;
     }
     let Some(Expr::Lit(lit)) = call.args.first_mut() else {

@@ -4,8 +4,8 @@
 //!
 //! It depends on `progenitor_impl`, `openapiv3`, `syn`, `prettyplease` and
 //! the `normalize` module. Its output passes through [`lean`], which builds
-//! each request's URL from a base URL parsed once and drops a header Klarna
-//! does not know.
+//! each request's URL on a path prefix the client parses once, drops a
+//! header Klarna does not know and makes header names constants.
 
 pub mod lean;
 
