@@ -124,7 +124,7 @@ impl Exchange for ReadToken {
 /// paths of its unknown fields when they are to be logged.
 #[derive(Debug)]
 struct CreateOrder {
-    json: OrderJson,
+    json: std::sync::Arc<OrderJson>,
     unknown_fields: Vec<String>,
 }
 
@@ -406,10 +406,12 @@ pub struct CreateOrderCall {
 
 impl CreateOrderCall {
     pub(crate) fn new(client: &Client, token: &CustomerToken, order: &OrderRequest) -> Self {
-        // Validated and serialized now: the call keeps the bytes it sends,
-        // not a copy of the order, and the violations wait for the await.
-        let order = order.validate().map(|()| CreateOrder {
-            json: OrderJson::new(order),
+        // Validated and serialized now, or earlier by another call of the
+        // same order (`prepared` works it out once per order): the call
+        // keeps the bytes it sends, not a copy of the order, and the
+        // violations wait for the await.
+        let order = order.prepared().map(|json| CreateOrder {
+            json,
             unknown_fields: crate::order::unknown_fields_to_log(order),
         });
         Self {

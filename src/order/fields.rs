@@ -194,7 +194,7 @@ decoder!(OrderRequest {
     order_lines = "order_lines": lines Vec<OrderLine>,
     order_tax_amount = "order_tax_amount": req i64,
     shipping_address = "shipping_address": object Address,
-});
+} fixed { prepared: Default::default() });
 
 decoder!(OrderLine {
     line_type = "type": opt OrderLineType,

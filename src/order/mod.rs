@@ -15,6 +15,7 @@
 //! - `builder`: the builders; `created`: the order Klarna returns.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
@@ -98,6 +99,11 @@ pub struct OrderRequest {
     #[cfg_attr(feature = "schemars", schemars(skip))]
     #[serde(flatten)]
     extra: Extra,
+    /// Whether the order may be sent, and its JSON: worked out by the first
+    /// call that sends it, then shared by every call and clone.
+    #[cfg_attr(feature = "schemars", schemars(skip))]
+    #[serde(skip)]
+    prepared: Prepared,
 }
 
 impl OrderRequest {
@@ -122,6 +128,7 @@ impl OrderRequest {
             purchase_currency: String::new(),
             shipping_address: None,
             extra: Extra::default(),
+            prepared: Prepared::default(),
         }
     }
 
@@ -255,6 +262,19 @@ impl OrderRequest {
         validate::check_order(self)
     }
 
+    /// The order as a create-order call sends it: validated, then
+    /// serialized. An order does not change once built or decoded (it has no
+    /// setters), so this is worked out once per order, by the first call
+    /// that sends it, and shared with every later call and every clone: a
+    /// billing run that sends one order to many tokens validates and
+    /// serializes it once.
+    pub(crate) fn prepared(&self) -> Result<Arc<OrderJson>, ValidationErrors> {
+        self.prepared
+            .0
+            .get_or_init(|| self.validate().map(|()| Arc::new(OrderJson::new(self))))
+            .clone()
+    }
+
     /// Total amount of the order in minor units, tax and discounts included.
     pub fn order_amount(&self) -> i64 {
         self.order_amount
@@ -350,15 +370,32 @@ pub(crate) fn log_unknown_fields(fields: &[String]) {
     }
 }
 
-/// An order serialized once, when its call is made: every attempt sends
-/// these bytes (the generated code copies them into each request) rather
-/// than serializing the order again, and the call keeps them rather than a
-/// copy of the order.
+/// What [`OrderRequest::prepared`] works out, once per order. It follows
+/// from the order's other fields, so it never makes two orders unequal.
+#[derive(Clone, Default)]
+struct Prepared(OnceLock<Result<Arc<OrderJson>, ValidationErrors>>);
+
+impl PartialEq for Prepared {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// An order serialized once (see [`OrderRequest::prepared`]): every attempt
+/// of every call that sends the order sends these bytes (the generated code
+/// copies them into each request) rather than serializing the order again,
+/// and a call keeps them rather than a copy of the order.
 pub(crate) struct OrderJson(Result<Box<serde_json::value::RawValue>, String>);
 
 impl OrderJson {
     pub(crate) fn new(order: &OrderRequest) -> Self {
         Self(serde_json::value::to_raw_value(order).map_err(|e| e.to_string()))
+    }
+
+    /// The JSON's bytes, when the order could be serialized.
+    #[cfg(test)]
+    fn get(&self) -> Option<&[u8]> {
+        self.0.as_ref().ok().map(|json| json.get().as_bytes())
     }
 }
 
@@ -387,6 +424,57 @@ impl fmt::Debug for OrderJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan(price: i64) -> OrderRequest {
+        OrderRequest::builder()
+            .purchase_currency("GBP")
+            .line(
+                OrderLine::builder("Plan")
+                    .quantity(1)
+                    .unit_price(price)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_order_is_prepared_once_and_shared_with_its_clones() {
+        let order = plan(2500);
+        let first = order.prepared().unwrap();
+        assert_eq!(first.get(), Some(order.to_json().as_slice()));
+        assert!(Arc::ptr_eq(&first, &order.prepared().unwrap()));
+        let clone = order.clone();
+        assert!(Arc::ptr_eq(&first, &clone.prepared().unwrap()));
+        // A prepared order equals the same order not yet prepared, and an
+        // order with other fields is prepared on its own.
+        assert_eq!(order, plan(2500));
+        let other = plan(2600);
+        assert_ne!(order, other);
+        assert_eq!(
+            other.prepared().unwrap().get(),
+            Some(other.to_json().as_slice())
+        );
+    }
+
+    #[test]
+    fn a_decoded_order_that_breaks_a_rule_is_refused_at_every_call() {
+        let order = OrderRequest::from_json(
+            br#"{"purchase_currency": "GBP", "order_amount": 1000, "order_tax_amount": 0,
+                "order_lines": [{"name": "Plan", "quantity": 1, "unit_price": 1000,
+                "total_amount": 900}]}"#,
+        )
+        .unwrap();
+        for _ in 0..2 {
+            let refused = order.prepared().unwrap_err();
+            assert!(
+                refused.at("order_lines[0].total_amount").is_some(),
+                "{refused}"
+            );
+        }
+        assert_eq!(order.prepared().unwrap_err(), order.validate().unwrap_err());
+    }
 
     #[test]
     fn debug_hides_personal_data() {
