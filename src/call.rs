@@ -232,7 +232,7 @@ async fn run<X: Exchange>(
                     tally,
                     key,
                 };
-                reading.settle(result, X::decode).await
+                reading.settle(result, X::decode).resolved().await
             };
             // The span is entered at every poll, unless it is disabled.
             if span.is_disabled() {

@@ -16,6 +16,7 @@
 //! [`Tally`].
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -137,6 +138,23 @@ pub(crate) struct Success<T> {
 /// A success body's decoder, naming the path of the first problem.
 pub(crate) type Decode<T> = fn(&[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>>;
 
+/// What [`Reading::settle`] gives: the call's result, or the future that
+/// reads the one kind of answer whose body is still in its response.
+pub(crate) enum Settled<'a, T> {
+    Done(Result<Success<T>, Error>),
+    Unread(Pin<Box<dyn Future<Output = Result<Success<T>, Error>> + Send + 'a>>),
+}
+
+impl<T> Settled<'_, T> {
+    /// The call's result.
+    pub(crate) async fn resolved(self) -> Result<Success<T>, Error> {
+        match self {
+            Self::Done(result) => result,
+            Self::Unread(reading) => reading.await,
+        }
+    }
+}
+
 /// The reading of one call's final result into the facade's.
 pub(crate) struct Reading<'a> {
     pub(crate) shared: &'a Shared,
@@ -154,22 +172,30 @@ impl Reading<'_> {
     /// whether the description declares error bodies. `decode` reads a
     /// success body the generated code did not decode (another 2xx) or could
     /// not (to name the path of the problem).
-    pub(crate) async fn settle<T, E>(
+    ///
+    /// Not an `async fn`: only a 2xx answer the generated code did not
+    /// expect still has its body in the response, and only that case waits
+    /// (see [`Settled`]), so a call's future does not carry the reading of
+    /// a body for every call.
+    pub(crate) fn settle<'s, T: Send + 's, E>(
         self,
         result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
         decode: Decode<T>,
-    ) -> Result<Success<T>, Error> {
+    ) -> Settled<'s, T>
+    where
+        Self: 's,
+    {
         use progenitor_client::Error as G;
         if let Some(needed) = self.tally.rate_limited {
             // Nothing of this attempt was sent: the outcome is that of the
             // attempts before it.
             let outcome = self.outcome_for_failure(true);
-            return Err(Error::RateLimited(Box::new(RateLimited {
+            return Settled::Done(Err(Error::RateLimited(Box::new(RateLimited {
                 needed,
                 call: self.call_info(outcome),
-            })));
+            }))));
         }
-        match result {
+        Settled::Done(match result {
             Ok(value) => {
                 let status = value.status().as_u16();
                 Ok(self.success(value.into_inner(), status))
@@ -185,20 +211,22 @@ impl Reading<'_> {
                 self.read_success(answer, decode)
             }
             Err(G::UnexpectedResponse(mut response)) => {
-                let answer = match response.extensions_mut().remove::<Answer>() {
-                    Some(answer) => answer,
-                    // A whole 2xx answer the generated code did not expect.
-                    None => Answer {
-                        status: response.status().as_u16(),
-                        headers: HeaderMap::new(),
-                        body: response.bytes().await.unwrap_or_default(),
-                        truncated: false,
-                    },
-                };
-                if (200..300).contains(&answer.status) {
-                    self.read_success(answer, decode)
-                } else {
-                    Err(self.api_error(answer))
+                match response.extensions_mut().remove::<Answer>() {
+                    Some(answer) => self.read_answer(answer, decode),
+                    // A whole 2xx answer the generated code did not expect:
+                    // its body, in memory already, is read through reqwest,
+                    // in a future of its own (about 1.2 KB).
+                    None => {
+                        return Settled::Unread(Box::pin(async move {
+                            let answer = Answer {
+                                status: response.status().as_u16(),
+                                headers: HeaderMap::new(),
+                                body: response.bytes().await.unwrap_or_default(),
+                                truncated: false,
+                            };
+                            self.read_answer(answer, decode)
+                        }));
+                    }
                 }
             }
             Err(G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e)) => {
@@ -208,6 +236,15 @@ impl Reading<'_> {
             Err(G::InvalidRequest(message) | G::Custom(message)) => {
                 Err(self.request_error(&message))
             }
+        })
+    }
+
+    /// A whole answer: a success when it is a 2xx, else Klarna's error.
+    fn read_answer<T>(&self, answer: Answer, decode: Decode<T>) -> Result<Success<T>, Error> {
+        if (200..300).contains(&answer.status) {
+            self.read_success(answer, decode)
+        } else {
+            Err(self.api_error(answer))
         }
     }
 

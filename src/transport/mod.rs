@@ -183,66 +183,108 @@ impl Shared {
     /// make the generated call again (see [`CallScope::run`]); otherwise it
     /// returns the answer as the generated code expects it (see
     /// [`answer`]).
-    pub(crate) async fn execute(
+    ///
+    /// Not an `async fn`: the request is made ready and handed to reqwest
+    /// (whose future does nothing until it is polled) before the returned
+    /// future exists, so that the future holds reqwest's small one and not
+    /// the request. A client with a rate limit keeps the request, boxed,
+    /// until its turn has come.
+    pub(crate) fn execute(
         &self,
-        mut request: reqwest::Request,
-    ) -> reqwest::Result<reqwest::Response> {
-        let Ok(call) = CALL.try_with(|scope| Settings {
-            operation: scope.operation,
-            options: scope.options.clone(),
-            // The call's deadline runs from its first attempt.
-            started: *scope.started.get_or_init(|| self.clock.now()),
-        }) else {
-            // Not within a call: nothing is sent.
-            return Ok(answer::stand_in(None));
-        };
+        request: reqwest::Request,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + '_ {
+        let ready = CALL
+            .try_with(|scope| Settings {
+                operation: scope.operation,
+                options: scope.options.clone(),
+                // The call's deadline runs from its first attempt.
+                started: *scope.started.get_or_init(|| self.clock.now()),
+            })
+            .ok()
+            .map(|call| {
+                let request = self.ready(request, &call);
+                // Without a rate limit the attempt starts now; with one, when
+                // its turn has come.
+                let (now, later) = match self.rate_limit {
+                    None => (Some(self.http.execute(request)), None),
+                    Some(_) => (None, Some(Box::new(request))),
+                };
+                (call, now, later)
+            });
+        async move {
+            let Some((call, now, later)) = ready else {
+                // Not within a call: nothing is sent.
+                return Ok(answer::stand_in(None));
+            };
+            let policy = &call.options.retry;
+            let deadline = Deadline::new(&*self.clock, call.started, policy.deadline());
+            let pending = match (now, later) {
+                (Some(pending), _) => pending,
+                (None, Some(request)) => {
+                    if let Err(needed) = self.take_turn(deadline.remaining()).await {
+                        tally(|t| t.rate_limited = Some(needed));
+                        return Ok(answer::stand_in(None));
+                    }
+                    // The wait for the turn counts against the deadline.
+                    let mut request = *request;
+                    *request.timeout_mut() = Some(attempt_timeout(
+                        call.options.attempt_timeout,
+                        deadline.remaining(),
+                    ));
+                    self.http.execute(request)
+                }
+                (None, None) => return Ok(answer::stand_in(None)),
+            };
+            let mut attempt = 1;
+            tally(|t| attempt = t.attempts + 1);
+            // The attempt, in its span.
+            let span = attempt_span(call.operation, attempt);
+            let started = (!span.is_disabled()).then(|| self.clock.now());
+            // A disabled span is not entered at every poll.
+            let sent = if span.is_disabled() {
+                self.send(pending).await
+            } else {
+                self.send(pending).instrument(span.clone()).await
+            };
+            if let Some(started) = started {
+                self.log_attempt(&span, started, &sent);
+            }
+            let kind = sent.kind();
+            tally(|t| {
+                t.attempts = attempt;
+                t.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
+            });
+            if attempt <= policy.max_retries()
+                && retry::is_retryable(kind)
+                && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
+            {
+                tracing::info!(
+                    operation = call.operation.as_str(),
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
+                // The answer is not needed: its connection goes back now.
+                drop(sent);
+                self.clock.sleep(wait).await;
+                tally(|t| t.again = true);
+                // What the generated code returns for this is thrown away.
+                return Ok(answer::stand_in(None));
+            }
+            sent.hand_over()
+        }
+    }
+
+    /// `request` with the crate's headers and the attempt's timeout: the
+    /// per-attempt timeout, cut to what is left of the call's deadline.
+    fn ready(&self, mut request: reqwest::Request, call: &Settings) -> reqwest::Request {
         self.set_headers(request.headers_mut());
-        let policy = &call.options.retry;
-        let deadline = Deadline::new(&*self.clock, call.started, policy.deadline());
-        let mut attempt = 1;
-        tally(|t| attempt = t.attempts + 1);
-        let remaining = deadline.remaining();
-        *request.timeout_mut() = Some(attempt_timeout(call.options.attempt_timeout, remaining));
-        if let Err(needed) = self.take_turn(remaining).await {
-            tally(|t| t.rate_limited = Some(needed));
-            return Ok(answer::stand_in(None));
-        }
-        // The attempt, in its span: not an `async fn` of its own, so that
-        // the request is not held by one more level of the call's future.
-        let span = attempt_span(call.operation, attempt);
-        let started = (!span.is_disabled()).then(|| self.clock.now());
-        // A disabled span is not entered at every poll.
-        let sent = if span.is_disabled() {
-            self.send(request).await
-        } else {
-            self.send(request).instrument(span.clone()).await
-        };
-        if let Some(started) = started {
-            self.log_attempt(&span, started, &sent);
-        }
-        let kind = sent.kind();
-        tally(|t| {
-            t.attempts = attempt;
-            t.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
-        });
-        if attempt <= policy.max_retries()
-            && retry::is_retryable(kind)
-            && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
-        {
-            tracing::info!(
-                operation = call.operation.as_str(),
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                "retrying"
-            );
-            // The answer is not needed: its connection goes back now.
-            drop(sent);
-            self.clock.sleep(wait).await;
-            tally(|t| t.again = true);
-            // What the generated code returns for this is thrown away.
-            return Ok(answer::stand_in(None));
-        }
-        sent.hand_over()
+        let deadline = Deadline::new(&*self.clock, call.started, call.options.retry.deadline());
+        *request.timeout_mut() = Some(attempt_timeout(
+            call.options.attempt_timeout,
+            deadline.remaining(),
+        ));
+        request
     }
 
     fn set_headers(&self, headers: &mut HeaderMap) {
@@ -275,10 +317,13 @@ impl Shared {
         });
     }
 
-    /// Sends one request and reads its answer's body up to the cap, within
-    /// the request's timeout.
-    async fn send(&self, request: reqwest::Request) -> Sent {
-        let mut response = match self.http.execute(request).await {
+    /// Sends one request (reqwest's future for it) and reads its answer's
+    /// body up to the cap, within the request's timeout.
+    async fn send(
+        &self,
+        pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    ) -> Sent {
+        let mut response = match pending.await {
             Ok(response) => response,
             Err(error) => return Sent::Failed(error),
         };
@@ -455,6 +500,9 @@ impl Sent {
     }
 }
 
+/// Only `exec` is defined: codegen's `lean` pass drops the generated
+/// methods' calls to the `pre` and `post` hooks, whose defaults do nothing.
+/// A hook defined here would not be called.
 impl progenitor_client::ClientHooks<Arc<CallContext>> for crate::generated::Client {
     /// The attempt loop's future itself, not an `async fn` around it: one
     /// level less for every call's state to hold and copy.

@@ -19,6 +19,15 @@
 //!   version in a header that Klarna's API does not know; the statement that
 //!   adds it is dropped (the facade's request tests check the exact header
 //!   names sent).
+//! - **What the method's future holds.** A local that is borrowed is kept
+//!   in an `async fn`'s state until its scope ends, across every later
+//!   `.await`. progenitor's method borrows the request for the `pre` hook
+//!   and the result for the `post` hook, so its state holds the request
+//!   (264 bytes) while `exec` runs, beside `exec`'s own future. The facade
+//!   defines neither hook (progenitor's defaults do nothing), so the two
+//!   calls are dropped, and the statements that build the request (URL,
+//!   header map, headers) go into one block whose value is the request, so
+//!   their locals end before the first `.await`.
 //!
 //! Only the exact shapes described here are rewritten: a path whose
 //! parameters fill whole segments, each a `&str` parameter of the method.
@@ -40,6 +49,9 @@ pub struct Leaned {
     pub api_version: BTreeSet<String>,
     /// Methods whose header names are constants.
     pub header_names: BTreeSet<String>,
+    /// Methods that build their request in one block and call neither the
+    /// `pre` nor the `post` hook.
+    pub straight: BTreeSet<String>,
     /// The literal path prefixes, in the order of `PATH_PREFIXES`.
     pub prefixes: Vec<Vec<String>>,
 }
@@ -106,9 +118,120 @@ fn lean_methods(file: &mut syn::File) -> Leaned {
                     shrink_capacity(&mut init.expr, removed);
                 }
             }
+            if straighten(&mut method.block.stmts) {
+                done.straight.insert(name);
+            }
         }
     }
     done
+}
+
+/// Drops the `pre` and `post` hook calls (`self.pre(&mut request,
+/// &info).await?;`) and puts the statements up to `let request = …;` into a
+/// block that yields the request. Only when the method has exactly that
+/// shape: one `let request`, each hook called once as a statement, and no
+/// later statement naming a local of the block; `false` leaves it as it was.
+fn straighten(stmts: &mut Vec<Stmt>) -> bool {
+    let Some(at) = stmts
+        .iter()
+        .position(|stmt| matches!(stmt, Stmt::Local(l) if binds(&l.pat, "request")))
+    else {
+        return false;
+    };
+    let hooks: Vec<usize> = stmts
+        .iter()
+        .enumerate()
+        .filter(|(_, stmt)| calls_hook(stmt))
+        .map(|(i, _)| i)
+        .collect();
+    let (Some(&pre), Some(&post), 2) = (hooks.first(), hooks.last(), hooks.len()) else {
+        return false;
+    };
+    if pre <= at || !calls_hook_named(&stmts[pre], "pre") || !calls_hook_named(&stmts[post], "post")
+    {
+        return false;
+    }
+    let locals: Vec<String> = stmts[..at]
+        .iter()
+        .filter_map(|stmt| match stmt {
+            Stmt::Local(local) => match &local.pat {
+                Pat::Ident(ident) => Some(ident.ident.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if stmts[..at]
+        .iter()
+        .any(|stmt| matches!(stmt, Stmt::Local(l) if !matches!(l.pat, Pat::Ident(_))))
+    {
+        return false;
+    }
+    let later = &stmts[at + 1..];
+    if later.iter().any(|stmt| mentions_any(stmt, &locals)) {
+        return false;
+    }
+    let Stmt::Local(request) = &stmts[at] else {
+        return false;
+    };
+    let Some(init) = &request.init else {
+        return false;
+    };
+    if init.diverge.is_some() {
+        return false;
+    }
+    let mut body: Vec<Stmt> = stmts[..at].to_vec();
+    body.push(Stmt::Expr((*init.expr).clone(), None));
+    let block = Expr::Block(syn::ExprBlock {
+        attrs: Vec::new(),
+        label: None,
+        block: syn::Block {
+            brace_token: Default::default(),
+            stmts: body,
+        },
+    });
+    let Ok(Stmt::Local(mut built)) = syn::parse_str::<Stmt>("let request = ();") else {
+        return false;
+    };
+    if let Some(slot) = &mut built.init {
+        *slot.expr = block;
+    }
+    let mut rest: Vec<Stmt> = Vec::with_capacity(stmts.len());
+    rest.push(Stmt::Local(built));
+    for (i, stmt) in stmts.drain(..).enumerate().skip(at + 1) {
+        if i != pre && i != post {
+            rest.push(stmt);
+        }
+    }
+    *stmts = rest;
+    true
+}
+
+/// `self.pre(…).await?;` or `self.post(…).await?;`.
+fn calls_hook(stmt: &Stmt) -> bool {
+    calls_hook_named(stmt, "pre") || calls_hook_named(stmt, "post")
+}
+
+fn calls_hook_named(stmt: &Stmt, hook: &str) -> bool {
+    let Stmt::Expr(Expr::Try(tried), Some(_)) = stmt else {
+        return false;
+    };
+    let Expr::Await(awaited) = &*tried.expr else {
+        return false;
+    };
+    let Expr::MethodCall(call) = &*awaited.base else {
+        return false;
+    };
+    call.method == hook && is_local(&call.receiver, "self")
+}
+
+/// Whether `stmt` names any of `names` as an identifier (a whole word of
+/// its tokens).
+fn mentions_any(stmt: &Stmt, names: &[String]) -> bool {
+    let tokens = quote::ToTokens::to_token_stream(stmt).to_string();
+    tokens
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| names.iter().any(|n| n == word))
 }
 
 /// `Client` (or a path ending in it).
@@ -468,6 +591,66 @@ mod tests {
                 code.contains("constPATH_PREFIXES:&[&[&str]]=&[];"),
                 "{code}"
             );
+        }
+    }
+
+    const HOOKED: &str = r#"
+        impl Client {
+            pub async fn read<'a>(&'a self, customer_token: &'a str) -> R {
+                let url = format!("{}/tokens/{}", self.baseurl, encode_path(&customer_token.to_string()),);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+                #[allow(unused_mut)]
+                let mut request = self.client.get(url).headers(header_map).build()?;
+                let info = OperationInfo { operation_id: "read" };
+                self.pre(&mut request, &info).await?;
+                let result = self.exec(request, &info).await;
+                self.post(&result, &info).await?;
+                let response = result?;
+                decode(response).await
+            }
+        }
+    "#;
+
+    #[test]
+    fn the_request_is_built_in_one_block_and_the_hooks_are_not_called() {
+        let (code, done) = lean_source(HOOKED);
+        assert!(
+            code.contains(
+                "letrequest={leturl=self.inner.url(0,&[customer_token]).map_err(Error::InvalidRequest)?;\
+                 letmutheader_map=::reqwest::header::HeaderMap::with_capacity(0usize);\
+                 self.client.get(url).headers(header_map).build()?};\
+                 letinfo=OperationInfo{operation_id:\"read\",};\
+                 letresult=self.exec(request,&info).await;\
+                 letresponse=result?;decode(response).await"
+            ),
+            "{code}"
+        );
+        assert_eq!(done.straight, BTreeSet::from(["read".to_owned()]));
+    }
+
+    #[test]
+    fn a_method_of_another_shape_keeps_its_hooks() {
+        for (from, to) in [
+            // A later statement names a local of the block.
+            ("decode(response).await", "decode(response, url).await"),
+            // No `pre` hook, or one called twice.
+            ("self.pre(&mut request, &info).await?;", ""),
+            (
+                "self.pre(&mut request, &info).await?;",
+                "self.pre(&mut request, &info).await?; self.pre(&mut request, &info).await?;",
+            ),
+            // The hooks in the other order.
+            (
+                "self.pre(&mut request, &info).await?;",
+                "self.post(&result, &info).await?;",
+            ),
+            // A pattern that is not a plain name.
+            ("let url =", "let (url) ="),
+        ] {
+            let source = HOOKED.replacen(from, to, 1);
+            let (code, done) = lean_source(&source);
+            assert!(done.straight.is_empty(), "{to}: {code}");
+            assert!(code.contains("letmutrequest="), "{to}: {code}");
         }
     }
 }

@@ -122,6 +122,22 @@ fn every_operation_is_leaned() {
             !code.contains("\"api-version\""),
             "{name}: the version header is still added"
         );
+        // Neither hook is called, and every request is built in one block
+        // that yields it, passed straight on to `exec`.
+        assert!(
+            !code.contains("self.pre(") && !code.contains("self.post("),
+            "{name}: a hook is still called"
+        );
+        assert_eq!(
+            code.matches("letrequest={leturl=").count(),
+            3,
+            "{name}: a request is not built in one block"
+        );
+        assert_eq!(
+            code.matches("letresult=self.exec(request,&info).await;").count(),
+            3,
+            "{name}: a request does not go straight to exec"
+        );
     }
 }
 

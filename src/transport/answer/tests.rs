@@ -59,7 +59,10 @@ async fn read<E>(
         tally,
         key: None,
     };
-    reading.settle(generated(response), decode_u32).await
+    reading
+        .settle(generated(response), decode_u32)
+        .resolved()
+        .await
 }
 
 /// The generated code makes `Error<()>` for an operation whose error
