@@ -94,6 +94,7 @@ trait Exchange: Send + Sync {
         api: &'a crate::generated::Client,
         token: &'a str,
         key: Option<&'a str>,
+        call: &'a mut CallScope,
     ) -> impl Future<Output = Generated<Self::Value>> + Send + 'a;
     /// Reads a success body the generated code did not decode.
     fn decode(body: &[u8]) -> Decoded<Self::Value>;
@@ -112,8 +113,9 @@ impl Exchange for ReadToken {
         api: &'a crate::generated::Client,
         token: &'a str,
         _key: Option<&'a str>,
+        call: &'a mut CallScope,
     ) -> impl Future<Output = Generated<TokenDetails>> + Send + 'a {
-        api.read_customer_token(token)
+        api.read_customer_token(token, call)
     }
     fn decode(body: &[u8]) -> Decoded<TokenDetails> {
         decode(body)
@@ -136,8 +138,9 @@ impl Exchange for CreateOrder {
         api: &'a crate::generated::Client,
         token: &'a str,
         key: Option<&'a str>,
+        call: &'a mut CallScope,
     ) -> impl Future<Output = Generated<OrderBody>> + Send + 'a {
-        api.create_order(token, key, &self.json)
+        api.create_order(token, key, &self.json, call)
     }
     fn decode(body: &[u8]) -> Decoded<OrderBody> {
         decode(body)
@@ -162,8 +165,9 @@ impl Exchange for CancelToken {
         api: &'a crate::generated::Client,
         token: &'a str,
         _key: Option<&'a str>,
+        call: &'a mut CallScope,
     ) -> impl Future<Output = Generated<()>> + Send + 'a {
-        api.patch_customer_token(token, &CANCEL)
+        api.patch_customer_token(token, &CANCEL, call)
     }
     /// Any 2xx means the cancellation was accepted, whatever its body.
     fn decode(_: &[u8]) -> Decoded<()> {
@@ -219,17 +223,25 @@ async fn run<X: Exchange>(
         Ok(exchange) => {
             span.in_scope(|| exchange.announce());
             let work = async {
-                let scope = CallScope::new(X::OPERATION, options, token.clone());
-                let (result, tally) = scope
-                    .run(|| {
-                        exchange.send(&client.api, token.as_str(), key.map(IdempotencyKey::as_str))
-                    })
-                    .await;
+                let mut scope = CallScope::new(X::OPERATION, options, token.clone());
+                // One generated call per attempt: when the transport decides
+                // on a retry (after its wait), the generated call is made
+                // again, which builds the request again from the call's own
+                // inputs.
+                let result = loop {
+                    let key = key.map(IdempotencyKey::as_str);
+                    let result = exchange
+                        .send(&client.api, token.as_str(), key, &mut scope)
+                        .await;
+                    if !scope.again() {
+                        break result;
+                    }
+                };
                 let reading = Reading {
                     shared: client.shared(),
                     operation: X::OPERATION,
                     token: &token,
-                    tally,
+                    tally: scope.into_tally(),
                     key,
                 };
                 reading.settle(result, X::decode).resolved().await

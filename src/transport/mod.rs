@@ -1,4 +1,4 @@
-//! Sending one logical call: the generated client's `exec` hook.
+//! Sending one logical call: what the generated methods call to send.
 //!
 //! Each [`Client`](crate::Client) builds one generated client, whose inner
 //! value is the [`Shared`] state of the client. The generated code builds
@@ -6,14 +6,14 @@
 //! it to [`Shared::execute`], which owns everything that happens on the
 //! wire: the headers the crate promises, the attempts and the waits between
 //! them. What is particular to one call (its operation, its settings, and
-//! what its attempts found) reaches the hook through the call's
-//! [`CallScope`], a task-local value set around the generated call.
+//! what its attempts found) is the call's [`CallScope`], which the call
+//! lends to each generated call and the generated call to `execute`
+//! (codegen's `lean` pass adds the parameter).
 //! [`answer`] reads the final answer into the facade's value or error.
 
 pub(crate) mod answer;
 pub(crate) mod redact;
 
-use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -81,12 +81,11 @@ pub(crate) struct CallOptions {
     pub(crate) attempt_timeout: Duration,
 }
 
-tokio::task_local! {
-    /// The call the generated code is running on this task.
-    static CALL: CallScope;
-}
-
-/// What one call tells the hook, and what the hook tells the call back.
+/// One call, as the generated code carries it to [`Shared::execute`]: what
+/// the call tells the transport, and what the attempts found. The facade's
+/// call owns it and lends it, mutably, to each generated call (codegen's
+/// `lean` pass gives every generated method a `call` parameter and hands it
+/// on to `execute` in place of the `exec` hook).
 pub(crate) struct CallScope {
     operation: Operation,
     options: CallOptions,
@@ -94,8 +93,8 @@ pub(crate) struct CallScope {
     token: CustomerToken,
     /// When the first attempt began, on the client's clock: the start of
     /// the call's deadline.
-    started: OnceCell<Duration>,
-    tally: Cell<Tally>,
+    started: Option<Duration>,
+    tally: Tally,
 }
 
 impl CallScope {
@@ -104,58 +103,23 @@ impl CallScope {
             operation,
             options,
             token,
-            started: OnceCell::new(),
-            tally: Cell::new(Tally::default()),
+            started: None,
+            tally: Tally::default(),
         }
     }
 
-    /// Runs the generated call that `make` makes within this scope, once
-    /// per attempt: the hook sends one attempt per generated call, and when
-    /// it decides on a retry (after its wait) the generated call is made
-    /// again, which builds the request again from the call's own inputs.
-    /// Nothing of a request is copied before it is sent. Returns the final
-    /// generated call's result and what the attempts found.
-    ///
-    /// The generated call's future is made inside the scoped future, not
-    /// passed in: a future taken by value into an `async fn` is stored
-    /// twice in its state (as the argument and as the awaited value), and
-    /// the generated future is the largest part of a call's state.
-    pub(crate) fn run<F: Future>(
-        self,
-        mut make: impl FnMut() -> F,
-    ) -> impl Future<Output = (F::Output, Tally)> {
-        CALL.scope(self, async move {
-            let output = loop {
-                let output = make().await;
-                let mut again = false;
-                tally(|t| again = std::mem::take(&mut t.again));
-                if !again {
-                    break output;
-                }
-            };
-            let tally = CALL
-                .try_with(|scope| scope.tally.take())
-                .unwrap_or_default();
-            (output, tally)
-        })
+    /// Whether the last attempt asked for the generated call to be made
+    /// again (a retry, after its wait): the call then makes it again, which
+    /// builds the request again from the call's own inputs, so nothing of a
+    /// request is copied before it is sent. Asking clears the request.
+    pub(crate) fn again(&mut self) -> bool {
+        std::mem::take(&mut self.tally.again)
     }
-}
 
-/// Changes the current call's tally.
-fn tally(change: impl FnOnce(&mut Tally)) {
-    let _ = CALL.try_with(|scope| {
-        let mut tally = scope.tally.take();
-        change(&mut tally);
-        scope.tally.set(tally);
-    });
-}
-
-/// The current call's settings, copied out of its scope.
-struct Settings {
-    operation: Operation,
-    options: CallOptions,
-    /// When the call's first attempt began.
-    started: Duration,
+    /// What the attempts found.
+    pub(crate) fn into_tally(self) -> Tally {
+        self.tally
+    }
 }
 
 impl Shared {
@@ -189,40 +153,37 @@ impl Shared {
     /// future exists, so that the future holds reqwest's small one and not
     /// the request. A client with a rate limit keeps the request, boxed,
     /// until its turn has come.
-    pub(crate) fn execute(
-        &self,
+    pub(crate) fn execute<'a>(
+        &'a self,
         request: reqwest::Request,
-    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + '_ {
-        let ready = CALL
-            .try_with(|scope| Settings {
-                operation: scope.operation,
-                options: scope.options.clone(),
-                // The call's deadline runs from its first attempt.
-                started: *scope.started.get_or_init(|| self.clock.now()),
-            })
-            .ok()
-            .map(|call| {
-                let request = self.ready(request, &call);
-                // Without a rate limit the attempt starts now; with one, when
-                // its turn has come.
-                let (now, later) = match self.rate_limit {
-                    None => (Some(self.http.execute(request)), None),
-                    Some(_) => (None, Some(Box::new(request))),
-                };
-                (call, now, later)
-            });
+        call: &'a mut CallScope,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
+        // The call's deadline runs from its first attempt.
+        let now = self.clock.now();
+        let started = *call.started.get_or_insert(now);
+        let remaining = call
+            .options
+            .retry
+            .deadline()
+            .saturating_sub(now.saturating_sub(started));
+        let request = self.ready(
+            request,
+            attempt_timeout(call.options.attempt_timeout, remaining),
+        );
+        // Without a rate limit the attempt starts now; with one, when its
+        // turn has come.
+        let (now, later) = match self.rate_limit {
+            None => (Some(self.http.execute(request)), None),
+            Some(_) => (None, Some(Box::new(request))),
+        };
         async move {
-            let Some((call, now, later)) = ready else {
-                // Not within a call: nothing is sent.
-                return Ok(answer::stand_in(None));
-            };
             let policy = &call.options.retry;
-            let deadline = Deadline::new(&*self.clock, call.started, policy.deadline());
+            let deadline = Deadline::new(&*self.clock, started, policy.deadline());
             let pending = match (now, later) {
                 (Some(pending), _) => pending,
                 (None, Some(request)) => {
                     if let Err(needed) = self.take_turn(deadline.remaining()).await {
-                        tally(|t| t.rate_limited = Some(needed));
+                        call.tally.rate_limited = Some(needed);
                         return Ok(answer::stand_in(None));
                     }
                     // The wait for the turn counts against the deadline.
@@ -235,8 +196,7 @@ impl Shared {
                 }
                 (None, None) => return Ok(answer::stand_in(None)),
             };
-            let mut attempt = 1;
-            tally(|t| attempt = t.attempts + 1);
+            let attempt = call.tally.attempts + 1;
             // The attempt, in its span.
             let span = attempt_span(call.operation, attempt);
             let started = (!span.is_disabled()).then(|| self.clock.now());
@@ -247,13 +207,11 @@ impl Shared {
                 self.send(pending).instrument(span.clone()).await
             };
             if let Some(started) = started {
-                self.log_attempt(&span, started, &sent);
+                self.log_attempt(&span, started, &sent, &call.token);
             }
             let kind = sent.kind();
-            tally(|t| {
-                t.attempts = attempt;
-                t.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
-            });
+            call.tally.attempts = attempt;
+            call.tally.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
             if attempt <= policy.max_retries()
                 && retry::is_retryable(kind)
                 && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
@@ -267,23 +225,18 @@ impl Shared {
                 // The answer is not needed: its connection goes back now.
                 drop(sent);
                 self.clock.sleep(wait).await;
-                tally(|t| t.again = true);
+                call.tally.again = true;
                 // What the generated code returns for this is thrown away.
                 return Ok(answer::stand_in(None));
             }
-            sent.hand_over()
+            sent.hand_over(&mut call.tally)
         }
     }
 
-    /// `request` with the crate's headers and the attempt's timeout: the
-    /// per-attempt timeout, cut to what is left of the call's deadline.
-    fn ready(&self, mut request: reqwest::Request, call: &Settings) -> reqwest::Request {
+    /// `request` with the crate's headers and the attempt's timeout.
+    fn ready(&self, mut request: reqwest::Request, timeout: Duration) -> reqwest::Request {
         self.set_headers(request.headers_mut());
-        let deadline = Deadline::new(&*self.clock, call.started, call.options.retry.deadline());
-        *request.timeout_mut() = Some(attempt_timeout(
-            call.options.attempt_timeout,
-            deadline.remaining(),
-        ));
+        *request.timeout_mut() = Some(timeout);
         request
     }
 
@@ -309,11 +262,17 @@ impl Shared {
     }
 
     /// Records what an attempt's span shows.
-    fn log_attempt(&self, span: &tracing::Span, started: Duration, sent: &Sent) {
+    fn log_attempt(
+        &self,
+        span: &tracing::Span,
+        started: Duration,
+        sent: &Sent,
+        token: &CustomerToken,
+    ) {
         let elapsed = self.clock.now().saturating_sub(started);
         span.record("elapsed_ms", elapsed.as_millis() as u64);
         sent.log(span, self.max_response_body, |id| {
-            scrub_for_log(&self.secrets, id)
+            scrub_for_log(&self.secrets, token, id)
         });
     }
 
@@ -362,14 +321,11 @@ fn attempt_span(operation: Operation, n: u32) -> tracing::Span {
     )
 }
 
-/// Scrubs a server-supplied value for an attempt's log with the current
-/// call's token.
-fn scrub_for_log(secrets: &[secrecy::SecretString], text: &str) -> String {
-    CALL.try_with(|scope| {
-        let redacted = scope.token.redacted();
-        redact::Scrubber::new(scope.token.as_str(), &redacted, secrets).scrub(text)
-    })
-    .unwrap_or_else(|_| String::from("<redacted>"))
+/// Scrubs a server-supplied value for an attempt's log with the call's
+/// token.
+fn scrub_for_log(secrets: &[secrecy::SecretString], token: &CustomerToken, text: &str) -> String {
+    let redacted = token.redacted();
+    redact::Scrubber::new(token.as_str(), &redacted, secrets).scrub(text)
 }
 
 /// An attempt's timeout: the per-attempt timeout, cut to what is left of
@@ -476,7 +432,7 @@ impl Sent {
     }
 
     /// The final attempt's result, as the generated code expects it.
-    fn hand_over(self) -> reqwest::Result<reqwest::Response> {
+    fn hand_over(self, tally: &mut Tally) -> reqwest::Result<reqwest::Response> {
         match self {
             Self::Answered {
                 response,
@@ -491,27 +447,25 @@ impl Sent {
                     body,
                     truncated,
                 };
-                let mut handed = None;
-                tally(|t| handed = Some(answer::hand_over(answer, t)));
-                Ok(handed.unwrap_or_else(|| answer::stand_in(None)))
+                Ok(answer::hand_over(answer, tally))
             }
             Self::Failed(e) => Err(e.without_url()),
         }
     }
 }
 
-/// Only `exec` is defined: codegen's `lean` pass drops the generated
-/// methods' calls to the `pre` and `post` hooks, whose defaults do nothing.
-/// A hook defined here would not be called.
+/// The generated code requires the hooks, but calls none of them: codegen's
+/// `lean` pass drops its calls to `pre` and `post` (whose defaults do
+/// nothing) and puts [`Shared::execute`], with the call, in place of
+/// `exec`. Should a generated method still call `exec`, it is outside any
+/// call, and nothing is sent.
 impl progenitor_client::ClientHooks<Arc<CallContext>> for crate::generated::Client {
-    /// The attempt loop's future itself, not an `async fn` around it: one
-    /// level less for every call's state to hold and copy.
     fn exec(
         &self,
-        request: reqwest::Request,
+        _request: reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
-        self.inner.execute(request)
+        std::future::ready(Ok(answer::stand_in(None)))
     }
 }
 

@@ -19,15 +19,20 @@
 //!   version in a header that Klarna's API does not know; the statement that
 //!   adds it is dropped (the facade's request tests check the exact header
 //!   names sent).
-//! - **What the method's future holds.** A local that is borrowed is kept
-//!   in an `async fn`'s state until its scope ends, across every later
-//!   `.await`. progenitor's method borrows the request for the `pre` hook
-//!   and the result for the `post` hook, so its state holds the request
-//!   (264 bytes) while `exec` runs, beside `exec`'s own future. The facade
-//!   defines neither hook (progenitor's defaults do nothing), so the two
-//!   calls are dropped, and the statements that build the request (URL,
-//!   header map, headers) go into one block whose value is the request, so
-//!   their locals end before the first `.await`.
+//! - **What the method's future holds, and the way to the transport.** A
+//!   local that is borrowed is kept in an `async fn`'s state until its scope
+//!   ends, across every later `.await`. progenitor's method borrows the
+//!   request for the `pre` hook and the result for the `post` hook, so its
+//!   state holds the request (264 bytes) while `exec` runs, beside `exec`'s
+//!   own future. The facade defines neither hook (progenitor's defaults do
+//!   nothing), so the two calls are dropped, and the statements that build
+//!   the request (URL, header map, headers) go into one block whose value is
+//!   the request, so their locals end before the first `.await`. The method
+//!   takes one more parameter, `call: &'a mut crate::transport::CallScope`,
+//!   and sends with `self.inner.execute(request, call)` in place of
+//!   `self.exec(request, &info)`: the call's settings and tally reach the
+//!   transport as an argument, not through a task-local value swapped in and
+//!   out at every poll.
 //!
 //! Only the exact shapes described here are rewritten: a path whose
 //! parameters fill whole segments, each a `&str` parameter of the method.
@@ -118,7 +123,8 @@ fn lean_methods(file: &mut syn::File) -> Leaned {
                     shrink_capacity(&mut init.expr, removed);
                 }
             }
-            if straighten(&mut method.block.stmts) {
+            if has_lifetime(&method.sig, "a") && straighten(&mut method.block.stmts) {
+                take_call(&mut method.sig);
                 done.straight.insert(name);
             }
         }
@@ -149,6 +155,9 @@ fn straighten(stmts: &mut Vec<Stmt>) -> bool {
     };
     if pre <= at || !calls_hook_named(&stmts[pre], "pre") || !calls_hook_named(&stmts[post], "post")
     {
+        return false;
+    }
+    if stmts.iter().filter(|stmt| is_exec(stmt)).count() != 1 {
         return false;
     }
     let locals: Vec<String> = stmts[..at]
@@ -196,15 +205,84 @@ fn straighten(stmts: &mut Vec<Stmt>) -> bool {
     if let Some(slot) = &mut built.init {
         *slot.expr = block;
     }
+    let Some(exec) = stmts.iter().position(is_exec) else {
+        return false;
+    };
+    let Ok(execute) = syn::parse_str::<Stmt>(EXECUTE) else {
+        return false;
+    };
+    let info = stmts
+        .iter()
+        .position(|stmt| matches!(stmt, Stmt::Local(l) if binds(&l.pat, "info")));
+    // `info` goes with `exec`, unless something else reads it.
+    let info = info.filter(|&i| {
+        stmts.iter().enumerate().all(|(j, stmt)| {
+            j == i
+                || j == exec
+                || j == pre
+                || j == post
+                || !mentions_any(stmt, &["info".to_owned()])
+        })
+    });
     let mut rest: Vec<Stmt> = Vec::with_capacity(stmts.len());
     rest.push(Stmt::Local(built));
     for (i, stmt) in stmts.drain(..).enumerate().skip(at + 1) {
-        if i != pre && i != post {
+        if i == exec {
+            rest.push(execute.clone());
+        } else if i != pre && i != post && Some(i) != info {
             rest.push(stmt);
         }
     }
     *stmts = rest;
     true
+}
+
+/// Whether the method has the lifetime parameter `'name`, which the
+/// parameter [`take_call`] adds borrows for.
+fn has_lifetime(sig: &syn::Signature, name: &str) -> bool {
+    sig.generics
+        .lifetimes()
+        .any(|param| param.lifetime.ident == name)
+}
+
+/// What the facade's transport is called with in place of the `exec` hook:
+/// the request and the call, which the method takes as its last parameter
+/// (see [`take_call`]).
+const EXECUTE: &str = "let result = self.inner.execute(request, call).await;";
+
+/// `let result = self.exec(request, &info).await;`
+fn is_exec(stmt: &Stmt) -> bool {
+    let Stmt::Local(local) = stmt else {
+        return false;
+    };
+    if !binds(&local.pat, "result") {
+        return false;
+    }
+    let Some(init) = &local.init else {
+        return false;
+    };
+    let Expr::Await(awaited) = &*init.expr else {
+        return false;
+    };
+    let Expr::MethodCall(call) = &*awaited.base else {
+        return false;
+    };
+    call.method == "exec"
+        && is_local(&call.receiver, "self")
+        && call.args.len() == 2
+        && call
+            .args
+            .first()
+            .is_some_and(|arg| is_local(arg, "request"))
+}
+
+/// Adds the method's last parameter, `call: &'a mut
+/// crate::transport::CallScope`: the call the request belongs to, lent to the
+/// transport for the attempt.
+fn take_call(sig: &mut syn::Signature) {
+    if let Ok(arg) = syn::parse_str::<FnArg>("call: &'a mut crate::transport::CallScope") {
+        sig.inputs.push(arg);
+    }
 }
 
 /// `self.pre(…).await?;` or `self.post(…).await?;`.
@@ -619,12 +697,16 @@ mod tests {
                 "letrequest={leturl=self.inner.url(0,&[customer_token]).map_err(Error::InvalidRequest)?;\
                  letmutheader_map=::reqwest::header::HeaderMap::with_capacity(0usize);\
                  self.client.get(url).headers(header_map).build()?};\
-                 letinfo=OperationInfo{operation_id:\"read\",};\
-                 letresult=self.exec(request,&info).await;\
+                 letresult=self.inner.execute(request,call).await;\
                  letresponse=result?;decode(response).await"
             ),
             "{code}"
         );
+        assert!(
+            code.contains("customer_token:&'astr,call:&'amutcrate::transport::CallScope,)"),
+            "{code}"
+        );
+        assert!(!code.contains("OperationInfo"), "{code}");
         assert_eq!(done.straight, BTreeSet::from(["read".to_owned()]));
     }
 
@@ -646,6 +728,15 @@ mod tests {
             ),
             // A pattern that is not a plain name.
             ("let url =", "let (url) ="),
+            // No `exec` call of the known shape, or no lifetime `'a`.
+            (
+                "self.exec(request, &info)",
+                "self.exec(request.clone(), &info)",
+            ),
+            (
+                "read<'a>(&'a self, customer_token: &'a str)",
+                "read(&self, customer_token: &str)",
+            ),
         ] {
             let source = HOOKED.replacen(from, to, 1);
             let (code, done) = lean_source(&source);

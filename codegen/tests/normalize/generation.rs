@@ -122,8 +122,8 @@ fn every_operation_is_leaned() {
             !code.contains("\"api-version\""),
             "{name}: the version header is still added"
         );
-        // Neither hook is called, and every request is built in one block
-        // that yields it, passed straight on to `exec`.
+        // No hook is called, and every request is built in one block that
+        // yields it, passed straight on to the transport with the call.
         assert!(
             !code.contains("self.pre(") && !code.contains("self.post("),
             "{name}: a hook is still called"
@@ -134,9 +134,10 @@ fn every_operation_is_leaned() {
             "{name}: a request is not built in one block"
         );
         assert_eq!(
-            code.matches("letresult=self.exec(request,&info).await;").count(),
+            code.matches("letresult=self.inner.execute(request,call).await;")
+                .count(),
             3,
-            "{name}: a request does not go straight to exec"
+            "{name}: a request does not go straight to the transport"
         );
     }
 }
