@@ -57,7 +57,7 @@ fn hyphenated(uuid: uuid::Uuid) -> String {
 impl IdempotencyKey {
     /// A fresh random key (UUID v4).
     pub fn random() -> Self {
-        Self(hyphenated(uuid::Uuid::new_v4()))
+        Self(hyphenated(crate::random::uuid_v4()))
     }
 
     /// A deterministic key (UUID v5): the UUID v5 of `name` in the namespace

@@ -21,6 +21,7 @@ mod operation;
 mod order;
 mod outcome;
 mod payment_method;
+mod random;
 mod rate_limit;
 mod report;
 mod retry;
