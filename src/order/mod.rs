@@ -243,14 +243,15 @@ impl OrderRequest {
 
     /// Serializes the order to the JSON Klarna expects.
     pub fn to_json(&self) -> Vec<u8> {
-        // Sized once from a walk of the field table, so that a large order
-        // is not copied as the buffer grows.
-        let mut out = Vec::with_capacity(size::json_len_estimate(self));
         // Serializing these types cannot fail: every map key is a string.
-        match serde_json::to_writer(&mut out, self) {
-            Ok(()) => out,
-            Err(_) => Vec::new(),
-        }
+        self.serialized().unwrap_or_default()
+    }
+
+    /// The order's JSON, in a buffer sized once from a walk of the field
+    /// table, so that a large order is not copied as the buffer grows.
+    fn serialized(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut out = Vec::with_capacity(size::json_len_estimate(self));
+        serde_json::to_writer(&mut out, self).map(|()| out)
     }
 
     /// Checks every schema constraint and Klarna's arithmetic, and reports
@@ -271,7 +272,14 @@ impl OrderRequest {
     pub(crate) fn prepared(&self) -> Result<Arc<OrderJson>, ValidationErrors> {
         self.prepared
             .0
-            .get_or_init(|| self.validate().map(|()| Arc::new(OrderJson::new(self))))
+            .get_or_init(|| {
+                self.validate()?;
+                // Serializing these types cannot fail (every map key is a
+                // string); were it to, nothing is sent.
+                OrderJson::new(self).map(Arc::new).map_err(|e| {
+                    ValidationErrors::single("", format!("the order could not be serialized: {e}"))
+                })
+            })
             .clone()
     }
 
@@ -382,42 +390,45 @@ impl PartialEq for Prepared {
 }
 
 /// An order serialized once (see [`OrderRequest::prepared`]): every attempt
-/// of every call that sends the order sends these bytes (the generated code
-/// copies them into each request) rather than serializing the order again,
-/// and a call keeps them rather than a copy of the order.
-pub(crate) struct OrderJson(Result<Box<serde_json::value::RawValue>, String>);
+/// of every call that sends the order sends these bytes. codegen's `lean`
+/// pass has the generated code hand them to reqwest as the request's body
+/// (a `Bytes` clone, not a copy) rather than serialize them again, and a
+/// call keeps them rather than a copy of the order.
+pub(crate) struct OrderJson(bytes::Bytes);
 
 impl OrderJson {
-    pub(crate) fn new(order: &OrderRequest) -> Self {
-        Self(serde_json::value::to_raw_value(order).map_err(|e| e.to_string()))
+    pub(crate) fn new(order: &OrderRequest) -> Result<Self, serde_json::Error> {
+        order.serialized().map(|json| Self(json.into()))
     }
 
-    /// The JSON's bytes, when the order could be serialized.
+    /// The JSON's bytes.
     #[cfg(test)]
-    fn get(&self) -> Option<&[u8]> {
-        self.0.as_ref().ok().map(|json| json.get().as_bytes())
+    fn get(&self) -> &[u8] {
+        &self.0
     }
 }
 
+/// The body of a request that sends the order.
+impl From<&OrderJson> for reqwest::Body {
+    fn from(json: &OrderJson) -> Self {
+        Self::from(json.0.clone())
+    }
+}
+
+/// What the generated code would send, should it serialize the body itself
+/// (a shape codegen's `lean` pass does not rewrite): the same JSON.
 impl serde::Serialize for OrderJson {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match &self.0 {
-            Ok(json) => json.serialize(serializer),
-            // Serializing an order cannot fail (every key is a string). Were
-            // it to, the request fails to build, as it did when the order was
-            // serialized at each attempt.
-            Err(message) => Err(serde::ser::Error::custom(message)),
-        }
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_slice(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 
 /// The JSON holds personal data: only its size is shown.
 impl fmt::Debug for OrderJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Ok(json) => write!(f, "OrderJson({} bytes)", json.get().len()),
-            Err(_) => f.write_str("OrderJson(not serializable)"),
-        }
+        write!(f, "OrderJson({} bytes)", self.0.len())
     }
 }
 
@@ -443,7 +454,7 @@ mod tests {
     fn an_order_is_prepared_once_and_shared_with_its_clones() {
         let order = plan(2500);
         let first = order.prepared().unwrap();
-        assert_eq!(first.get(), Some(order.to_json().as_slice()));
+        assert_eq!(first.get(), order.to_json().as_slice());
         assert!(Arc::ptr_eq(&first, &order.prepared().unwrap()));
         let clone = order.clone();
         assert!(Arc::ptr_eq(&first, &clone.prepared().unwrap()));
@@ -452,10 +463,7 @@ mod tests {
         assert_eq!(order, plan(2500));
         let other = plan(2600);
         assert_ne!(order, other);
-        assert_eq!(
-            other.prepared().unwrap().get(),
-            Some(other.to_json().as_slice())
-        );
+        assert_eq!(other.prepared().unwrap().get(), other.to_json().as_slice());
     }
 
     #[test]

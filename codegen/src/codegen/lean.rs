@@ -57,6 +57,8 @@ pub struct Leaned {
     /// Methods that build their request in one block and call neither the
     /// `pre` nor the `post` hook.
     pub straight: BTreeSet<String>,
+    /// Methods whose body is sent as the bytes it already holds.
+    pub prebuilt_bodies: BTreeSet<String>,
     /// The literal path prefixes, in the order of `PATH_PREFIXES`.
     pub prefixes: Vec<Vec<String>>,
 }
@@ -100,6 +102,7 @@ fn lean_methods(file: &mut syn::File) -> Leaned {
             let ImplItem::Fn(method) = item else { continue };
             let name = method.sig.ident.to_string();
             let strs = str_params(&method.sig);
+            let prebuilt = prebuilt_params(&method.sig);
             let before = method.block.stmts.len();
             method.block.stmts.retain(|stmt| !adds_api_version(stmt));
             let removed = before - method.block.stmts.len();
@@ -121,6 +124,8 @@ fn lean_methods(file: &mut syn::File) -> Leaned {
                     }
                 } else if binds(&local.pat, "header_map") && removed > 0 {
                     shrink_capacity(&mut init.expr, removed);
+                } else if binds(&local.pat, "request") && prebuilt_body(&mut init.expr, &prebuilt) {
+                    done.prebuilt_bodies.insert(name.clone());
                 }
             }
             if has_lifetime(&method.sig, "a") && straighten(&mut method.block.stmts) {
@@ -235,6 +240,71 @@ fn straighten(stmts: &mut Vec<Stmt>) -> bool {
     }
     *stmts = rest;
     true
+}
+
+/// The types whose values hold their JSON already, serialized once:
+/// `.json(&body)` of such a parameter becomes `.body(body)` with the
+/// content type `.json` sets, and reqwest sends the bytes without a copy.
+/// Each converts into a request body (`From<&T> for reqwest::Body`).
+const PREBUILT_BODIES: &[&str] = &["OrderJson"];
+
+/// The method's parameters that are references to a [`PREBUILT_BODIES`]
+/// type.
+fn prebuilt_params(sig: &syn::Signature) -> BTreeSet<String> {
+    sig.inputs
+        .iter()
+        .filter_map(|arg| {
+            let FnArg::Typed(arg) = arg else { return None };
+            let Type::Reference(reference) = &*arg.ty else {
+                return None;
+            };
+            if reference.mutability.is_some()
+                || !PREBUILT_BODIES.iter().any(|t| is_type(&reference.elem, t))
+            {
+                return None;
+            }
+            match &*arg.pat {
+                Pat::Ident(ident) => Some(ident.ident.to_string()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// In the request builder's chain (`self.client.post(url)….json(&body)….build()?`),
+/// `.json(&body)` of a prebuilt parameter becomes `.header(CONTENT_TYPE,
+/// "application/json").body(body)`; whether it did.
+fn prebuilt_body(expr: &mut Expr, prebuilt: &BTreeSet<String>) -> bool {
+    match expr {
+        Expr::Try(tried) => prebuilt_body(&mut tried.expr, prebuilt),
+        Expr::MethodCall(call) => {
+            let is_json_of_prebuilt = call.method == "json"
+                && call.args.len() == 1
+                && matches!(call.args.first(), Some(Expr::Reference(r))
+                    if r.mutability.is_none()
+                        && prebuilt.iter().any(|p| is_local(&r.expr, p)));
+            if !is_json_of_prebuilt {
+                return prebuilt_body(&mut call.receiver, prebuilt);
+            }
+            let Some(Expr::Reference(reference)) = call.args.first() else {
+                return false;
+            };
+            let param = quote::ToTokens::to_token_stream(&*reference.expr).to_string();
+            let receiver = quote::ToTokens::to_token_stream(&*call.receiver).to_string();
+            let rewritten = format!(
+                "{receiver}.header(::reqwest::header::CONTENT_TYPE, \
+                 ::reqwest::header::HeaderValue::from_static(\"application/json\")).body({param})"
+            );
+            match syn::parse_str::<Expr>(&rewritten) {
+                Ok(new) => {
+                    *expr = new;
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Whether the method has the lifetime parameter `'name`, which the
@@ -742,6 +812,32 @@ mod tests {
             let (code, done) = lean_source(&source);
             assert!(done.straight.is_empty(), "{to}: {code}");
             assert!(code.contains("letmutrequest="), "{to}: {code}");
+        }
+    }
+
+    #[test]
+    fn a_prebuilt_body_is_sent_as_it_is_and_other_bodies_are_serialized() {
+        let method = |ty: &str| {
+            format!(
+                "impl Client {{ pub async fn f<'a>(&'a self, body: &'a {ty}) -> R {{ \
+                 let request = self.client.post(url).json(&body).headers(header_map).build()?; \
+                 send(request) }} }}"
+            )
+        };
+        let (code, done) = lean_source(&method("crate::order::OrderJson"));
+        assert!(
+            code.contains(
+                ".post(url).header(::reqwest::header::CONTENT_TYPE,\
+                 ::reqwest::header::HeaderValue::from_static(\"application/json\"),)\
+                 .body(body).headers(header_map).build()?"
+            ),
+            "{code}"
+        );
+        assert_eq!(done.prebuilt_bodies, BTreeSet::from(["f".to_owned()]));
+        for other in ["crate::token::CancelRequest", "OrderJsonish"] {
+            let (code, done) = lean_source(&method(other));
+            assert!(code.contains(".json(&body)"), "{other}: {code}");
+            assert!(done.prebuilt_bodies.is_empty(), "{other}");
         }
     }
 }

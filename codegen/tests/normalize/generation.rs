@@ -122,6 +122,13 @@ fn every_operation_is_leaned() {
             !code.contains("\"api-version\""),
             "{name}: the version header is still added"
         );
+        // The order goes as the bytes it holds; the cancellation's body is
+        // serialized.
+        assert_eq!(code.matches(".json(&body)").count(), 1, "{name}: bodies");
+        assert!(
+            code.contains(r#"HeaderValue::from_static("application/json"),).body(body)"#),
+            "{name}: the order is serialized again"
+        );
         // No hook is called, and every request is built in one block that
         // yields it, passed straight on to the transport with the call.
         assert!(
