@@ -251,24 +251,7 @@ const PREBUILT_BODIES: &[&str] = &["OrderJson"];
 /// The method's parameters that are references to a [`PREBUILT_BODIES`]
 /// type.
 fn prebuilt_params(sig: &syn::Signature) -> BTreeSet<String> {
-    sig.inputs
-        .iter()
-        .filter_map(|arg| {
-            let FnArg::Typed(arg) = arg else { return None };
-            let Type::Reference(reference) = &*arg.ty else {
-                return None;
-            };
-            if reference.mutability.is_some()
-                || !PREBUILT_BODIES.iter().any(|t| is_type(&reference.elem, t))
-            {
-                return None;
-            }
-            match &*arg.pat {
-                Pat::Ident(ident) => Some(ident.ident.to_string()),
-                _ => None,
-            }
-        })
-        .collect()
+    shared_ref_params(sig, |ty| PREBUILT_BODIES.iter().any(|t| is_type(ty, t)))
 }
 
 /// In the request builder's chain (`self.client.post(url)….json(&body)….build()?`),
@@ -399,6 +382,12 @@ fn calls(func: &Expr, name: &str) -> bool {
 
 /// The method's parameters of type `&str` (any lifetime).
 fn str_params(sig: &syn::Signature) -> BTreeSet<String> {
+    shared_ref_params(sig, |ty| is_type(ty, "str"))
+}
+
+/// The names of the method's parameters of type `&T` (any lifetime) where
+/// `T` is what `referent` accepts.
+fn shared_ref_params(sig: &syn::Signature, referent: impl Fn(&Type) -> bool) -> BTreeSet<String> {
     sig.inputs
         .iter()
         .filter_map(|arg| {
@@ -406,7 +395,7 @@ fn str_params(sig: &syn::Signature) -> BTreeSet<String> {
             let Type::Reference(reference) = &*arg.ty else {
                 return None;
             };
-            if reference.mutability.is_some() || !is_type(&reference.elem, "str") {
+            if reference.mutability.is_some() || !referent(&reference.elem) {
                 return None;
             }
             match &*arg.pat {
