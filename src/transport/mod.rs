@@ -111,7 +111,7 @@ impl CallScope {
     /// Whether the last attempt asked for the generated call to be made
     /// again (a retry, after its wait): the call then makes it again, which
     /// builds the request again from the call's own inputs, so nothing of a
-    /// request is copied before it is sent. Asking clears the request.
+    /// request is copied before it is sent. Asking clears the flag.
     pub(crate) fn again(&mut self) -> bool {
         std::mem::take(&mut self.tally.again)
     }
@@ -144,7 +144,7 @@ impl Shared {
     /// Sends one attempt of the current call: `request` with the crate's
     /// headers. When the answer may be retried and the policy allows
     /// another attempt, it waits as the policy says and tells the call to
-    /// make the generated call again (see [`CallScope::run`]); otherwise it
+    /// make the generated call again (see [`CallScope::again`]); otherwise it
     /// returns the answer as the generated code expects it (see
     /// [`answer`]).
     ///
