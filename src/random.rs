@@ -24,7 +24,7 @@
 use std::cell::RefCell;
 
 /// Keys taken from one fill of a pool.
-pub(crate) const KEYS_PER_FILL: usize = 16;
+const KEYS_PER_FILL: usize = 16;
 
 /// One thread's bytes from the operating system's generator.
 struct Pool {

@@ -393,7 +393,9 @@ impl PartialEq for Prepared {
 /// of every call that sends the order sends these bytes. codegen's `lean`
 /// pass has the generated code hand them to reqwest as the request's body
 /// (a `Bytes` clone, not a copy) rather than serialize them again, and a
-/// call keeps them rather than a copy of the order.
+/// call keeps them rather than a copy of the order. It is deliberately not
+/// `Serialize`: should the pass ever leave progenitor's `.json(&body)` in
+/// place, the crate does not build, rather than serialize the order twice.
 pub(crate) struct OrderJson(bytes::Bytes);
 
 impl OrderJson {
@@ -412,16 +414,6 @@ impl OrderJson {
 impl From<&OrderJson> for reqwest::Body {
     fn from(json: &OrderJson) -> Self {
         Self::from(json.0.clone())
-    }
-}
-
-/// What the generated code would send, should it serialize the body itself
-/// (a shape codegen's `lean` pass does not rewrite): the same JSON.
-impl serde::Serialize for OrderJson {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw: &serde_json::value::RawValue =
-            serde_json::from_slice(&self.0).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
     }
 }
 

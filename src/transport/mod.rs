@@ -161,28 +161,21 @@ impl Shared {
         // The call's deadline runs from its first attempt.
         let now = self.clock.now();
         let started = *call.started.get_or_insert(now);
-        let remaining = call
-            .options
-            .retry
-            .deadline()
-            .saturating_sub(now.saturating_sub(started));
-        let request = self.ready(
-            request,
-            attempt_timeout(call.options.attempt_timeout, remaining),
-        );
+        let deadline = Deadline::new(&*self.clock, started, call.options.retry.deadline());
+        let timeout = attempt_timeout(call.options.attempt_timeout, deadline.remaining_at(now));
+        let request = self.ready(request, timeout);
         // Without a rate limit the attempt starts now; with one, when its
         // turn has come.
-        let (now, later) = match self.rate_limit {
-            None => (Some(self.http.execute(request)), None),
-            Some(_) => (None, Some(Box::new(request))),
+        let outgoing = match &self.rate_limit {
+            None => Outgoing::Now(self.http.execute(request)),
+            Some(limit) => Outgoing::AfterTurn(limit, Box::new(request)),
         };
         async move {
             let policy = &call.options.retry;
-            let deadline = Deadline::new(&*self.clock, started, policy.deadline());
-            let pending = match (now, later) {
-                (Some(pending), _) => pending,
-                (None, Some(request)) => {
-                    if let Err(needed) = self.take_turn(deadline.remaining()).await {
+            let pending = match outgoing {
+                Outgoing::Now(pending) => pending,
+                Outgoing::AfterTurn(limit, request) => {
+                    if let Err(needed) = limit.acquire(deadline.remaining()).await {
                         call.tally.rate_limited = Some(needed);
                         return Ok(answer::stand_in(None));
                     }
@@ -194,7 +187,6 @@ impl Shared {
                     ));
                     self.http.execute(request)
                 }
-                (None, None) => return Ok(answer::stand_in(None)),
             };
             let attempt = call.tally.attempts + 1;
             // The attempt, in its span.
@@ -249,15 +241,6 @@ impl Shared {
         // The generated code asks for JSON already; set only when not so.
         if headers.get(header::ACCEPT) != Some(&JSON) {
             headers.insert(header::ACCEPT, JSON);
-        }
-    }
-
-    /// Waits for the client's rate limit, if it has one; `Err(needed)` when
-    /// the turn would come after `remaining`.
-    async fn take_turn(&self, remaining: Duration) -> Result<(), Duration> {
-        match &self.rate_limit {
-            Some(limit) => limit.acquire(remaining).await,
-            None => Ok(()),
         }
     }
 
@@ -354,8 +337,19 @@ impl<'c> Deadline<'c> {
         self.clock.now().saturating_sub(self.started)
     }
     fn remaining(&self) -> Duration {
-        self.length.saturating_sub(self.spent())
+        self.remaining_at(self.clock.now())
     }
+    /// What is left at `now`, a reading of the same clock.
+    fn remaining_at(&self, now: Duration) -> Duration {
+        self.length.saturating_sub(now.saturating_sub(self.started))
+    }
+}
+
+/// An attempt about to go out: reqwest's future for it (`P`), or, with a
+/// rate limit, the request waiting for its turn.
+enum Outgoing<'a, P> {
+    Now(P),
+    AfterTurn(&'a crate::rate_limit::RateLimit, Box<reqwest::Request>),
 }
 
 /// How one attempt ended.

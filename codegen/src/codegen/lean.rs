@@ -138,10 +138,13 @@ fn lean_methods(file: &mut syn::File) -> Leaned {
 }
 
 /// Drops the `pre` and `post` hook calls (`self.pre(&mut request,
-/// &info).await?;`) and puts the statements up to `let request = …;` into a
-/// block that yields the request. Only when the method has exactly that
-/// shape: one `let request`, each hook called once as a statement, and no
-/// later statement naming a local of the block; `false` leaves it as it was.
+/// &info).await?;`), puts the statements up to `let request = …;` into a
+/// block that yields the request, and sends with [`EXECUTE`] in place of
+/// `self.exec(request, &info)` (dropping `info` when nothing else reads it).
+/// Only when the method has exactly that shape: one `let request`, each
+/// hook called once as a statement after it, one `exec` call, plain names
+/// bound before the request, and no later statement naming one of them;
+/// `false` leaves the method as it was.
 fn straighten(stmts: &mut Vec<Stmt>) -> bool {
     let Some(at) = stmts
         .iter()
@@ -162,24 +165,20 @@ fn straighten(stmts: &mut Vec<Stmt>) -> bool {
     {
         return false;
     }
-    if stmts.iter().filter(|stmt| is_exec(stmt)).count() != 1 {
+    let execs: Vec<usize> = (0..stmts.len()).filter(|&i| is_exec(&stmts[i])).collect();
+    let [exec] = execs[..] else {
         return false;
-    }
-    let locals: Vec<String> = stmts[..at]
-        .iter()
-        .filter_map(|stmt| match stmt {
+    };
+    // The names bound before the request; any other pattern is refused.
+    let mut locals = Vec::new();
+    for stmt in &stmts[..at] {
+        match stmt {
             Stmt::Local(local) => match &local.pat {
-                Pat::Ident(ident) => Some(ident.ident.to_string()),
-                _ => None,
+                Pat::Ident(ident) => locals.push(ident.ident.to_string()),
+                _ => return false,
             },
-            _ => None,
-        })
-        .collect();
-    if stmts[..at]
-        .iter()
-        .any(|stmt| matches!(stmt, Stmt::Local(l) if !matches!(l.pat, Pat::Ident(_))))
-    {
-        return false;
+            _ => continue,
+        }
     }
     let later = &stmts[at + 1..];
     if later.iter().any(|stmt| mentions_any(stmt, &locals)) {
@@ -210,9 +209,6 @@ fn straighten(stmts: &mut Vec<Stmt>) -> bool {
     if let Some(slot) = &mut built.init {
         *slot.expr = block;
     }
-    let Some(exec) = stmts.iter().position(is_exec) else {
-        return false;
-    };
     let Ok(execute) = syn::parse_str::<Stmt>(EXECUTE) else {
         return false;
     };
