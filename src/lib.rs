@@ -4,6 +4,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod call;
+pub mod charge;
 mod client;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

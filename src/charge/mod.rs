@@ -1,0 +1,737 @@
+//! A charge as a whole: every attempt, every answer, and what may be done
+//! next without charging the customer twice.
+//!
+//! A call's [`Error::next_step`](crate::Error::next_step) speaks of **one
+//! call**. Whether a **new** idempotency key may be used is a question about
+//! the charge's whole history: once any attempt may have created an order,
+//! a later answer that refuses a re-send before processing (a 429, a 401
+//! after a credential rotation, a 403, 404, 400, 413, the client's own rate
+//! limit) says nothing about that earlier attempt. [`Charge`] keeps that
+//! history and answers [`Charge::next`]; it does no I/O, so a billing
+//! system journals its [`Event`]s and rebuilds the charge from them after a
+//! crash.
+//!
+//! # The rules, and where they come from
+//! - Klarna keeps an idempotency key's answer for 24 hours and replays it:
+//!   a created order, and a processed decline (`PAYMENT_METHOD_FAILED`; its
+//!   subscription guide asks for a new key per charge attempt for that
+//!   reason).
+//! - Once any attempt **may have created** an order (a timeout or a dropped
+//!   connection after sending, a 5xx, an answer that proves nothing, or an
+//!   intent with no answer after it: a crash), only a created answer for
+//!   that key (a replay), a decline processed under that key, or a person
+//!   ([`Event::Resolved`]) closes it. Until then the next step is to
+//!   **re-send the recorded body with the same key**
+//!   ([`Next::Reconcile`]); a refusal of the re-send changes nothing.
+//! - A `409 IDEMPOTENCY_KEY_MISMATCH` means an earlier, different body was
+//!   processed under the key: a person settles it, never a new attempt.
+//! - A new key ([`Next::NewAttempt`], or any other attempt number given to
+//!   [`Charge::intent`]) only when every earlier key is known unused (every
+//!   call with it was refused before processing) or was declined after
+//!   processing, or a person said its attempt created nothing.
+//! - An attempt that may have created an order and whose key was first
+//!   sent [`KEY_WINDOW`] minus [`KEY_WINDOW_MARGIN`] ago or more, or whose
+//!   first send is stamped in the future (the clock went back, or the
+//!   journal came from another machine), is never re-sent automatically:
+//!   Klarna may have forgotten the key, and a re-send could create a second
+//!   order. It needs a person ([`Reason::WindowClosed`],
+//!   [`Reason::StampedInFuture`]), who looks the order up in the Merchant
+//!   Portal.
+//! - A key is bound to the body it was first sent with
+//!   ([`BodyDigest`]): sending another body under it is refused before
+//!   sending ([`SendRefused::BodyChanged`]).
+//!
+//! # Example
+//! ```
+//! use klarna_customer_token::charge::{Answer, BodyDigest, Charge, Next, Timestamp};
+//! use klarna_customer_token::{CustomerToken, NextStep, OrderLine, OrderRequest};
+//!
+//! let token = CustomerToken::new("6e2b0e0c-1b1f-4f35-9a2e-2a3c5d7e9f10")?;
+//! let order = OrderRequest::builder()
+//!     .purchase_currency("USD")
+//!     .line(OrderLine::builder("Plan").quantity(1).unit_price(1000).tax_rate(0).build()?)
+//!     .build()?;
+//! let digest = BodyDigest::of(&token, &order)?;
+//! let mut charge = Charge::new("acme-billing", "subscription-42/2026-12");
+//! let t0 = Timestamp::from_millis(1_800_000_000_000);
+//!
+//! // Attempt 1: the intent is journaled, then sent; the answer is lost.
+//! let intent = charge.intent(1, digest, t0)?;
+//! charge.apply(intent);
+//! charge.apply(charge.answer(1, Answer::MayHaveBeenCreated, t0));
+//!
+//! // The re-send is refused by a rate limit: that proves nothing about
+//! // attempt 1, so a new key is still refused and the next step is still
+//! // to re-send attempt 1's body with its key.
+//! let refused = Answer::Refused { step: NextStep::RetryLater { after: None } };
+//! charge.apply(charge.answer(1, refused, t0));
+//! assert!(charge.intent(2, digest, t0).is_err());
+//! assert!(matches!(charge.next(t0), Next::Reconcile { attempt: 1, .. }));
+//!
+//! // The next re-send gets the order (a replay): done, once.
+//! let created = Answer::Created { order_id: Some("ord-1".into()), fraud_status: None };
+//! charge.apply(charge.answer(1, created, t0));
+//! assert!(matches!(charge.next(t0), Next::Done { .. }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod answer;
+mod event;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::enums::FraudStatus;
+use crate::idempotency::IdempotencyKey;
+use crate::next_step::NextStep;
+
+pub use answer::Answer;
+pub use event::{BodyDigest, Event, Timestamp};
+
+/// How long Klarna keeps an idempotency key and replays its answer.
+pub const KEY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Taken off [`KEY_WINDOW`] before an attempt that may have created an
+/// order is no longer re-sent automatically. It covers the retries of the
+/// re-sent call (90 seconds by default), the time between journaling an
+/// intent and Klarna receiving it, and a difference between this machine's
+/// clock and Klarna's of up to most of an hour; an hour of a 24-hour window
+/// costs little, and a re-send after Klarna forgot the key could charge
+/// twice.
+pub const KEY_WINDOW_MARGIN: Duration = Duration::from_secs(60 * 60);
+
+/// What is known of one key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "state", rename_all = "snake_case")
+)]
+enum KeyState {
+    /// Every call with the key was refused before processing (or none was
+    /// answered yet; see `in_flight`).
+    Unused,
+    /// A call may have created an order.
+    Open,
+    /// Klarna holds another body under the key.
+    Mismatch,
+    /// Klarna declined the key's order after processing it.
+    Declined,
+    /// The order exists.
+    Created {
+        order_id: Option<String>,
+        fraud_status: Option<FraudStatus>,
+    },
+    /// A person said the attempt created nothing.
+    ResolvedNotCreated,
+}
+
+/// The history of one attempt (one key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct Attempt {
+    attempt: u32,
+    key: IdempotencyKey,
+    digest: Option<BodyDigest>,
+    /// The first intent that may have been processed: Klarna's 24 hours
+    /// run from after it.
+    first_sent: Option<Timestamp>,
+    /// An intent with no answer after it.
+    in_flight: bool,
+    state: KeyState,
+    /// The latest answer and when it came.
+    last: Option<(Answer, Timestamp)>,
+}
+
+impl Attempt {
+    /// Whether this key may have created an order that is not settled.
+    fn open(&self) -> bool {
+        match self.state {
+            KeyState::Open | KeyState::Mismatch => true,
+            KeyState::Unused => self.in_flight,
+            KeyState::Declined | KeyState::Created { .. } | KeyState::ResolvedNotCreated => false,
+        }
+    }
+
+    /// When the latest answer allows the next send, if it asked for a wait.
+    fn not_before(&self) -> Option<Timestamp> {
+        match &self.last {
+            Some((
+                Answer::Refused {
+                    step: NextStep::RetryLater { after },
+                },
+                at,
+            ))
+            | Some((Answer::Declined { after }, at)) => after.map(|after| *at + after),
+            _ => None,
+        }
+    }
+}
+
+/// One charge (say, one subscription's invoice for one period) across all
+/// its attempts. See [the module docs](self) for the rules.
+///
+/// With the `serde` feature the whole history serializes, so a billing
+/// system may store the charge itself instead of (or beside) its events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Charge {
+    namespace: String,
+    charge_id: String,
+    /// In the order their first event came.
+    attempts: Vec<Attempt>,
+}
+
+/// What to do next with a charge: [`Charge::next`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Next {
+    /// Send the order with this key: the key was never sent, or every call
+    /// with it was refused before processing. A key is bound to the body it
+    /// was first sent with (`digest`): to send another body, use
+    /// [`Charge::next_for`], which moves to a new attempt instead.
+    Send {
+        /// The attempt number.
+        attempt: u32,
+        /// Its key, [`IdempotencyKey::for_charge`].
+        key: IdempotencyKey,
+        /// The body the key was sent with before, if it was.
+        digest: Option<BodyDigest>,
+        /// Not before this time (a wait the last answer asked for).
+        not_before: Option<Timestamp>,
+    },
+    /// An attempt may have created the order: re-send **the recorded body**
+    /// (the same token and order, [`BodyDigest`] `digest`) with **the same
+    /// key**, before `deadline`. Klarna returns the order if it exists, or
+    /// creates it once.
+    Reconcile {
+        /// The attempt to re-send.
+        attempt: u32,
+        /// Its key.
+        key: IdempotencyKey,
+        /// What was sent with it (`None` for a journal without digests).
+        digest: Option<BodyDigest>,
+        /// Not before this time (a wait the last answer asked for).
+        not_before: Option<Timestamp>,
+        /// After this, the attempt needs a person instead.
+        deadline: Timestamp,
+    },
+    /// No attempt may have created an order, and the last one cannot be
+    /// sent again usefully: it was declined after processing (a new attempt
+    /// is then the billing system's dunning decision), a person said it
+    /// created nothing, or ([`Charge::next_for`]) its key is bound to
+    /// another body. A new attempt with a new key is safe.
+    NewAttempt {
+        /// The new attempt number.
+        attempt: u32,
+        /// Its key.
+        key: IdempotencyKey,
+        /// Not before this time (a wait the decline asked for).
+        not_before: Option<Timestamp>,
+    },
+    /// Charged: the order exists.
+    Done {
+        /// The attempt that created it.
+        attempt: u32,
+        /// Klarna's order id, when known (a success that could not be
+        /// decoded has none; its key replays it within 24 hours).
+        order_id: Option<String>,
+    },
+    /// The token is gone (`TOKEN_CANCELLED`, `TOKEN_NOT_FOUND`): stop
+    /// charging it. No attempt of the charge may have created an order.
+    Stop,
+    /// The payment method cannot be charged: ask the customer for another.
+    /// No attempt of the charge may have created an order.
+    AskCustomer,
+    /// Nothing automatic is safe or useful: a person looks.
+    NeedsPerson {
+        /// Why.
+        reason: Reason,
+    },
+}
+
+/// Why a charge needs a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Klarna answered `409 IDEMPOTENCY_KEY_MISMATCH` for this attempt: it
+    /// holds another body under the key, which may have created an order.
+    KeyMismatch {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// This attempt may have created an order and its key was first sent
+    /// too long ago to re-send safely: look the order up in the Merchant
+    /// Portal, then record an [`Event::Resolved`].
+    WindowClosed {
+        /// The attempt.
+        attempt: u32,
+        /// When its key was first sent.
+        first_sent: Timestamp,
+    },
+    /// This attempt may have created an order and its first send is
+    /// stamped after now: the window cannot be trusted.
+    StampedInFuture {
+        /// The attempt.
+        attempt: u32,
+        /// The stamp.
+        first_sent: Timestamp,
+    },
+    /// This attempt may have created an order, but the history has no
+    /// intent for it, so the window cannot be measured.
+    FirstSendUnknown {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The request was refused as wrong (a validation error, `BAD_VALUE`,
+    /// a body too large): fix it, then send a new attempt.
+    FixRequest {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The credentials, account or endpoint were refused: fix the
+    /// configuration, then send the attempt again (its key is unused).
+    FixConfiguration {
+        /// The attempt.
+        attempt: u32,
+    },
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KeyMismatch { attempt } => write!(
+                f,
+                "attempt {attempt}: Klarna holds another body under its key, which may have \
+                 created an order; check the Merchant Portal and record the resolution"
+            ),
+            Self::WindowClosed {
+                attempt,
+                first_sent,
+            } => write!(
+                f,
+                "attempt {attempt} may have created an order and its key was first sent at \
+                 {} ms, too long ago for Klarna to still hold it; check the Merchant Portal \
+                 and record the resolution",
+                first_sent.as_millis()
+            ),
+            Self::StampedInFuture {
+                attempt,
+                first_sent,
+            } => write!(
+                f,
+                "attempt {attempt} may have created an order and its first send is stamped \
+                 in the future ({} ms); check the clock and the Merchant Portal, then record \
+                 the resolution",
+                first_sent.as_millis()
+            ),
+            Self::FirstSendUnknown { attempt } => write!(
+                f,
+                "attempt {attempt} may have created an order but its first send is not \
+                 recorded; check the Merchant Portal and record the resolution"
+            ),
+            Self::FixRequest { attempt } => write!(
+                f,
+                "attempt {attempt} was refused as a wrong request: fix it and send a new attempt"
+            ),
+            Self::FixConfiguration { attempt } => write!(
+                f,
+                "attempt {attempt} was refused for the configuration (credentials, account or \
+                 host): fix it and send the attempt again"
+            ),
+        }
+    }
+}
+
+/// Why [`Charge::intent`] refused to send.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendRefused {
+    /// The charge is charged already.
+    #[error("already charged by attempt {attempt}")]
+    AlreadyCharged {
+        /// The attempt that created the order.
+        attempt: u32,
+        /// Its order id, when known.
+        order_id: Option<String>,
+    },
+    /// The key of this attempt was sent with another body (another token or
+    /// order): sending this one under it could charge twice or fail with a
+    /// key mismatch.
+    #[error(
+        "attempt {attempt} was sent with another token or order under the same key; send the \
+         recorded one, or settle attempt {attempt} first and use a new attempt"
+    )]
+    BodyChanged {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// This attempt's key is settled without an order (declined, or
+    /// resolved by a person): re-sending it would only replay that.
+    #[error("attempt {attempt} is settled without an order; use attempt {next}")]
+    AttemptSettled {
+        /// The attempt.
+        attempt: u32,
+        /// The attempt number to use instead.
+        next: u32,
+    },
+    /// Another attempt may have created an order: reconcile it first.
+    #[error("attempt {open} may have created an order: re-send attempt {open} first")]
+    OtherAttemptOpen {
+        /// The attempt asked for.
+        attempt: u32,
+        /// The open one.
+        open: u32,
+    },
+    /// The charge needs a person first.
+    #[error("{0}")]
+    NeedsPerson(Reason),
+    /// Attempt numbers start at 1.
+    #[error("attempt numbers start at 1")]
+    AttemptZero,
+}
+
+impl Charge {
+    /// A charge with no history. Its keys are
+    /// [`IdempotencyKey::for_charge`]`(namespace, charge_id, attempt)`.
+    pub fn new(namespace: impl Into<String>, charge_id: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            charge_id: charge_id.into(),
+            attempts: Vec::new(),
+        }
+    }
+
+    /// The namespace of the charge's keys.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The charge's id.
+    pub fn charge_id(&self) -> &str {
+        &self.charge_id
+    }
+
+    /// The key of attempt `attempt` of this charge.
+    pub fn key(&self, attempt: u32) -> IdempotencyKey {
+        IdempotencyKey::for_charge(&self.namespace, &self.charge_id, attempt)
+    }
+
+    /// Whether any attempt created an order.
+    pub fn is_charged(&self) -> bool {
+        self.created().is_some()
+    }
+
+    /// The highest attempt number in the history (0 when there is none).
+    pub fn last_attempt(&self) -> u32 {
+        self.attempts.iter().map(|a| a.attempt).max().unwrap_or(0)
+    }
+
+    /// The attempt that created the order, and the order's id if known.
+    fn created(&self) -> Option<(u32, Option<String>)> {
+        self.attempts.iter().find_map(|a| match &a.state {
+            KeyState::Created { order_id, .. } => Some((a.attempt, order_id.clone())),
+            _ => None,
+        })
+    }
+
+    fn find(&self, attempt: u32) -> Option<&Attempt> {
+        self.attempts.iter().find(|a| a.attempt == attempt)
+    }
+
+    fn entry(&mut self, attempt: u32, key: Option<&IdempotencyKey>) -> &mut Attempt {
+        let index = match self.attempts.iter().position(|a| a.attempt == attempt) {
+            Some(index) => index,
+            None => {
+                let key = key.cloned().unwrap_or_else(|| self.key(attempt));
+                self.attempts.push(Attempt {
+                    attempt,
+                    key,
+                    digest: None,
+                    first_sent: None,
+                    in_flight: false,
+                    state: KeyState::Unused,
+                    last: None,
+                });
+                self.attempts.len() - 1
+            }
+        };
+        &mut self.attempts[index]
+    }
+
+    /// Whether an open attempt can no longer be re-sent, and why.
+    fn unsafe_to_resend(attempt: &Attempt, now: Timestamp) -> Option<Reason> {
+        let n = attempt.attempt;
+        if attempt.state == KeyState::Mismatch {
+            return Some(Reason::KeyMismatch { attempt: n });
+        }
+        let Some(first_sent) = attempt.first_sent else {
+            return Some(Reason::FirstSendUnknown { attempt: n });
+        };
+        if first_sent > now {
+            return Some(Reason::StampedInFuture {
+                attempt: n,
+                first_sent,
+            });
+        }
+        if now.since(first_sent) >= KEY_WINDOW - KEY_WINDOW_MARGIN {
+            return Some(Reason::WindowClosed {
+                attempt: n,
+                first_sent,
+            });
+        }
+        None
+    }
+
+    /// What to do next, at `now` (the wall clock; [`Timestamp::now`]).
+    pub fn next(&self, now: Timestamp) -> Next {
+        if let Some((attempt, order_id)) = self.created() {
+            return Next::Done { attempt, order_id };
+        }
+        let open: Vec<&Attempt> = self.attempts.iter().filter(|a| a.open()).collect();
+        for attempt in &open {
+            if let Some(reason) = Self::unsafe_to_resend(attempt, now) {
+                return Next::NeedsPerson { reason };
+            }
+        }
+        if let Some(attempt) = open.iter().min_by_key(|a| a.first_sent) {
+            return Next::Reconcile {
+                attempt: attempt.attempt,
+                key: attempt.key.clone(),
+                digest: attempt.digest,
+                not_before: attempt.not_before(),
+                deadline: attempt
+                    .first_sent
+                    .map_or(now, |t| t + (KEY_WINDOW - KEY_WINDOW_MARGIN)),
+            };
+        }
+        // No key may have created an order.
+        let Some(last) = self.attempts.iter().max_by_key(|a| a.attempt) else {
+            return Next::Send {
+                attempt: 1,
+                key: self.key(1),
+                digest: None,
+                not_before: None,
+            };
+        };
+        let n = last.attempt;
+        let fresh = |attempt: u32| Next::NewAttempt {
+            attempt,
+            key: self.key(attempt),
+            not_before: last.not_before(),
+        };
+        match (&last.state, &last.last) {
+            (KeyState::Declined | KeyState::ResolvedNotCreated, _) => fresh(n.saturating_add(1)),
+            (_, Some((Answer::Refused { step }, _))) => match step {
+                NextStep::AskCustomer => Next::AskCustomer,
+                NextStep::StopCharging => Next::Stop,
+                NextStep::FixRequest => Next::NeedsPerson {
+                    reason: Reason::FixRequest { attempt: n },
+                },
+                NextStep::FixConfiguration => Next::NeedsPerson {
+                    reason: Reason::FixConfiguration { attempt: n },
+                },
+                // A refusal before processing: the key is unused and may be
+                // sent again.
+                _ => Next::Send {
+                    attempt: n,
+                    key: last.key.clone(),
+                    digest: last.digest,
+                    not_before: last.not_before(),
+                },
+            },
+            _ => Next::Send {
+                attempt: n,
+                key: last.key.clone(),
+                digest: last.digest,
+                not_before: None,
+            },
+        }
+    }
+
+    /// [`next`](Self::next) for a caller about to send the request whose
+    /// digest is `digest`: where `next` would send a key that is bound to
+    /// another body, this moves to a new attempt instead (the key is known
+    /// unused, so a new one is safe). A [`Next::Reconcile`] stays one: only
+    /// the recorded body may go with that key.
+    pub fn next_for(&self, digest: BodyDigest, now: Timestamp) -> Next {
+        match self.next(now) {
+            Next::Send {
+                attempt,
+                digest: Some(recorded),
+                not_before,
+                ..
+            } if recorded != digest => {
+                let attempt = self.last_attempt().max(attempt).saturating_add(1);
+                Next::NewAttempt {
+                    attempt,
+                    key: self.key(attempt),
+                    not_before,
+                }
+            }
+            next => next,
+        }
+    }
+
+    /// Checks that attempt `attempt` may be sent now with the request whose
+    /// digest is `digest`, and returns the intent to journal (synced)
+    /// **before** sending it, then to [`apply`](Self::apply). The key to
+    /// send is the intent's.
+    ///
+    /// # Errors
+    /// [`SendRefused`] when sending could charge twice or cannot help: the
+    /// charge is charged; the attempt's key went out with another body;
+    /// another attempt may have created an order; the attempt may have
+    /// created one but cannot be re-sent safely any more; the attempt was
+    /// declined or settled.
+    pub fn intent(
+        &self,
+        attempt: u32,
+        digest: BodyDigest,
+        now: Timestamp,
+    ) -> Result<Event, SendRefused> {
+        if attempt == 0 {
+            return Err(SendRefused::AttemptZero);
+        }
+        if let Some((attempt, order_id)) = self.created() {
+            return Err(SendRefused::AlreadyCharged { attempt, order_id });
+        }
+        for other in &self.attempts {
+            if other.attempt != attempt && other.open() {
+                return Err(SendRefused::OtherAttemptOpen {
+                    attempt,
+                    open: other.attempt,
+                });
+            }
+        }
+        let key = match self.find(attempt) {
+            None => self.key(attempt),
+            Some(this) => {
+                if this.digest.is_some_and(|d| d != digest) {
+                    return Err(SendRefused::BodyChanged { attempt });
+                }
+                match this.state {
+                    KeyState::Declined | KeyState::ResolvedNotCreated => {
+                        return Err(SendRefused::AttemptSettled {
+                            attempt,
+                            next: self.last_attempt().saturating_add(1),
+                        });
+                    }
+                    _ if this.open() => {
+                        if let Some(reason) = Self::unsafe_to_resend(this, now) {
+                            return Err(SendRefused::NeedsPerson(reason));
+                        }
+                    }
+                    _ => {}
+                }
+                this.key.clone()
+            }
+        };
+        Ok(Event::Intent {
+            attempt,
+            key,
+            digest: Some(digest),
+            at: now,
+        })
+    }
+
+    /// The event that records `answer` for attempt `attempt`, to journal and
+    /// then [`apply`](Self::apply).
+    pub fn answer(&self, attempt: u32, answer: Answer, now: Timestamp) -> Event {
+        let key = self
+            .find(attempt)
+            .map_or_else(|| self.key(attempt), |a| a.key.clone());
+        Event::Answer {
+            attempt,
+            key,
+            answer,
+            at: now,
+        }
+    }
+
+    /// Adds an event to the history. Events are applied as they were
+    /// journaled, without checks: a journal is what happened.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Intent {
+                attempt,
+                key,
+                digest,
+                at,
+            } => {
+                let entry = self.entry(attempt, Some(&key));
+                // Klarna's 24 hours run from the first send that may have
+                // been processed: while every call with the key was refused
+                // before processing, nothing is stored under it.
+                let known_unused = entry.state == KeyState::Unused && !entry.in_flight;
+                entry.first_sent = Some(match entry.first_sent {
+                    Some(first) if !known_unused => first.min(at),
+                    _ => at,
+                });
+                if entry.digest.is_none() {
+                    entry.digest = digest;
+                }
+                // An earlier intent with no answer may have been processed:
+                // whatever this send's answer, the key stays open.
+                if entry.in_flight && entry.state == KeyState::Unused {
+                    entry.state = KeyState::Open;
+                }
+                entry.in_flight = true;
+            }
+            Event::Answer {
+                attempt,
+                key,
+                answer,
+                at,
+            } => {
+                let entry = self.entry(attempt, Some(&key));
+                entry.in_flight = false;
+                entry.state = match (&entry.state, &answer) {
+                    // Closed states stay closed, except that a created
+                    // order always wins.
+                    (
+                        _,
+                        Answer::Created {
+                            order_id,
+                            fraud_status,
+                        },
+                    ) => KeyState::Created {
+                        order_id: order_id.clone().or_else(|| match &entry.state {
+                            KeyState::Created { order_id, .. } => order_id.clone(),
+                            _ => None,
+                        }),
+                        fraud_status: fraud_status.clone(),
+                    },
+                    (KeyState::Created { .. }, _) => entry.state.clone(),
+                    (KeyState::Declined | KeyState::ResolvedNotCreated, _) => entry.state.clone(),
+                    (_, Answer::Declined { .. }) => KeyState::Declined,
+                    (_, Answer::KeyMismatch) => KeyState::Mismatch,
+                    (KeyState::Mismatch, _) => KeyState::Mismatch,
+                    (_, Answer::MayHaveBeenCreated) => KeyState::Open,
+                    // A refusal proves nothing about earlier calls.
+                    (state, Answer::Refused { .. }) => state.clone(),
+                };
+                entry.last = Some((answer, at));
+            }
+            Event::Resolved {
+                attempt,
+                created,
+                order_id,
+                ..
+            } => {
+                let entry = self.entry(attempt, None);
+                entry.in_flight = false;
+                entry.state = if created {
+                    KeyState::Created {
+                        order_id,
+                        fraud_status: None,
+                    }
+                } else {
+                    KeyState::ResolvedNotCreated
+                };
+            }
+        }
+    }
+}
