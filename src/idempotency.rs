@@ -81,10 +81,14 @@ impl IdempotencyKey {
     ///   [`Created`](crate::OrderOutcome::Created)): send the same order
     ///   again with the **same attempt number**, hence the same key, within 24
     ///   hours. Klarna returns the order if it exists, or creates it once.
-    /// - **Try again** after a definitive failure (outcome
-    ///   [`NotCreated`](crate::OrderOutcome::NotCreated), such as a declined
-    ///   `PAYMENT_METHOD_FAILED`): use the **next attempt number**. Reusing
-    ///   the key of a declined attempt only replays the stored decline.
+    /// - **Try again** after a declined `PAYMENT_METHOD_FAILED`: use the
+    ///   **next attempt number**. Reusing the key of a declined attempt only
+    ///   replays the stored decline. A call's outcome
+    ///   [`NotCreated`](crate::OrderOutcome::NotCreated) alone is not
+    ///   enough: it speaks of that call, and an earlier call with the same
+    ///   key may still have created the order.
+    ///   [`charge::Charge`](crate::charge::Charge) keeps the whole history
+    ///   and says when a new attempt is safe.
     ///
     /// Klarna keeps a key for **24 hours**: an attempt reconciled later than
     /// that is charged again. Keep the attempt number of each charge in your

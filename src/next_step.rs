@@ -1,4 +1,4 @@
-//! What a billing system should do after a failure: the one table.
+//! What a billing system should do after a failed call: the one table.
 
 use std::time::Duration;
 
@@ -6,8 +6,14 @@ use crate::enums::ErrorCode;
 use crate::error::Error;
 use crate::outcome::OrderOutcome;
 
-/// What a billing system should do after a failed call, from
-/// [`Error::next_step`].
+/// What to do after **one** failed call, from [`Error::next_step`].
+///
+/// It speaks of that call only. Whether a charge may be tried with a
+/// **new** idempotency key is a question about the charge's whole history
+/// (an earlier call with the same key may have created the order even when
+/// this one was refused): feed every intent and answer to a
+/// [`charge::Charge`](crate::charge::Charge) and follow its
+/// [`next`](crate::charge::Charge::next) for that.
 ///
 /// ```no_run
 /// # use klarna_customer_token::*;
@@ -16,7 +22,7 @@ use crate::outcome::OrderOutcome;
 /// if let Err(e) = client.create_order(token, order).with_idempotency_key(key).await {
 ///     match e.next_step() {
 ///         NextStep::Reconcile => { /* same order, same key, within 24 hours */ }
-///         NextStep::RetryLater { after } => { /* attempt 2, a new key, not before `after` */ }
+///         NextStep::RetryLater { after } => { /* not before `after`; which key: see RetryLater */ }
 ///         NextStep::AskCustomer => { /* ask for a new payment method */ }
 ///         NextStep::StopCharging => { /* the token is gone */ }
 ///         NextStep::FixRequest | NextStep::FixConfiguration => { /* a bug on our side */ }
@@ -39,11 +45,23 @@ pub enum NextStep {
     /// within 24 hours. Klarna returns the order if it exists, or creates it
     /// once. Never charge this again with a new key.
     Reconcile,
-    /// Nothing was charged and a later try may succeed (a rate limit, a
-    /// decline that Klarna says may be tried again, or for read and cancel a
-    /// server failure or a timeout). For create-order the later try is a
-    /// **new** attempt with a **new** key (the next attempt number): the old
-    /// key would only replay this answer.
+    /// This call charged nothing and a later try may succeed (a rate limit,
+    /// a decline that Klarna says may be tried again, or for read and cancel
+    /// a server failure or a timeout).
+    ///
+    /// For create-order, which key the later try uses depends on the
+    /// answer and on the charge's history, not on this step alone:
+    /// - after a refusal before processing (a 429, the client's own rate
+    ///   limit, a connection never made), nothing is stored under this
+    ///   call's key, so **the same key** may be sent again, provided no
+    ///   earlier call with that key may have created the order (then it is
+    ///   a reconcile: same key, same body);
+    /// - after `403 PAYMENT_METHOD_FAILED`, Klarna stored the decline under
+    ///   the key and would only replay it: the later try is a **new**
+    ///   attempt with a **new** key, provided no other attempt of the charge
+    ///   is still open.
+    ///
+    /// [`charge::Charge`](crate::charge::Charge) applies both rules.
     RetryLater {
         /// The wait the server asked for, if it asked.
         #[cfg_attr(
@@ -92,7 +110,12 @@ pub(crate) enum Failure<'a> {
 }
 
 impl Error {
-    /// What a billing system should do now. See [`NextStep`] for each step.
+    /// What to do after this call. See [`NextStep`] for each step.
+    ///
+    /// A per-call answer: this call's attempts are all it knows. A charge
+    /// re-sent after an earlier ambiguous call can end here `RetryLater`
+    /// (say, a 429) although the earlier call may have created the order;
+    /// [`charge::Charge`](crate::charge::Charge) keeps the whole history.
     ///
     /// `Reconcile` wins whenever [`order_outcome`](Self::order_outcome) is
     /// `MayHaveBeenCreated` or `Created`, with one exception: a 409

@@ -414,9 +414,13 @@ impl Charge {
         &self.charge_id
     }
 
-    /// The key of attempt `attempt` of this charge.
+    /// The key of attempt `attempt` of this charge: the one its history
+    /// recorded, else [`IdempotencyKey::for_charge`].
     pub fn key(&self, attempt: u32) -> IdempotencyKey {
-        IdempotencyKey::for_charge(&self.namespace, &self.charge_id, attempt)
+        self.find(attempt).map_or_else(
+            || IdempotencyKey::for_charge(&self.namespace, &self.charge_id, attempt),
+            |a| a.key.clone(),
+        )
     }
 
     /// Whether any attempt created an order.
@@ -445,7 +449,9 @@ impl Charge {
         let index = match self.attempts.iter().position(|a| a.attempt == attempt) {
             Some(index) => index,
             None => {
-                let key = key.cloned().unwrap_or_else(|| self.key(attempt));
+                let key = key.cloned().unwrap_or_else(|| {
+                    IdempotencyKey::for_charge(&self.namespace, &self.charge_id, attempt)
+                });
                 self.attempts.push(Attempt {
                     attempt,
                     key,
@@ -640,12 +646,9 @@ impl Charge {
     /// The event that records `answer` for attempt `attempt`, to journal and
     /// then [`apply`](Self::apply).
     pub fn answer(&self, attempt: u32, answer: Answer, now: Timestamp) -> Event {
-        let key = self
-            .find(attempt)
-            .map_or_else(|| self.key(attempt), |a| a.key.clone());
         Event::Answer {
             attempt,
-            key,
+            key: self.key(attempt),
             answer,
             at: now,
         }
