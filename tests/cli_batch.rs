@@ -304,15 +304,45 @@ impl Scenario {
         .unwrap()
     }
 
-    /// Re-runs until nothing is left to reconcile (at most four runs).
+    /// Re-runs until nothing is left to reconcile (at most four runs). An
+    /// attempt the batch leaves to a person (it may have created an order
+    /// and its token is refused now) is looked up as a person would, in
+    /// the sandbox's records, and resolved in the journal.
     async fn rerun_to_the_end(&self) -> Output {
         for _ in 0..4 {
             let out = batch(&self.sandbox, &self.file, &self.journal, &RUN_ARGS).await;
             if out.code != 3 {
                 return out;
             }
+            self.resolve_as_a_person(&out);
         }
-        panic!("still reconciling after four re-runs");
+        let out = batch(&self.sandbox, &self.file, &self.journal, &RUN_ARGS).await;
+        panic!(
+            "still reconciling after four re-runs: {}\n{}",
+            out.stdout, out.stderr
+        );
+    }
+
+    /// Appends a `resolved` line for every charge the run left to a person.
+    fn resolve_as_a_person(&self, out: &Output) {
+        let mut text = std::fs::read_to_string(&self.journal).unwrap();
+        for line in out
+            .stderr
+            .lines()
+            .filter(|l| l.contains(r#""event":"resolved""#))
+        {
+            let charge_id = line
+                .split("charge ")
+                .nth(1)
+                .and_then(|rest| rest.split(" attempt ").next())
+                .unwrap();
+            let key = IdempotencyKey::for_charge(NS, charge_id, 1);
+            let created = !self.sandbox.orders_with_key(&key).is_empty();
+            text.push_str(&format!(
+                "{{\"event\":\"resolved\",\"charge_id\":\"{charge_id}\",\"attempt\":1,\"created\":{created}}}\n"
+            ));
+        }
+        std::fs::write(&self.journal, text).unwrap();
     }
 
     /// No double charge; the journal holds every charge and nothing open.
@@ -528,5 +558,135 @@ async fn an_intent_older_than_24_hours_is_refused_by_name() {
     let out = batch(&sandbox, &file, &journal, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(sandbox.orders().len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One charge whose first send is stored and its answer lost; `extra`
+/// are the batch arguments of every run.
+async fn one_lost_answer(name: &str) -> (Sandbox, PathBuf, PathBuf, IdempotencyKey) {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = temp_dir(name);
+    let key = IdempotencyKey::for_charge(NS, "c-1", 1);
+    sandbox.inject(
+        Fault::drop_after_processing()
+            .with_key(&key)
+            .with_operation(Operation::CreateOrder),
+    );
+    let journal = dir.join("journal.jsonl");
+    (sandbox, dir, journal, key)
+}
+
+const NO_RETRIES: [&str; 2] = ["--max-retries", "0"];
+
+/// Every refusal of a re-send before processing, then "attempt 2" (what a
+/// per-call "retry later" used to suggest): never a second order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_resend_never_lets_a_new_attempt_charge_twice() {
+    let refusals = [
+        Fault::status(429, r#"{"error_code":"TOO_MANY_REQUESTS"}"#),
+        Fault::status(401, r#"{"error_code":"UNAUTHORIZED"}"#),
+        Fault::status(403, r#"{"error_code":"TOKEN_FORBIDDEN"}"#),
+        Fault::status(403, r#"{"error_code":"TOKEN_CANCELLED"}"#),
+        Fault::status(404, r#"{"error_code":"TOKEN_NOT_FOUND"}"#),
+        Fault::status(400, r#"{"error_code":"BAD_VALUE"}"#),
+        Fault::status(413, r#"{"error_code":"PAYLOAD_TOO_LARGE"}"#),
+    ];
+    let card = "sandbox-active-card-0002";
+    for refusal in refusals {
+        let (sandbox, dir, journal, key) = one_lost_answer("batch-refused-resend").await;
+        let file1 = write(&dir, "attempt1.jsonl", &line(card, "c-1", 1));
+        let file2 = write(&dir, "attempt2.jsonl", &line(card, "c-1", 2));
+        let out = batch(&sandbox, &file1, &journal, &NO_RETRIES).await;
+        assert_eq!(out.code, 3, "{out:?}");
+        assert_eq!(sandbox.orders().len(), 1, "stored, answer lost");
+        sandbox.inject(
+            refusal
+                .with_key(&key)
+                .with_operation(Operation::CreateOrder),
+        );
+        let out = batch(&sandbox, &file1, &journal, &NO_RETRIES).await;
+        assert_ne!(out.code, 0, "{out:?}");
+        let out = batch(&sandbox, &file2, &journal, &NO_RETRIES).await;
+        assert_eq!(out.code, 3, "{out:?}");
+        assert!(
+            out.stderr.contains("attempt 1 may have created an order"),
+            "{out:?}"
+        );
+        assert_eq!(sandbox.orders().len(), 1, "attempt 2 refused: {out:?}");
+        // The same attempt again: Klarna replays the order (unless the
+        // charge now needs a person, who would find it).
+        let out = batch(&sandbox, &file1, &journal, &NO_RETRIES).await;
+        assert!(matches!(out.code, 0 | 3), "{out:?}");
+        assert_eq!(sandbox.orders().len(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The same charge with an edited order under a sent key is refused before
+/// sending, naming the line; attempt 2 is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_line_under_a_sent_key_is_refused_by_name() {
+    let (sandbox, dir, journal, key) = one_lost_answer("batch-edited").await;
+    let card = "sandbox-active-card-0002";
+    let file1 = write(&dir, "batch.jsonl", &line(card, "c-1", 1));
+    let out = batch(&sandbox, &file1, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    let edited = line(card, "c-1", 1).replace("Gold plan", "Gold plan (renamed)");
+    let file_edited = write(&dir, "edited.jsonl", &edited);
+    let before = sandbox.requests().len();
+    let out = batch(&sandbox, &file_edited, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "line 1: charge c-1 attempt 1 refused: key {key} was sent before with another token or order"
+        )),
+        "{out:?}"
+    );
+    assert_eq!(sandbox.requests().len(), before, "nothing sent");
+    let file2 = write(&dir, "attempt2.jsonl", &line(card, "c-1", 2));
+    let out = batch(&sandbox, &file2, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(sandbox.orders().len(), 1);
+    // The recorded line reconciles.
+    let out = batch(&sandbox, &file1, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sandbox.orders().len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_stamped_in_the_future_is_refused() {
+    let (sandbox, dir, file, journal, key) =
+        one_sent_charge("batch-future", now_ms() + 2 * 3_600_000, "").await;
+    let out = batch(&sandbox, &file, &journal, &[]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("in the future"), "{out:?}");
+    let sent_with_key = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.header("klarna-idempotency-key") == Some(key.as_str()))
+        .count();
+    assert_eq!(sent_with_key, 1, "only the original request");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complete_unreadable_last_line_stops_the_batch_and_is_kept() {
+    let (sandbox, dir, file, journal, _key) =
+        one_sent_charge("batch-damaged", now_ms(), "{\"event\":\"charged\"}\n").await;
+    let before = std::fs::read(&journal).unwrap();
+    let out = batch(&sandbox, &file, &journal, &[]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("line 2 is complete but cannot be read"),
+        "{out:?}"
+    );
+    assert!(!out.all().contains("move"), "{out:?}");
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        before,
+        "the journal is untouched"
+    );
+    assert_eq!(sandbox.orders().len(), 1, "nothing sent");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -285,6 +285,15 @@ pub enum Reason {
         /// The attempt.
         attempt: u32,
     },
+    /// This attempt may have created an order, and its latest re-send was
+    /// refused because the token or its payment method cannot be used
+    /// (`TOKEN_CANCELLED`, `TOKEN_SUSPENDED`, …). That refusal says nothing
+    /// about the earlier send, and re-sending cannot settle it while the
+    /// token stays unusable: look the order up in the Merchant Portal.
+    TokenUnusable {
+        /// The attempt.
+        attempt: u32,
+    },
     /// The request was refused as wrong (a validation error, `BAD_VALUE`,
     /// a body too large): fix it, then send a new attempt.
     FixRequest {
@@ -331,6 +340,12 @@ impl fmt::Display for Reason {
                 f,
                 "attempt {attempt} may have created an order but its first send is not \
                  recorded; check the Merchant Portal and record the resolution"
+            ),
+            Self::TokenUnusable { attempt } => write!(
+                f,
+                "attempt {attempt} may have created an order, and re-sending it is refused \
+                 because the token cannot be used; check the Merchant Portal and record the \
+                 resolution"
             ),
             Self::FixRequest { attempt } => write!(
                 f,
@@ -428,6 +443,12 @@ impl Charge {
         self.created().is_some()
     }
 
+    /// Whether the history holds attempt `attempt` (an intent, an answer or
+    /// a resolution of it).
+    pub fn has_attempt(&self, attempt: u32) -> bool {
+        self.find(attempt).is_some()
+    }
+
     /// The highest attempt number in the history (0 when there is none).
     pub fn last_attempt(&self) -> u32 {
         self.attempts.iter().map(|a| a.attempt).max().unwrap_or(0)
@@ -500,6 +521,19 @@ impl Charge {
         for attempt in &open {
             if let Some(reason) = Self::unsafe_to_resend(attempt, now) {
                 return Next::NeedsPerson { reason };
+            }
+            if let Some((
+                Answer::Refused {
+                    step: NextStep::StopCharging | NextStep::AskCustomer,
+                },
+                _,
+            )) = &attempt.last
+            {
+                return Next::NeedsPerson {
+                    reason: Reason::TokenUnusable {
+                        attempt: attempt.attempt,
+                    },
+                };
             }
         }
         if let Some(attempt) = open.iter().min_by_key(|a| a.first_sent) {

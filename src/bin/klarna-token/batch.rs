@@ -52,7 +52,7 @@ pub(crate) async fn run(
         }
     };
     // 4. The plan.
-    let planned = plan::plan_all(&charges, namespace, &loaded.states);
+    let planned = plan::plan_all(&charges, namespace, &loaded.histories);
     // 5. The sending; Ctrl-C stops it.
     let signals = send::ctrl_c();
     let runner = send::Runner::new(&charges, namespace, concurrency, client, journal, planned);

@@ -1,21 +1,27 @@
 //! The batch journal: JSON lines, append-only, each line synced to disk
-//! before the step it records counts as done.
+//! before the step it records counts as done. Each line is one event of a
+//! charge's history ([`klarna_customer_token::charge::Event`]), with the
+//! batch's own context (the line, the token's last four, the report):
 //!
-//! - `intent`: written and synced **before** a charge is sent;
-//! - `charged` / `failed`: written and synced after its answer.
+//! - `intent`: written and synced **before** a charge is sent, with the
+//!   digest of the token and order it sends;
+//! - `charged` / `failed`: written and synced after its answer;
+//! - `resolved`: written by a person who looked an attempt up.
 //!
-//! A crash at any instant leaves complete lines and at most one torn last
-//! line. A torn line was never synced, so the step it recorded never
-//! counted as done: a torn intent was never sent, and a torn result leaves
-//! its intent open, which a re-run reconciles with the same key.
+//! A crash at any instant leaves complete lines and at most one last line
+//! without its newline. Only such a line can be torn: it was never synced,
+//! so the step it recorded never counted as done (a torn intent was never
+//! sent; a torn result leaves its intent open, which a re-run reconciles
+//! with the same key). A complete line that cannot be read is damage, and
+//! nothing is sent until a person mends it.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use klarna_customer_token::{CreatedOrder, ErrorReport, IdempotencyKey, NextStep, OrderOutcome};
+use klarna_customer_token::charge::{Answer, BodyDigest, Charge, Event, Timestamp};
+use klarna_customer_token::{CreatedOrder, ErrorReport, IdempotencyKey, NextStep};
 use serde::{Deserialize, Serialize};
 
 /// One line of the journal.
@@ -30,6 +36,10 @@ pub(crate) enum Record {
         charge_id: String,
         attempt: u32,
         key: IdempotencyKey,
+        /// The SHA-256 of the token and the order sent (absent in journals
+        /// written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<BodyDigest>,
         /// The line of the batch file.
         line: usize,
         /// The token, by its last four characters.
@@ -43,7 +53,8 @@ pub(crate) enum Record {
         key: IdempotencyKey,
         order: CreatedOrder,
     },
-    /// The call failed; `next_step` says what to do.
+    /// The call failed; `next_step` says what the call alone suggests, and
+    /// the report what the answer proves.
     Failed {
         at_ms: u64,
         charge_id: String,
@@ -54,47 +65,101 @@ pub(crate) enum Record {
     },
     /// Written by a person who checked (say, in the Merchant Portal) an
     /// attempt the tool cannot settle: `created` tells whether the order
-    /// exists. A re-run then skips the charge (`true`) or takes a new
-    /// attempt number for it (`false`).
+    /// exists. A re-run then skips the charge (`true`) or lets a new attempt
+    /// number go (`false`).
     Resolved {
         #[serde(default)]
         at_ms: u64,
         charge_id: String,
         attempt: u32,
         created: bool,
+        #[serde(default)]
+        order_id: Option<String>,
     },
+}
+
+impl Record {
+    /// The charge the record belongs to.
+    fn charge_id(&self) -> &str {
+        match self {
+            Self::Intent { charge_id, .. }
+            | Self::Charged { charge_id, .. }
+            | Self::Failed { charge_id, .. }
+            | Self::Resolved { charge_id, .. } => charge_id,
+        }
+    }
+
+    /// The charge's event this record is.
+    pub(crate) fn event(&self) -> Event {
+        match self {
+            Self::Intent {
+                at_ms,
+                attempt,
+                key,
+                digest,
+                ..
+            } => Event::Intent {
+                attempt: *attempt,
+                key: key.clone(),
+                digest: *digest,
+                at: Timestamp::from_millis(*at_ms),
+            },
+            Self::Charged {
+                at_ms,
+                attempt,
+                key,
+                order,
+                ..
+            } => Event::Answer {
+                attempt: *attempt,
+                key: key.clone(),
+                answer: Answer::from_order(order),
+                at: Timestamp::from_millis(*at_ms),
+            },
+            Self::Failed {
+                at_ms,
+                attempt,
+                key,
+                report,
+                ..
+            } => Event::Answer {
+                attempt: *attempt,
+                key: key.clone(),
+                answer: Answer::from_report(report),
+                at: Timestamp::from_millis(*at_ms),
+            },
+            Self::Resolved {
+                at_ms,
+                attempt,
+                created,
+                order_id,
+                ..
+            } => Event::Resolved {
+                attempt: *attempt,
+                created: *created,
+                order_id: order_id.clone(),
+                at: Timestamp::from_millis(*at_ms),
+            },
+        }
+    }
 }
 
 /// Now, in milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    Timestamp::now().as_millis()
 }
 
-/// What the journal says about one attempt of one charge.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct AttemptState {
-    pub(crate) key: Option<IdempotencyKey>,
-    /// When this key was first sent (its first intent): Klarna's 24 hours
-    /// run from there.
-    pub(crate) first_sent_ms: Option<u64>,
-    /// An intent with no result after it.
-    pub(crate) open: bool,
-    pub(crate) charged: bool,
-    /// The last failure, when the last result was one.
-    pub(crate) failed: Option<(NextStep, Option<OrderOutcome>)>,
-}
+/// Every charge's events, by charge id, in journal order.
+pub(crate) type Histories = BTreeMap<String, Vec<Event>>;
 
-impl AttemptState {
-    /// Whether the order of this attempt may exist and is not known to.
-    pub(crate) fn ambiguous(&self) -> bool {
-        !self.charged && (self.open || matches!(self.failed, Some((NextStep::Reconcile, _))))
+/// The charge `charge_id` of `namespace` as the journal tells it.
+pub(crate) fn charge(histories: &Histories, namespace: &str, charge_id: &str) -> Charge {
+    let mut charge = Charge::new(namespace, charge_id);
+    for event in histories.get(charge_id).into_iter().flatten() {
+        charge.apply(event.clone());
     }
+    charge
 }
-
-/// What the journal says about each charge, by charge id then attempt.
-pub(crate) type States = BTreeMap<String, BTreeMap<u32, AttemptState>>;
 
 /// A torn last line, found and removed.
 #[derive(Debug)]
@@ -107,7 +172,7 @@ pub(crate) struct Torn {
 /// The journal read back.
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
-    pub(crate) states: States,
+    pub(crate) histories: Histories,
     pub(crate) namespaces: Vec<String>,
     pub(crate) torn: Option<Torn>,
     /// Complete lines read.
@@ -118,85 +183,17 @@ pub(crate) struct Loaded {
     needs_newline: bool,
 }
 
-fn apply(states: &mut States, namespaces: &mut Vec<String>, record: Record) {
-    match record {
-        Record::Intent {
-            at_ms,
-            namespace,
-            charge_id,
-            attempt,
-            key,
-            ..
-        } => {
-            if !namespaces.contains(&namespace) {
-                namespaces.push(namespace);
-            }
-            let state = states
-                .entry(charge_id)
-                .or_default()
-                .entry(attempt)
-                .or_default();
-            if state.key.as_ref() != Some(&key) {
-                state.key = Some(key);
-                state.first_sent_ms = Some(at_ms);
-            }
-            state.first_sent_ms = Some(state.first_sent_ms.map_or(at_ms, |t| t.min(at_ms)));
-            state.open = true;
-        }
-        Record::Charged {
-            charge_id,
-            attempt,
-            key,
-            ..
-        } => {
-            let state = states
-                .entry(charge_id)
-                .or_default()
-                .entry(attempt)
-                .or_default();
-            state.key.get_or_insert(key);
-            state.charged = true;
-            state.open = false;
-            state.failed = None;
-        }
-        Record::Failed {
-            charge_id,
-            attempt,
-            key,
-            next_step,
-            report,
-            ..
-        } => {
-            let state = states
-                .entry(charge_id)
-                .or_default()
-                .entry(attempt)
-                .or_default();
-            state.key.get_or_insert(key);
-            state.open = false;
-            if !state.charged {
-                state.failed = Some((next_step, report.outcome));
-            }
-        }
-        Record::Resolved {
-            charge_id,
-            attempt,
-            created,
-            ..
-        } => {
-            let state = states
-                .entry(charge_id)
-                .or_default()
-                .entry(attempt)
-                .or_default();
-            state.open = false;
-            state.charged = created;
-            state.failed = (!created).then_some((
-                NextStep::RetryLater { after: None },
-                Some(OrderOutcome::NotCreated),
-            ));
-        }
+fn apply(loaded: &mut Loaded, record: &Record) {
+    if let Record::Intent { namespace, .. } = record
+        && !loaded.namespaces.contains(namespace)
+    {
+        loaded.namespaces.push(namespace.clone());
     }
+    loaded
+        .histories
+        .entry(record.charge_id().to_owned())
+        .or_default()
+        .push(record.event());
 }
 
 fn preview(bytes: &[u8]) -> String {
@@ -245,12 +242,14 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, String> {
         }
         match serde_json::from_slice::<Record>(content) {
             Ok(record) => {
-                apply(&mut loaded.states, &mut loaded.namespaces, record);
+                apply(&mut loaded, &record);
                 loaded.lines += 1;
                 loaded.valid_len = (offset + content.len() + usize::from(*newline)) as u64;
                 loaded.needs_newline = !newline;
             }
-            Err(_) if Some(index) == last_content => {
+            // Only a last line without its newline can have been cut short
+            // by a crash: every complete line was written whole.
+            Err(_) if Some(index) == last_content && !newline => {
                 loaded.valid_len = *offset as u64;
                 loaded.needs_newline = false;
                 loaded.torn = Some(Torn {
@@ -262,8 +261,10 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, String> {
             }
             Err(e) => {
                 return Err(format!(
-                    "journal {} line {number} cannot be read ({e}); only a torn last line is \
-                     expected after a crash. Nothing was sent: repair or move the journal first",
+                    "journal {} line {number} is complete but cannot be read ({e}); only a last \
+                     line without its newline can be cut short by a crash, so this is damage. \
+                     Nothing was sent: restore the journal from a backup, or correct line \
+                     {number} by hand, keeping every other line",
                     path.display()
                 ));
             }
@@ -284,6 +285,13 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, String> {
 #[derive(Debug)]
 pub(crate) struct Journal {
     file: File,
+    /// The length of the journal's whole lines: where the next line goes,
+    /// and where a failed write is cut back to.
+    len: u64,
+    /// Tests: the next write stops with an error after this many bytes,
+    /// as on a full disk.
+    #[cfg(test)]
+    fail_after: Option<usize>,
 }
 
 impl Journal {
@@ -312,7 +320,12 @@ impl Journal {
         if !existed {
             sync_parent(path).map_err(context)?;
         }
-        Ok(Self { file })
+        Ok(Self {
+            file,
+            len: 0,
+            #[cfg(test)]
+            fail_after: None,
+        })
     }
 
     /// Removes a torn last line, ends the last line with its newline, and
@@ -323,10 +336,11 @@ impl Journal {
             self.file.set_len(loaded.valid_len).map_err(context)?;
             self.file.sync_all().map_err(context)?;
         }
-        self.file.seek(SeekFrom::End(0)).map_err(context)?;
+        self.len = self.file.seek(SeekFrom::End(0)).map_err(context)?;
         if loaded.needs_newline {
             self.file.write_all(b"\n").map_err(context)?;
             self.file.sync_data().map_err(context)?;
+            self.len += 1;
         }
         Ok(())
     }
@@ -340,11 +354,38 @@ impl Journal {
         Ok((journal, loaded))
     }
 
-    /// Appends one record and syncs it to disk.
+    /// Appends one record and syncs it to disk. A write or sync that fails
+    /// (a full disk) is cut back to the last whole line, so that no partial
+    /// line is left to merge with the next record.
     pub(crate) fn write(&mut self, record: &Record) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
+        match self.append(&line) {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // Best effort: the write already failed, and a truncation
+                // that fails too leaves a last line a re-run reports.
+                let _ = self
+                    .file
+                    .set_len(self.len)
+                    .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(drop))
+                    .and_then(|()| self.file.sync_data());
+                Err(e)
+            }
+        }
+    }
+
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.file.seek(SeekFrom::Start(self.len))?;
+        #[cfg(test)]
+        if let Some(n) = self.fail_after.take() {
+            self.file.write_all(&line[..n.min(line.len())])?;
+            return Err(std::io::Error::other("no space left (simulated)"));
+        }
+        self.file.write_all(line)?;
         self.file.sync_data()
     }
 }
@@ -366,12 +407,6 @@ fn sync_parent(path: &Path) -> std::io::Result<()> {
         Ok(())
     }
 }
-
-/// How long Klarna keeps an idempotency key.
-pub(crate) const KEY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
-/// Taken off the window, for the retries of the re-sent call (90 s by
-/// default) and clock differences.
-pub(crate) const KEY_WINDOW_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 #[cfg(test)]
 mod tests {
@@ -403,8 +438,8 @@ mod tests {
         assert_eq!(loaded.lines, 1);
         let torn = loaded.torn.as_ref().unwrap();
         assert_eq!(torn.line, 2);
-        assert!(loaded.states["a"][&1].open);
-        assert!(!loaded.states.contains_key("b"));
+        assert_eq!(loaded.histories["a"].len(), 1);
+        assert!(!loaded.histories.contains_key("b"));
         journal
             .write(&serde_json::from_str(&intent("c", 1, 7)).unwrap())
             .unwrap();
@@ -437,7 +472,10 @@ mod tests {
         );
         let path = temp("damaged", contents.as_bytes());
         let err = load(&path).unwrap_err();
-        assert!(err.contains("line 2 cannot be read"), "{err}");
+        assert!(
+            err.contains("line 2 is complete but cannot be read"),
+            "{err}"
+        );
         std::fs::remove_file(&path).unwrap();
     }
 
@@ -447,6 +485,43 @@ mod tests {
         let _first = Journal::open(&path).unwrap();
         let err = Journal::open(&path).unwrap_err();
         assert!(err.contains("in use"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_complete_but_unreadable_last_line_is_damage_not_torn() {
+        let contents = format!("{}\n{{\"event\":\"charged\"}}\n", intent("a", 1, 5));
+        let path = temp("damaged-last", contents.as_bytes());
+        let err = load(&path).unwrap_err();
+        assert!(
+            err.contains("line 2 is complete but cannot be read"),
+            "{err}"
+        );
+        assert!(!err.contains("move") && !err.contains("delete"), "{err}");
+        // Nothing was cut.
+        assert_eq!(std::fs::read(&path).unwrap(), contents.as_bytes());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_is_cut_back_to_the_last_whole_line() {
+        let path = temp("full", format!("{}\n", intent("a", 1, 5)).as_bytes());
+        let (mut journal, _) = Journal::open(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        journal.fail_after = Some(30);
+        let record: Record = serde_json::from_str(&intent("b", 1, 6)).unwrap();
+        assert!(journal.write(&record).is_err());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "no partial line left"
+        );
+        // The next record lands on a line of its own.
+        journal.write(&record).unwrap();
+        drop(journal);
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.lines, 2);
+        assert!(loaded.torn.is_none());
         std::fs::remove_file(&path).unwrap();
     }
 }

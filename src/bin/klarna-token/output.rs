@@ -110,14 +110,16 @@ pub(crate) fn step_advice(step: &NextStep) -> String {
         NextStep::Reconcile => "reconcile: send the same order again with the same key within 24 \
                                 hours; Klarna returns the order if it exists, or creates it once"
             .to_owned(),
-        NextStep::RetryLater { after } => match after {
-            Some(after) => format!(
-                "retry later (the server asked to wait {:.1} s); an order is retried as a new \
-                 attempt with a new key",
-                after.as_secs_f64()
-            ),
-            None => "retry later; an order is retried as a new attempt with a new key".to_owned(),
-        },
+        NextStep::RetryLater { after } => {
+            let wait = after.map_or(String::new(), |after| {
+                format!(" (the server asked to wait {:.1} s)", after.as_secs_f64())
+            });
+            format!(
+                "retry later{wait}; for an order, the same key while no earlier call with it \
+                 may have created the order (a refusal before processing stores nothing), a \
+                 new attempt with a new key after a processed decline"
+            )
+        }
         NextStep::AskCustomer => {
             "ask the customer for another payment method; this one cannot be charged".to_owned()
         }

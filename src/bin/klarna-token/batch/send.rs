@@ -4,20 +4,18 @@
 
 use std::collections::HashMap;
 
+use klarna_customer_token::charge::{Answer, Timestamp};
 use klarna_customer_token::{Client, CreatedOrder, Error, IdempotencyKey, NextStep};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::{Id, JoinError, JoinSet};
 
 use super::load::Charge;
-use super::plan::Planned;
+use super::plan::{Planned, ToSend};
 use super::progress::Progress;
 use super::summary::Ended;
 use crate::commands::clean;
 use crate::journal::{self, Journal, Record};
 use crate::output::{Exit, step_name};
-
-/// What a call answers.
-type Answer = Result<CreatedOrder, Error>;
 
 /// Listens for Ctrl-C, twice at most: one message each. The first stops
 /// sending, a second exits at once (the journal then holds intents that a
@@ -44,7 +42,6 @@ fn write_journal(journal: &mut Journal, record: &Record) -> std::io::Result<()> 
 struct Answered {
     /// What to journal; `None` when the outcome is unknown.
     record: Option<Record>,
-    ended: Ended,
     /// The line that reports it.
     text: String,
     /// Worth a person's attention.
@@ -58,10 +55,11 @@ pub(super) struct Runner<'a> {
     concurrency: usize,
     client: Client,
     /// What to send, in order; `next` is the first not sent yet.
-    sends: Vec<(usize, IdempotencyKey)>,
+    sends: Vec<ToSend>,
     next: usize,
-    calls: JoinSet<Answer>,
-    in_flight: HashMap<Id, (usize, IdempotencyKey)>,
+    calls: JoinSet<Result<CreatedOrder, Error>>,
+    /// Per call in flight: the index in `sends`.
+    in_flight: HashMap<Id, usize>,
     /// Per charge: how it ended; `None` while not answered.
     ended: Vec<Option<Ended>>,
     /// Why nothing more is sent.
@@ -139,8 +137,7 @@ impl<'a> Runner<'a> {
             && self.next < self.sends.len()
             && self.calls.len() < self.concurrency
         {
-            let (index, key) = self.sends[self.next].clone();
-            if let Err(e) = self.send(index, key) {
+            if let Err(e) = self.send(self.next) {
                 self.stop_for(format!("the journal cannot be written ({e})"));
                 break;
             }
@@ -150,24 +147,34 @@ impl<'a> Runner<'a> {
 
     /// Journals the intent, synced, then sends the charge; nothing is sent
     /// when the intent cannot be journaled.
-    fn send(&mut self, index: usize, key: IdempotencyKey) -> std::io::Result<()> {
-        let charge = &self.charges[index];
+    fn send(&mut self, send: usize) -> std::io::Result<()> {
+        let ToSend {
+            index,
+            key,
+            digest,
+            charge: history,
+        } = &mut self.sends[send];
+        let charge = &self.charges[*index];
         let intent = Record::Intent {
             at_ms: journal::now_ms(),
             namespace: self.namespace.to_owned(),
             charge_id: charge.charge_id.clone(),
             attempt: charge.attempt,
             key: key.clone(),
+            digest: Some(*digest),
             line: charge.line,
             token: charge.token.redacted(),
         };
+        // The intent counts (the attempt may have created an order) from
+        // the moment the write is tried.
+        history.apply(intent.event());
         write_journal(&mut self.journal, &intent)?;
         let call = self
             .client
             .create_order(&charge.token, &charge.order)
             .with_idempotency_key(key.clone());
         let handle = self.calls.spawn(call.into_future());
-        self.in_flight.insert(handle.id(), (index, key));
+        self.in_flight.insert(handle.id(), send);
         Ok(())
     }
 
@@ -194,25 +201,31 @@ impl<'a> Runner<'a> {
     }
 
     /// A call ended: its result journaled, synced, then reported.
-    fn answered(&mut self, joined: Result<(Id, Answer), JoinError>) {
+    fn answered(&mut self, joined: Result<(Id, Result<CreatedOrder, Error>), JoinError>) {
         let (id, result) = match joined {
             Ok((id, result)) => (id, Some(result)),
             Err(e) => (e.id(), None),
         };
-        let Some((index, key)) = self.in_flight.remove(&id) else {
+        let Some(send) = self.in_flight.remove(&id) else {
             return;
         };
+        let index = self.sends[send].index;
+        let key = self.sends[send].key.clone();
         let charges = self.charges;
         let answered = self.answer(&charges[index], &key, result);
         let ended = match answered.record {
-            Some(record) => match write_journal(&mut self.journal, &record) {
-                Ok(()) => answered.ended,
-                Err(e) => {
-                    self.stop_for(format!("the journal cannot be written ({e})"));
-                    Ended::NotJournaled
+            Some(record) => {
+                let history = &mut self.sends[send].charge;
+                history.apply(record.event());
+                match write_journal(&mut self.journal, &record) {
+                    Ok(()) => Ended::after(history.next(Timestamp::now())),
+                    Err(e) => {
+                        self.stop_for(format!("the journal cannot be written ({e})"));
+                        Ended::NotJournaled
+                    }
                 }
-            },
-            None => answered.ended,
+            }
+            None => Ended::NotJournaled,
         };
         self.progress.done(&answered.text, answered.notable);
         self.ended[index] = Some(ended);
@@ -224,7 +237,7 @@ impl<'a> Runner<'a> {
         &mut self,
         charge: &Charge,
         key: &IdempotencyKey,
-        result: Option<Answer>,
+        result: Option<Result<CreatedOrder, Error>>,
     ) -> Answered {
         let cid = clean(&charge.charge_id);
         let head = format!("line {} charge {cid} (token {})", charge.line, charge.token);
@@ -241,7 +254,6 @@ impl<'a> Runner<'a> {
                     key: key.clone(),
                     order,
                 }),
-                ended: Ended::Charged,
                 notable: false,
             },
             Some(Err(e)) => {
@@ -249,8 +261,13 @@ impl<'a> Runner<'a> {
                 if step == NextStep::FixConfiguration {
                     self.stop_for(format!("the configuration was refused: {e}"));
                 }
+                let proves = match Answer::from_error(&e) {
+                    Answer::MayHaveBeenCreated | Answer::KeyMismatch => "may have been created",
+                    Answer::Declined { .. } => "declined",
+                    _ => "not created by this call",
+                };
                 Answered {
-                    text: format!("{head}: {} key {key}: {e}", step_name(&step)),
+                    text: format!("{head}: {} ({proves}) key {key}: {e}", step_name(&step)),
                     record: Some(Record::Failed {
                         at_ms: journal::now_ms(),
                         charge_id: charge.charge_id.clone(),
@@ -259,14 +276,12 @@ impl<'a> Runner<'a> {
                         next_step: step,
                         report: e.report(),
                     }),
-                    ended: Ended::Failed(step, e.order_outcome()),
                     notable: true,
                 }
             }
             // The call's task failed: its outcome is unknown.
             None => Answered {
                 record: None,
-                ended: Ended::NotJournaled,
                 text: format!("{head}: the call was lost; key {key} reconciles it"),
                 notable: true,
             },
