@@ -6,26 +6,28 @@
 //!
 //! Run: `cargo run --features sandbox --example billing_run [SUBSCRIPTIONS]`
 //!
-//! The journal rules it follows (see the README, "After a failed
-//! create-order"):
-//! - the intent to charge is journaled, with its key, before the call is
-//!   made; each result is journaled after it;
-//! - one key per charge attempt, `IdempotencyKey::for_charge(ns, charge, n)`;
-//! - on a re-run: a charge with a result `Created` is skipped; an intent with
-//!   no result, or a result whose next step is `Reconcile`, is sent again with
-//!   the **same** key; `RetryLater` is tried again with the **next** attempt
-//!   number; every other next step is left for a person or another system.
+//! The journal is the charges' history: every line is one
+//! [`charge::Event`](klarna_customer_token::charge::Event) of one charge,
+//! synced before the step it records counts as done. The intent (with the
+//! digest of token and order) is journaled before the call is made, the
+//! answer after it. Each run rebuilds every `Charge` from the journal and
+//! follows `Charge::next_for`: send, reconcile the recorded body with the
+//! same key, a new attempt after a processed decline, or leave it (charged,
+//! stopped, ask the customer, needs a person). A "person" then looks the
+//! open attempts up in the sandbox (as one would in the Merchant Portal)
+//! and records the resolution; a last run settles them.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use klarna_customer_token::charge::{Answer, BodyDigest, Charge, Event, Next, Timestamp};
 use klarna_customer_token::sandbox::{Fault, Sandbox, SandboxToken};
 use klarna_customer_token::{
-    Client, CreatedOrder, CustomerToken, ErrorReport, IdempotencyKey, NextStep, Operation,
-    OrderLine, OrderRequest, PaymentMethodType, RetryPolicy, TokenStatus,
+    Client, CreatedOrder, CustomerToken, IdempotencyKey, Operation, OrderLine, OrderRequest,
+    PaymentMethodType, RetryPolicy, TokenStatus,
 };
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
@@ -34,29 +36,11 @@ const NAMESPACE: &str = "acme-billing";
 const PERIOD: &str = "2026-12";
 const IN_FLIGHT: usize = 32;
 
-/// One line of the journal.
+/// One line of the journal: an event of one charge.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-enum Entry {
-    /// Written before the call is made.
-    Intent {
-        charge_id: String,
-        attempt: u32,
-        key: IdempotencyKey,
-    },
-    /// The order exists.
-    Charged {
-        charge_id: String,
-        attempt: u32,
-        order: CreatedOrder,
-    },
-    /// The call failed; `next_step` says what to do.
-    Failed {
-        charge_id: String,
-        attempt: u32,
-        next_step: NextStep,
-        report: ErrorReport,
-    },
+struct Entry {
+    charge_id: String,
+    event: Event,
 }
 
 /// One subscription due this period.
@@ -67,107 +51,41 @@ struct Subscription {
     amount: i64,
 }
 
-/// What the journal says about one charge.
-#[derive(Debug, Default)]
-struct State {
-    attempt: u32,
-    key: Option<IdempotencyKey>,
-    charged: bool,
-    /// The next step of the last failure, if the last result was one.
-    failed: Option<NextStep>,
-    /// An intent with no result after it.
-    open: bool,
-}
-
-/// What a run decides to do with a charge.
-enum Plan {
-    Skip,
-    Send { attempt: u32, key: IdempotencyKey },
-}
-
-fn plan(sub: &Subscription, state: Option<&State>) -> Plan {
-    let fresh = |attempt: u32| Plan::Send {
-        attempt,
-        key: IdempotencyKey::for_charge(NAMESPACE, &sub.charge_id, attempt),
-    };
-    let Some(state) = state else {
-        return fresh(1);
-    };
-    if state.charged {
-        return Plan::Skip;
-    }
-    let same = |state: &State| match &state.key {
-        Some(key) => Plan::Send {
-            attempt: state.attempt,
-            key: key.clone(),
-        },
-        None => fresh(state.attempt.max(1)),
-    };
-    if state.open {
-        // Crashed mid-call: the order may exist. Same attempt, same key.
-        return same(state);
-    }
-    match &state.failed {
-        Some(NextStep::Reconcile) => same(state),
-        Some(NextStep::RetryLater { .. }) => fresh(state.attempt + 1),
-        // Ask the customer, stop charging, fix the request or the
-        // configuration: not for a billing run to retry.
-        Some(_) => Plan::Skip,
-        None => fresh(1),
-    }
-}
-
-fn read_journal(path: &Path) -> std::io::Result<BTreeMap<String, State>> {
-    let mut states: BTreeMap<String, State> = BTreeMap::new();
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(states),
+/// Every charge as the journal tells it. Only a last line without its
+/// newline can be torn by a crash; any other unreadable line is damage.
+fn read_journal(path: &Path) -> std::io::Result<BTreeMap<String, Charge>> {
+    let mut charges: BTreeMap<String, Charge> = BTreeMap::new();
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(mut file) => file.read_to_end(&mut bytes)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(charges),
         Err(e) => return Err(e),
     };
-    for (number, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        let entry: Entry = match serde_json::from_str(&line) {
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    for (number, line) in lines.iter().enumerate() {
+        let entry: Entry = match serde_json::from_slice(line) {
             Ok(entry) => entry,
+            Err(_) if number + 1 == lines.len() && !line.ends_with(b"\n") => {
+                eprintln!("journal line {}: torn by a crash, ignored", number + 1);
+                break;
+            }
             Err(e) => {
-                // A torn last line from a crash: its intent, if any, was
-                // already journaled on an earlier line.
-                eprintln!("journal line {} ignored: {e}", number + 1);
-                continue;
+                return Err(std::io::Error::other(format!(
+                    "journal line {} is damaged ({e}); nothing was sent",
+                    number + 1
+                )));
             }
         };
-        match entry {
-            Entry::Intent {
-                charge_id,
-                attempt,
-                key,
-            } => {
-                let state = states.entry(charge_id).or_default();
-                state.attempt = attempt;
-                state.key = Some(key);
-                state.open = true;
-            }
-            Entry::Charged { charge_id, .. } => {
-                let state = states.entry(charge_id).or_default();
-                state.charged = true;
-                state.open = false;
-                state.failed = None;
-            }
-            Entry::Failed {
-                charge_id,
-                next_step,
-                ..
-            } => {
-                let state = states.entry(charge_id).or_default();
-                state.open = false;
-                state.failed = Some(next_step);
-            }
-        }
+        charges
+            .entry(entry.charge_id.clone())
+            .or_insert_with(|| Charge::new(NAMESPACE, &entry.charge_id))
+            .apply(entry.event);
     }
-    Ok(states)
+    Ok(charges)
 }
 
-/// An append-only journal: every line is flushed and synced before the
-/// next step is taken.
+/// An append-only journal: every line is synced before the next step is
+/// taken.
 struct Journal(File);
 
 impl Journal {
@@ -177,8 +95,12 @@ impl Journal {
         ))
     }
 
-    fn write(&mut self, entry: &Entry) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+    fn write(&mut self, charge_id: &str, event: &Event) -> std::io::Result<()> {
+        let entry = Entry {
+            charge_id: charge_id.to_owned(),
+            event: event.clone(),
+        };
+        let mut line = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.0.write_all(&line)?;
         self.0.sync_data()
@@ -205,6 +127,18 @@ type CallResult = (
     Result<CreatedOrder, klarna_customer_token::Error>,
 );
 
+/// Journals a call's answer.
+fn record(journal: &mut Journal, done: CallResult) -> std::io::Result<()> {
+    let (charge_id, attempt, result) = done;
+    let event = Event::Answer {
+        attempt,
+        key: IdempotencyKey::for_charge(NAMESPACE, &charge_id, attempt),
+        answer: Answer::from_result(&result),
+        at: Timestamp::now(),
+    };
+    journal.write(&charge_id, &event)
+}
+
 /// One billing pass over `subs`. With `crash_after`, the pass stops after
 /// that many results, abandoning the calls in flight as a crash would.
 async fn run(
@@ -213,32 +147,27 @@ async fn run(
     journal_path: &Path,
     crash_after: Option<usize>,
 ) -> Result<usize, Box<dyn std::error::Error>> {
-    let states = read_journal(journal_path)?;
+    let mut charges = read_journal(journal_path)?;
     let mut journal = Journal::open(journal_path)?;
     let mut calls: JoinSet<CallResult> = JoinSet::new();
     let mut results = 0usize;
     let mut sent = 0usize;
 
-    let record = |journal: &mut Journal, done: CallResult| -> std::io::Result<()> {
-        let (charge_id, attempt, result) = done;
-        let entry = match result {
-            Ok(order) => Entry::Charged {
-                charge_id,
-                attempt,
-                order,
-            },
-            Err(e) => Entry::Failed {
-                charge_id,
-                attempt,
-                next_step: e.next_step(),
-                report: e.report(),
-            },
-        };
-        journal.write(&entry)
-    };
-
     for sub in subs {
-        let Plan::Send { attempt, key } = plan(sub, states.get(&sub.charge_id)) else {
+        let order = order_for(sub)?;
+        let digest = BodyDigest::of(&sub.token, &order)?;
+        let charge = charges
+            .entry(sub.charge_id.clone())
+            .or_insert_with(|| Charge::new(NAMESPACE, &sub.charge_id));
+        let now = Timestamp::now();
+        let attempt = match charge.next_for(digest, now) {
+            Next::Send { attempt, .. }
+            | Next::Reconcile { attempt, .. }
+            | Next::NewAttempt { attempt, .. } => attempt,
+            // Charged, stopped, ask the customer, or a person looks.
+            _ => continue,
+        };
+        let Ok(intent) = charge.intent(attempt, digest, now) else {
             continue;
         };
         while calls.len() >= IN_FLIGHT {
@@ -251,16 +180,12 @@ async fn run(
                 }
             }
         }
-        journal.write(&Entry::Intent {
-            charge_id: sub.charge_id.clone(),
-            attempt,
-            key: key.clone(),
-        })?;
-        let order = order_for(sub)?;
+        journal.write(&sub.charge_id, &intent)?;
+        charge.apply(intent);
         // The call owns what it needs: the token and order can go at once.
         let call = client
             .create_order(&sub.token, &order)
-            .with_idempotency_key(key);
+            .with_idempotency_key(charge.key(attempt));
         let charge_id = sub.charge_id.clone();
         calls.spawn(async move { (charge_id, attempt, call.await) });
         sent += 1;
@@ -276,14 +201,44 @@ async fn run(
     Ok(sent)
 }
 
-fn step_name(step: &NextStep) -> &'static str {
-    match step {
-        NextStep::Reconcile => "reconcile",
-        NextStep::RetryLater { .. } => "retry later",
-        NextStep::AskCustomer => "ask the customer",
-        NextStep::StopCharging => "stop charging",
-        NextStep::FixRequest => "fix the request",
-        NextStep::FixConfiguration => "fix the configuration",
+/// A person looks up every charge that needs one, in the sandbox's records
+/// (the Merchant Portal of this example), and records what they found for
+/// each of its attempts.
+fn resolve_as_a_person(
+    sandbox: &Sandbox,
+    journal_path: &Path,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    let charges = read_journal(journal_path)?;
+    let mut journal = Journal::open(journal_path)?;
+    let mut resolved = 0usize;
+    for (charge_id, charge) in &charges {
+        if !matches!(charge.next(Timestamp::now()), Next::NeedsPerson { .. }) {
+            continue;
+        }
+        for attempt in 1..=charge.last_attempt() {
+            let orders = sandbox.orders_with_key(&charge.key(attempt));
+            let event = Event::Resolved {
+                attempt,
+                created: !orders.is_empty(),
+                order_id: orders.first().map(|o| o.order_id.clone()),
+                at: Timestamp::now(),
+            };
+            journal.write(charge_id, &event)?;
+        }
+        resolved += 1;
+    }
+    Ok(resolved)
+}
+
+/// A short name of where a charge stands.
+fn standing(next: &Next) -> &'static str {
+    match next {
+        Next::Done { .. } => "charged",
+        Next::Reconcile { .. } => "may have been created (reconcile)",
+        Next::Send { .. } | Next::NewAttempt { .. } => "retry later",
+        Next::AskCustomer => "ask the customer",
+        Next::Stop => "stop charging",
+        Next::NeedsPerson { .. } => "needs a person",
         _ => "other",
     }
 }
@@ -378,7 +333,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let second = run(&client, &subs, &journal, None).await?;
     println!("run 2 (full re-run): {second} charges sent");
     let third = run(&client, &subs, &journal, None).await?;
-    println!("run 3 (retry later, reconcile): {third} charges sent");
+    println!("run 3 (new attempts after declines, reconcile): {third} charges sent");
+    let looked_up = resolve_as_a_person(&sandbox, &journal)?;
+    println!("a person looked up {looked_up} charges that needed one");
+    let fourth = run(&client, &subs, &journal, None).await?;
+    println!("run 4: {fourth} charges sent");
 
     // Count what the server holds per subscription.
     let mut double = 0usize;
@@ -394,17 +353,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let states = read_journal(&journal)?;
+    let charges = read_journal(&journal)?;
     let mut summary: BTreeMap<&'static str, usize> = BTreeMap::new();
     for sub in &subs {
-        let name = match states.get(&sub.charge_id) {
-            Some(s) if s.charged => "charged",
-            Some(s) if s.open => "in flight at the end (reconcile)",
-            Some(State {
-                failed: Some(step), ..
-            }) => step_name(step),
-            _ => "never sent",
-        };
+        let name = charges
+            .get(&sub.charge_id)
+            .map_or("never sent", |c| standing(&c.next(Timestamp::now())));
         *summary.entry(name).or_default() += 1;
     }
     println!("\nsummary of {count} subscriptions:");
