@@ -137,7 +137,7 @@ async fn debug_output_hides_tokens_in_odd_paths() {
             sandbox.addr(),
             vec![
                 format!(
-                    "GET {PREFIX}/{} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+                    "GET {PREFIX}/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
                      Connection: close\r\n\r\n",
                     tokens::ACTIVE_INVOICE,
                     basic_header()

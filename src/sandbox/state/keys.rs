@@ -240,6 +240,7 @@ mod tests {
                 },
                 body_read_timeout: Duration::from_secs(1),
                 admin: None,
+                loopback: true,
             },
             SandboxClock::new(None),
             Vec::new(),
