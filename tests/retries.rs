@@ -56,7 +56,7 @@ async fn a_connection_dropped_after_the_order_is_stored_never_charges_twice() {
         let token = token();
         let order = order(1190);
         let call = client.create_order(&token, &order);
-        let key = call.idempotency_key().clone();
+        let key = call.idempotency_key().unwrap().clone();
         let created = call.await.expect("the retry returns the stored order");
         let stored = sandbox.orders();
         assert_eq!(stored.len(), 1, "{drops} drops: exactly one order");
@@ -126,7 +126,7 @@ async fn a_wait_beyond_the_deadline_fails_at_once_with_the_wait() {
     let call = client
         .create_order(&token, &order)
         .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(10)));
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("the wait would overrun the deadline");
     assert_eq!(e.status(), Some(429));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
@@ -204,7 +204,7 @@ async fn a_timeout_without_retries_may_have_created_the_order() {
         .create_order(&token, &order)
         .with_retry_policy(RetryPolicy::none())
         .with_attempt_timeout(Duration::from_millis(100));
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("too slow");
     assert!(matches!(e, Error::Timeout(_)), "{e:?}");
     assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated));
@@ -293,7 +293,7 @@ async fn exhausted_retries_report_attempts_outcome_and_key() {
     let token = token();
     let order = order(1190);
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("three 503s");
     assert_eq!(e.status(), Some(503));
     assert_eq!(e.attempts(), Some(3));
@@ -308,7 +308,7 @@ async fn exhausted_retries_report_attempts_outcome_and_key() {
     // reconciles to it.
     sandbox.inject(Fault::drop_after_processing().with_times(3));
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("three drops");
     assert!(matches!(e, Error::Connection(_)), "{e:?}");
     assert_eq!(e.attempts(), Some(3));
@@ -447,7 +447,7 @@ async fn soak_random_faults_never_double_charge() {
         }
         let order = order(1000 + i as i64);
         let call = client.create_order(&token, &order);
-        let key = call.idempotency_key().as_str().to_owned();
+        let key = call.idempotency_key().unwrap().as_str().to_owned();
         match call.await {
             Ok(created) => {
                 assert_eq!(created.idempotency_key().as_str(), key);
@@ -537,7 +537,7 @@ async fn every_attempt_of_a_retried_order_sends_the_same_bytes() {
         .expect("client");
     let order = order(1190);
     let call = client.create_order(&token(), &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let done = call.await.expect("the third attempt succeeds");
     assert_eq!(done.attempts(), 3);
     let requests = server.recorded();

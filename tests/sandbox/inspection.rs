@@ -13,7 +13,7 @@ async fn orders_and_requests_are_recorded() {
         let order = order();
         let before = sandbox.clock().now();
         let call = client.create_order(&t, &order);
-        let key = call.idempotency_key().clone();
+        let key = call.idempotency_key().unwrap().clone();
         let created = call.await.expect("create");
         client.read_token(&t).await.expect("read");
         client.cancel_token(&t).await.expect("cancel");

@@ -254,7 +254,7 @@ mod tests {
                 "no-such-token",
                 Err("unused".to_owned()),
                 body,
-                Some((guard, IdempotencyKey::random())),
+                Some((guard, IdempotencyKey::random().expect("a random key"))),
                 "corr",
             ),
             KeyStart::Replay(answer) => answer,
