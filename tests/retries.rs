@@ -561,3 +561,68 @@ async fn every_attempt_of_a_retried_order_sends_the_same_bytes() {
         );
     }
 }
+
+/// No retry is sent with less than the floor of the deadline left
+/// (`min(1 s, the attempt timeout, a tenth of the deadline)`): the call
+/// fails with the answer it has, its outcome worked out over the attempts
+/// already made.
+#[tokio::test]
+async fn no_retry_is_sent_with_less_than_the_floor_of_the_deadline_left() {
+    const TOO_MANY: &str = r#"{"error_code":"TOO_MANY_REQUESTS"}"#;
+    // A 9.5 s deadline: the floor is 0.95 s. Each case answers a 429 (a
+    // refusal before processing) or a 503 (which may have been processed)
+    // asking for 1 s, then a 429 asking for 8 s: after that wait only 0.5 s
+    // would be left.
+    for (first, outcome) in [
+        (429, OrderOutcome::NotCreated),
+        (503, OrderOutcome::MayHaveBeenCreated),
+    ] {
+        let (sandbox, client, clock) = setup().await;
+        let body = if first == 429 { TOO_MANY } else { UNAVAILABLE };
+        sandbox.inject(Fault::status(first, body).with_header("Retry-After", "1"));
+        sandbox.inject(Fault::status(429, TOO_MANY).with_header("Retry-After", "8"));
+        let call = client
+            .create_order(&token(), &order(1190))
+            .with_retry_policy(
+                RetryPolicy::default()
+                    .with_max_retries(5)
+                    .with_deadline(Duration::from_millis(9500)),
+            );
+        let key = call.idempotency_key().unwrap().clone();
+        let e = call.await.expect_err("no time left for a third attempt");
+        assert_eq!(e.status(), Some(429), "{first}: {e}");
+        assert_eq!(e.attempts(), Some(2), "{first}: {e}");
+        assert_eq!(e.order_outcome(), Some(outcome), "{first}: {e}");
+        assert_eq!(e.idempotency_key(), Some(&key));
+        assert_eq!(
+            sandbox.requests().len(),
+            2,
+            "{first}: the third was not sent"
+        );
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(1)], "no 8 s wait");
+        assert!(sandbox.orders().is_empty());
+    }
+
+    // With exactly the floor left (a 10 s deadline, a 1 s floor), the
+    // retry is sent, and the order is created once.
+    let (sandbox, client, clock) = setup().await;
+    sandbox.inject(Fault::status(429, TOO_MANY).with_header("Retry-After", "9"));
+    let created = client
+        .create_order(&token(), &order(1190))
+        .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(10)))
+        .await
+        .expect("the retry had its floor");
+    assert_eq!(created.attempts(), 2);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(9)]);
+    assert_eq!(sandbox.orders().len(), 1);
+
+    // The first attempt is always sent, even with a deadline shorter than
+    // a second: the floor is then a tenth of it.
+    let (sandbox, client, _) = setup().await;
+    let created = client
+        .read_token(&token())
+        .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_millis(300)))
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+    assert_eq!(sandbox.requests().len(), 1);
+}
