@@ -57,7 +57,7 @@ async fn sandbox() -> Result<()> {
     // 2. Create an order. The idempotency key exists before it is sent.
     let order = order()?;
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key()?.clone();
     println!(
         "2. creating an order of {} {} (tax {}) with idempotency key {key}",
         order.order_amount(),
@@ -152,7 +152,7 @@ async fn real_server(token: &str, cancel: bool) -> Result<()> {
     let call = client.create_order(&token, &order);
     println!(
         "2. creating one order with idempotency key {}",
-        call.idempotency_key()
+        call.idempotency_key()?
     );
     match call.await {
         Ok(created) => println!(

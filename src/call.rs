@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::client::Client;
 use crate::error::{CallInfo, Error, ErrorBody};
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{IdempotencyKey, RandomKeyError};
 use crate::operation::Operation;
 use crate::order::{CreatedOrder, OrderBody, OrderJson, OrderRequest};
 use crate::retry::RetryPolicy;
@@ -382,7 +382,7 @@ impl IntoFuture for ReadTokenCall {
 /// # use klarna_customer_token::*;
 /// # async fn run(client: Client, token: CustomerToken, order: OrderRequest) -> Result<(), Error> {
 /// let call = client.create_order(&token, &order);
-/// let key = call.idempotency_key().clone(); // store it before sending
+/// let key = call.idempotency_key()?.clone(); // store it before sending
 /// let created = call.await?;
 /// assert_eq!(created.idempotency_key(), &key);
 /// # Ok(()) }
@@ -413,7 +413,8 @@ pub struct CreateOrderCall {
     common: Common,
     /// The order as sent, or why it may not be sent.
     order: Result<CreateOrder, ValidationErrors>,
-    key: IdempotencyKey,
+    /// The key, or why no random one could be drawn.
+    key: Result<IdempotencyKey, RandomKeyError>,
 }
 
 impl CreateOrderCall {
@@ -433,16 +434,24 @@ impl CreateOrderCall {
         }
     }
 
-    /// The key every attempt of this call sends.
-    pub fn idempotency_key(&self) -> &IdempotencyKey {
-        &self.key
+    /// The key every attempt of this call sends: the random one drawn when
+    /// the call was made, or the one given to
+    /// [`with_idempotency_key`](Self::with_idempotency_key).
+    ///
+    /// # Errors
+    /// Only when no key was given and the operating system's random
+    /// generator failed ([`RandomKeyError`], which `?` turns into
+    /// [`Error::Config`]); awaiting the call then fails with that error,
+    /// its outcome `NotCreated`, without sending anything.
+    pub fn idempotency_key(&self) -> Result<&IdempotencyKey, RandomKeyError> {
+        self.key.as_ref().map_err(Clone::clone)
     }
 
     /// Sends this key instead of the random one, for example a key from
     /// [`IdempotencyKey::derive`] or the key of an earlier call being
     /// reconciled. It is never replaced.
     pub fn with_idempotency_key(mut self, key: IdempotencyKey) -> Self {
-        self.key = key;
+        self.key = Ok(key);
         self
     }
 }
@@ -454,7 +463,19 @@ impl IntoFuture for CreateOrderCall {
     type IntoFuture = CallFuture<CreatedOrder>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let key = self.key;
+            let key = match self.key {
+                Ok(key) => key,
+                Err(e) => {
+                    let call = CallInfo {
+                        operation: Operation::CreateOrder,
+                        token: self.common.token.redacted(),
+                        attempts: 0,
+                        idempotency_key: None,
+                        outcome: Some(crate::outcome::before_sending()),
+                    };
+                    return Err(Error::no_random_key(e, call));
+                }
+            };
             let success = run(self.common, self.order, Some(&key)).await?;
             Ok(CreatedOrder::new(
                 success.value,

@@ -16,10 +16,24 @@ use crate::transport::Shared;
 
 /// Where the client sends its requests: the last of `endpoint` and
 /// `base_url` wins.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 enum Target {
     Endpoint(Endpoint),
     BaseUrl(String),
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Endpoint(endpoint) => f.debug_tuple("Endpoint").field(endpoint).finish(),
+            // `build()` refuses user information and a query, but the
+            // builder holds the URL as given until then.
+            Self::BaseUrl(url) => f
+                .debug_tuple("BaseUrl")
+                .field(&crate::transport::redact::shown_url(url))
+                .finish(),
+        }
+    }
 }
 
 /// How the client authenticates: the last of `basic_auth` and `api_key`
@@ -51,20 +65,18 @@ impl Credentials {
         }
     }
 
-    /// Every form in which the credentials could be echoed back, longest
-    /// first, so that a longer form is hidden before its parts.
-    fn echo_forms(&self) -> Vec<SecretString> {
-        let mut forms: Vec<String> = match self {
+    /// The strings a server could echo that give the credentials away: the
+    /// password or the API key, the username, and `user:pass` (what the
+    /// `Authorization` header carries, base64-encoded).
+    fn secret_strings(&self) -> Vec<String> {
+        match self {
             Self::ApiKey(key) => vec![key.expose_secret().to_owned()],
             Self::Basic { username, password } => vec![
-                base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{}", password.expose_secret())),
+                format!("{username}:{}", password.expose_secret()),
                 password.expose_secret().to_owned(),
                 username.clone(),
             ],
-        };
-        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
-        forms.into_iter().map(SecretString::from).collect()
+        }
     }
 
     fn header(&self) -> Result<HeaderValue, ConfigError> {
@@ -442,7 +454,7 @@ impl ClientBuilder {
             max_response_body: self.max_response_body,
             retry: self.retry,
             clock,
-            secrets: credentials.echo_forms(),
+            secrets: echo_forms(&credentials, self.proxy.as_ref()),
             rate_limit,
         });
         let api = crate::generated::Client::new_with_client(
@@ -501,6 +513,50 @@ fn configure_tls(
         ));
     }
     Ok(builder)
+}
+
+/// Every form in which the credentials (and a proxy's user and password)
+/// could be echoed back, each as itself and as its base64
+/// ([`encoded_forms`](crate::transport::redact::encoded_forms)), longest
+/// first, so that a longer form is hidden before its parts. Forms that
+/// decoding the text reveals (percent-encoding, JSON escapes, HTML
+/// references) need no entry: the scrub undoes them.
+fn echo_forms(credentials: &Credentials, proxy: Option<&SecretString>) -> Vec<SecretString> {
+    let mut secrets = credentials.secret_strings();
+    if let Some(proxy) = proxy {
+        secrets.extend(proxy_credentials(proxy.expose_secret()));
+    }
+    let mut forms: Vec<String> = Vec::new();
+    for secret in secrets {
+        for form in crate::transport::redact::encoded_forms(&secret) {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.into_iter().map(SecretString::from).collect()
+}
+
+/// A proxy URL's user, password and `user:pass`, percent-decoded as they
+/// are sent; nothing when it carries none (or does not parse, which
+/// `build()` refuses anyway).
+fn proxy_credentials(url: &str) -> Vec<String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    let decode = crate::transport::redact::percent_decoded;
+    let user = decode(parsed.username());
+    let password = parsed.password().map(decode).unwrap_or_default();
+    let mut out = Vec::new();
+    if !password.is_empty() {
+        out.push(format!("{user}:{password}"));
+        out.push(password);
+    }
+    if !user.is_empty() {
+        out.push(user);
+    }
+    out
 }
 
 fn check_key_environment(credentials: &Credentials, endpoint: Endpoint) -> Result<(), ConfigError> {

@@ -55,9 +55,40 @@ fn hyphenated(uuid: uuid::Uuid) -> String {
 }
 
 impl IdempotencyKey {
-    /// A fresh random key (UUID v4).
-    pub fn random() -> Self {
-        Self(hyphenated(crate::random::uuid_v4()))
+    /// A fresh random key (UUID v4): 16 bytes from the operating system's
+    /// generator, drawn for this key alone.
+    ///
+    /// # Errors
+    /// [`RandomKeyError`] when the operating system's generator fails
+    /// (rare: a sandboxed process denied the system call, or, on an old
+    /// kernel, no file descriptor left to open `/dev/urandom`). It converts
+    /// into [`Error::Config`](crate::Error::Config).
+    ///
+    /// ```
+    /// use klarna_customer_token::IdempotencyKey;
+    /// # fn main() -> Result<(), klarna_customer_token::Error> {
+    /// let key = IdempotencyKey::random()?;
+    /// assert_ne!(key, IdempotencyKey::random()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn random() -> Result<Self, RandomKeyError> {
+        Self::random_from(getrandom::fill)
+    }
+
+    /// A random key from the bytes `fill` draws. One draw per key, no pool:
+    /// nothing a fork, a snapshot restore or a cloned process copies can
+    /// make two keys alike. `uuid`'s own `new_v4` panics when the generator
+    /// fails, hence the bytes are drawn here.
+    fn random_from(
+        fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    ) -> Result<Self, RandomKeyError> {
+        let mut bytes = [0u8; 16];
+        fill(&mut bytes).map_err(|e| RandomKeyError {
+            reason: e.to_string(),
+        })?;
+        Ok(Self(hyphenated(
+            uuid::Builder::from_random_bytes(bytes).into_uuid(),
+        )))
     }
 
     /// A deterministic key (UUID v5): the UUID v5 of `name` in the namespace
@@ -164,6 +195,29 @@ impl fmt::Display for IdempotencyKey {
     }
 }
 
+/// The operating system's random generator failed, so no random
+/// idempotency key could be made; nothing was sent. Its `Display` says why.
+/// It converts into [`Error::Config`](crate::Error::Config), which
+/// [`next_step`](crate::Error::next_step) answers with
+/// [`FixConfiguration`](crate::NextStep::FixConfiguration): the system the
+/// client runs on needs a look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RandomKeyError {
+    reason: String,
+}
+
+impl fmt::Display for RandomKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no random idempotency key could be made: the operating system's random generator failed ({})",
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for RandomKeyError {}
+
 /// Why a caller's idempotency key was refused. Its `Display` never repeats
 /// the key. It converts into [`Error::Validation`](crate::Error::Validation)
 /// at path `idempotency_key`.
@@ -211,12 +265,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn random_keys_are_uuid_v4_and_distinct() {
-        let a = IdempotencyKey::random();
-        let b = IdempotencyKey::random();
-        assert_ne!(a, b);
-        let parsed = uuid::Uuid::parse_str(a.as_str()).unwrap();
-        assert_eq!(parsed.get_version_num(), 4);
+    fn random_keys_are_distinct_rfc_v4_uuids_across_threads() {
+        let keys: Vec<IdempotencyKey> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..2000)
+                            .map(|_| IdempotencyKey::random().unwrap())
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len());
+        for key in &keys {
+            let parsed = uuid::Uuid::parse_str(key.as_str()).unwrap();
+            assert_eq!(parsed.get_version_num(), 4);
+            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+            // Written as the hyphenated lowercase form.
+            assert_eq!(key.as_str(), parsed.hyphenated().to_string());
+        }
+    }
+
+    #[test]
+    fn a_generator_failure_is_an_error_not_a_panic() {
+        let e = IdempotencyKey::random_from(|_| Err(getrandom::Error::UNSUPPORTED)).unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains("random generator failed"), "{shown}");
+        let e = crate::Error::from(e);
+        assert!(matches!(e, crate::Error::Config(_)), "{e:?}");
+        assert_eq!(e.next_step(), crate::NextStep::FixConfiguration);
+        // The bytes drawn are the key's, with the version and variant set.
+        let key = IdempotencyKey::random_from(|b| {
+            b.fill(0xff);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(key.as_str(), "ffffffff-ffff-4fff-bfff-ffffffffffff");
     }
 
     #[test]

@@ -22,7 +22,6 @@ mod operation;
 mod order;
 mod outcome;
 mod payment_method;
-mod random;
 mod rate_limit;
 mod report;
 mod retry;
@@ -48,7 +47,7 @@ pub use error::{
     ApiError, ConfigError, Error, InvalidInput, RateLimited, TransportError, TransportKind,
     UndecodableResponse,
 };
-pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
+pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, RandomKeyError};
 pub use next_step::NextStep;
 pub use operation::Operation;
 pub use order::limits;

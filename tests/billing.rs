@@ -259,7 +259,7 @@ async fn a_refused_order_fails_at_the_await_with_the_final_key() {
     let bad = OrderRequest::from_json(&serde_json::to_vec(&bad).unwrap()).unwrap();
     // Making the call does not fail; the key can still be replaced.
     let call = client.create_order(&token, &bad);
-    let first = call.idempotency_key().clone();
+    let first = call.idempotency_key().unwrap().clone();
     let key = IdempotencyKey::for_charge("refused", "sub-1", 1);
     assert_ne!(first, key);
     let e = call.with_idempotency_key(key.clone()).await.unwrap_err();
@@ -326,7 +326,7 @@ async fn a_rate_limit_wait_past_the_deadline_fails_unsent() {
     let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
     client.create_order(&token, &order()).await.unwrap();
     let call = client.create_order(&token, &order());
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.unwrap_err();
     assert!(matches!(e, Error::RateLimited(_)), "{e}");
     assert_eq!(e.order_outcome(), Some(OrderOutcome::NotCreated));
@@ -374,7 +374,7 @@ async fn a_rate_limit_failure_after_an_ambiguous_attempt_is_reconciled() {
         .unwrap();
     let token = CustomerToken::new(tokens::ACTIVE_CARD).unwrap();
     let call = client.create_order(&token, &order());
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.unwrap_err();
     assert!(matches!(e, Error::RateLimited(_)), "{e}");
     assert_eq!(e.attempts(), Some(1));

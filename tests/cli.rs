@@ -362,3 +362,103 @@ async fn validate_is_offline_and_lists_every_violation() {
     assert_eq!(out.code, 1, "{out:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The forms in which a server could echo a secret: percent-encoded (upper
+/// and lower hex, `+` for a space), base64 (standard and URL-safe, padded
+/// or not), HTML references (decimal, hex, named) and JSON `\u` escapes.
+fn echoed_forms(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let percent = |upper: bool, plus: bool| -> String {
+        secret
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' if plus => "+".to_owned(),
+                _ if upper => format!("%{b:02X}"),
+                _ => format!("%{b:02x}"),
+            })
+            .collect()
+    };
+    vec![
+        ("as is", secret.to_owned()),
+        ("percent, upper", percent(true, false)),
+        ("percent, lower", percent(false, false)),
+        ("form", percent(true, true)),
+        (
+            "percent, every byte",
+            secret.bytes().map(|b| format!("%{b:02x}")).collect(),
+        ),
+        ("base64", STANDARD.encode(secret)),
+        ("base64, unpadded", STANDARD_NO_PAD.encode(secret)),
+        ("base64url", URL_SAFE.encode(secret)),
+        ("base64url, unpadded", URL_SAFE_NO_PAD.encode(secret)),
+        (
+            "html, decimal",
+            secret.chars().map(|c| format!("&#{};", c as u32)).collect(),
+        ),
+        (
+            "html, hex",
+            secret
+                .chars()
+                .map(|c| format!("&#x{:X};", c as u32))
+                .collect(),
+        ),
+        (
+            "html, named",
+            secret
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('"', "&quot;"),
+        ),
+        (
+            "json",
+            secret
+                .encode_utf16()
+                .map(|u| format!("\\u{u:04x}"))
+                .collect(),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_echoing_the_password_in_any_encoding_never_shows_it() {
+    use klarna_customer_token_testkit::hostile::{Hostile, Reply};
+    let username = "K123456_abcd12345";
+    let password = "p4ss w<rd&\"s3cr+t/é";
+    for (name, encoded) in echoed_forms(password) {
+        // Klarna's JSON error body, and an HTML page from a gateway.
+        let json = serde_json::json!({
+            "error_code": "UNAUTHORIZED",
+            "error_messages": [format!("bad credentials: {encoded}")],
+            "correlation_id": format!("corr-{encoded}"),
+        })
+        .to_string();
+        let html = format!("<html><body><p>denied for {encoded}</p></body></html>");
+        for (content_type, body) in [("application/json", json), ("text/html", html)] {
+            let server = Hostile::start(move |_| {
+                Reply::body(401, &[("Content-Type", content_type)], body.clone())
+            })
+            .await;
+            let env = [("KLARNA_USERNAME", username), ("KLARNA_PASSWORD", password)];
+            for json_flag in [false, true] {
+                let mut args = vec!["--base-url", server.base_url.as_str(), "read"];
+                args.push(tokens::ACTIVE_CARD);
+                if json_flag {
+                    args.push("--json");
+                }
+                let out = run(&args, &env, None).await;
+                assert_eq!(out.code, 4, "{name} {content_type}: {out:?}");
+                let all = out.all();
+                assert!(
+                    !all.contains(&encoded) && !all.contains(password),
+                    "{name} {content_type} json={json_flag}: {all}"
+                );
+                assert!(all.contains("<redacted>"), "{name} {content_type}: {all}");
+            }
+            assert_eq!(server.requests(), 2, "{name}");
+        }
+    }
+}

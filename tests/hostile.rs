@@ -74,7 +74,7 @@ async fn an_endless_success_body_is_cut_at_the_cap_and_reported_created() {
     let order = plan_order(1190);
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = bounded(call).await.expect_err("past the cap");
     let Error::UndecodableResponse(u) = &e else {
         panic!("expected an undecodable answer: {e:?}");

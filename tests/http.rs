@@ -165,7 +165,7 @@ async fn create_order_without_a_caller_key_sends_the_generated_one() {
     let order = order();
     let call = client.create_order(&token, &order);
     // The key exists before the first await.
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let parsed = uuid_version(key.as_str());
     assert_eq!(parsed, Some(4), "{key}");
     let mock = server
@@ -350,7 +350,7 @@ async fn an_invalid_order_is_never_sent() {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &bad);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let err = call.await.expect_err("invalid");
     let violations = err.validation().expect("validation error");
     assert!(violations.at("order_amount").is_some(), "{err}");

@@ -553,7 +553,7 @@ mod sandbox {
         // An API key goes verbatim into the Basic header.
         let auth = klarna_customer_token::sandbox::credentials::API_KEY;
         let request = format!(
-            "POST /customer-token/v1/tokens/{}/order HTTP/1.1\r\nHost: x\r\n\
+            "POST /customer-token/v1/tokens/{}/order HTTP/1.1\r\nHost: 127.0.0.1\r\n\
              Authorization: Basic {auth}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             tokens::ACTIVE_INVOICE,

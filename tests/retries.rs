@@ -56,7 +56,7 @@ async fn a_connection_dropped_after_the_order_is_stored_never_charges_twice() {
         let token = token();
         let order = order(1190);
         let call = client.create_order(&token, &order);
-        let key = call.idempotency_key().clone();
+        let key = call.idempotency_key().unwrap().clone();
         let created = call.await.expect("the retry returns the stored order");
         let stored = sandbox.orders();
         assert_eq!(stored.len(), 1, "{drops} drops: exactly one order");
@@ -126,7 +126,7 @@ async fn a_wait_beyond_the_deadline_fails_at_once_with_the_wait() {
     let call = client
         .create_order(&token, &order)
         .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(10)));
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("the wait would overrun the deadline");
     assert_eq!(e.status(), Some(429));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
@@ -204,7 +204,7 @@ async fn a_timeout_without_retries_may_have_created_the_order() {
         .create_order(&token, &order)
         .with_retry_policy(RetryPolicy::none())
         .with_attempt_timeout(Duration::from_millis(100));
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("too slow");
     assert!(matches!(e, Error::Timeout(_)), "{e:?}");
     assert_eq!(e.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated));
@@ -293,7 +293,7 @@ async fn exhausted_retries_report_attempts_outcome_and_key() {
     let token = token();
     let order = order(1190);
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("three 503s");
     assert_eq!(e.status(), Some(503));
     assert_eq!(e.attempts(), Some(3));
@@ -308,7 +308,7 @@ async fn exhausted_retries_report_attempts_outcome_and_key() {
     // reconciles to it.
     sandbox.inject(Fault::drop_after_processing().with_times(3));
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("three drops");
     assert!(matches!(e, Error::Connection(_)), "{e:?}");
     assert_eq!(e.attempts(), Some(3));
@@ -447,7 +447,7 @@ async fn soak_random_faults_never_double_charge() {
         }
         let order = order(1000 + i as i64);
         let call = client.create_order(&token, &order);
-        let key = call.idempotency_key().as_str().to_owned();
+        let key = call.idempotency_key().unwrap().as_str().to_owned();
         match call.await {
             Ok(created) => {
                 assert_eq!(created.idempotency_key().as_str(), key);
@@ -537,7 +537,7 @@ async fn every_attempt_of_a_retried_order_sends_the_same_bytes() {
         .expect("client");
     let order = order(1190);
     let call = client.create_order(&token(), &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let done = call.await.expect("the third attempt succeeds");
     assert_eq!(done.attempts(), 3);
     let requests = server.recorded();
@@ -560,4 +560,69 @@ async fn every_attempt_of_a_retried_order_sends_the_same_bytes() {
             n + 1
         );
     }
+}
+
+/// No retry is sent with less than the floor of the deadline left
+/// (`min(1 s, the attempt timeout, a tenth of the deadline)`): the call
+/// fails with the answer it has, its outcome worked out over the attempts
+/// already made.
+#[tokio::test]
+async fn no_retry_is_sent_with_less_than_the_floor_of_the_deadline_left() {
+    const TOO_MANY: &str = r#"{"error_code":"TOO_MANY_REQUESTS"}"#;
+    // A 9.5 s deadline: the floor is 0.95 s. Each case answers a 429 (a
+    // refusal before processing) or a 503 (which may have been processed)
+    // asking for 1 s, then a 429 asking for 8 s: after that wait only 0.5 s
+    // would be left.
+    for (first, outcome) in [
+        (429, OrderOutcome::NotCreated),
+        (503, OrderOutcome::MayHaveBeenCreated),
+    ] {
+        let (sandbox, client, clock) = setup().await;
+        let body = if first == 429 { TOO_MANY } else { UNAVAILABLE };
+        sandbox.inject(Fault::status(first, body).with_header("Retry-After", "1"));
+        sandbox.inject(Fault::status(429, TOO_MANY).with_header("Retry-After", "8"));
+        let call = client
+            .create_order(&token(), &order(1190))
+            .with_retry_policy(
+                RetryPolicy::default()
+                    .with_max_retries(5)
+                    .with_deadline(Duration::from_millis(9500)),
+            );
+        let key = call.idempotency_key().unwrap().clone();
+        let e = call.await.expect_err("no time left for a third attempt");
+        assert_eq!(e.status(), Some(429), "{first}: {e}");
+        assert_eq!(e.attempts(), Some(2), "{first}: {e}");
+        assert_eq!(e.order_outcome(), Some(outcome), "{first}: {e}");
+        assert_eq!(e.idempotency_key(), Some(&key));
+        assert_eq!(
+            sandbox.requests().len(),
+            2,
+            "{first}: the third was not sent"
+        );
+        assert_eq!(clock.sleeps(), vec![Duration::from_secs(1)], "no 8 s wait");
+        assert!(sandbox.orders().is_empty());
+    }
+
+    // With exactly the floor left (a 10 s deadline, a 1 s floor), the
+    // retry is sent, and the order is created once.
+    let (sandbox, client, clock) = setup().await;
+    sandbox.inject(Fault::status(429, TOO_MANY).with_header("Retry-After", "9"));
+    let created = client
+        .create_order(&token(), &order(1190))
+        .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(10)))
+        .await
+        .expect("the retry had its floor");
+    assert_eq!(created.attempts(), 2);
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(9)]);
+    assert_eq!(sandbox.orders().len(), 1);
+
+    // The first attempt is always sent, even with a deadline shorter than
+    // a second: the floor is then a tenth of it.
+    let (sandbox, client, _) = setup().await;
+    let created = client
+        .read_token(&token())
+        .with_retry_policy(RetryPolicy::default().with_deadline(Duration::from_millis(300)))
+        .await;
+    assert!(created.is_ok(), "{created:?}");
+    assert_eq!(sandbox.requests().len(), 1);
 }

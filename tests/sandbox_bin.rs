@@ -36,8 +36,16 @@ impl Drop for Running {
 
 impl Running {
     fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Starts the binary with `env` added to a copy of this process's
+    /// environment (without any admin token of its own).
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
             .args(args)
+            .env_remove("KLARNA_SANDBOX_ADMIN_TOKEN")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -387,6 +395,8 @@ async fn admin_call(
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
+    // Every admin request but GET and DELETE says it is JSON, body or not.
+    request = request.header("content-type", "application/json");
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -508,14 +518,10 @@ async fn beyond_loopback_the_admin_api_needs_a_token() {
     assert_eq!(status, 401, "an unknown path behind Basic auth");
     drop(running);
 
-    let mut running = Running::start(&[
-        "--port",
-        "0",
-        "--bind",
-        "0.0.0.0",
-        "--admin-token",
-        "s3cret-admin",
-    ]);
+    let mut running = Running::start_with_env(
+        &["--port", "0", "--bind", "0.0.0.0"],
+        &[("KLARNA_SANDBOX_ADMIN_TOKEN", "s3cret-admin")],
+    );
     let base = running.base_url();
     assert!(!running.output().contains("s3cret-admin"), "never printed");
     let (status, _) = admin_call(&base, reqwest::Method::GET, "faults", None, None).await;
@@ -532,4 +538,50 @@ async fn beyond_loopback_the_admin_api_needs_a_token() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["faults"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_token_comes_from_a_file_and_never_from_the_command_line() {
+    let file = TempFile::new("admin-token", "f1le-admin-t0k\n");
+    let mut running = Running::start(&[
+        "--port",
+        "0",
+        "--bind",
+        "0.0.0.0",
+        "--admin-token-file",
+        file.path(),
+    ]);
+    let base = running.base_url();
+    assert!(
+        !running.output().contains("f1le-admin-t0k"),
+        "never printed"
+    );
+    let (status, _) = admin_call(&base, reqwest::Method::GET, "faults", None, None).await;
+    assert_eq!(status, 401);
+    let (status, body) = admin_call(
+        &base,
+        reqwest::Method::GET,
+        "faults",
+        Some("f1le-admin-t0k"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    running.interrupt();
+    assert!(running.wait_exit().success());
+
+    // The old flag: refused with the replacements named, the token never
+    // echoed.
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--admin-token", "s3cret-on-argv"])
+        .env_remove("KLARNA_SANDBOX_ADMIN_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--admin-token-file"), "{stderr}");
+    assert!(stderr.contains("KLARNA_SANDBOX_ADMIN_TOKEN"), "{stderr}");
+    assert!(!stderr.contains("s3cret-on-argv"), "{stderr}");
+    assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("s3cret"));
 }

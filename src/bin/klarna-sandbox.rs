@@ -9,8 +9,12 @@
 //! and tokens, and stops on Ctrl-C.
 //!
 //! The admin API under `/__sandbox/` (see the README) is on when bound to
-//! loopback, off otherwise unless `--admin-token` is given, which then
-//! must be sent as a bearer token. With the admin API on, the sandbox keeps
+//! loopback, off otherwise unless an admin token is given, which then must
+//! be sent as a bearer token. The token comes from the environment
+//! ([`ADMIN_TOKEN_ENV`]) or from a file (`--admin-token-file PATH`), never
+//! from the command line, where every local user could read it (`ps`). On
+//! loopback every request must name a loopback `Host` (DNS rebinding), and
+//! the admin API refuses foreign `Origin`s and bodies that are not JSON. With the admin API on, the sandbox keeps
 //! the last 10,000 requests and 100,000 orders for it to list; with it off
 //! it keeps neither (nothing could read them). Everything else it keeps is
 //! bounded as in the library.
@@ -34,8 +38,10 @@ OPTIONS:
                                interface; a Rust client then needs .allow_insecure_http())
     --tokens FILE              add the tokens in this JSON file (one token or a list:
                                {\"id\", \"payment_method_type\", \"status\", \"card\", \"direct_debit\"})
-    --admin-token TOKEN        require this bearer token on the admin API (/__sandbox/);
-                               turns the admin API on beyond loopback
+    --admin-token-file PATH    require the bearer token in this file (its first line) on the
+                               admin API (/__sandbox/); turns the admin API on beyond loopback.
+                               Or set KLARNA_SANDBOX_ADMIN_TOKEN. Never on the command line,
+                               where every local user sees it
     --no-admin                 no admin API, even on loopback
     --rate-limit PER_SECOND    answer 429 past this many requests per second
     --max-connections N        open connections at most (default 1024, lowered below the
@@ -45,6 +51,12 @@ OPTIONS:
     -h, --help                 show this help
 ";
 
+/// The environment variable an admin token may come from.
+const ADMIN_TOKEN_ENV: &str = "KLARNA_SANDBOX_ADMIN_TOKEN";
+
+/// The largest `--admin-token-file` read (4 KiB).
+const MAX_ADMIN_TOKEN_FILE: u64 = 4096;
+
 /// The largest `--tokens` file read (16 MiB).
 const MAX_TOKENS_FILE: u64 = 16 * 1024 * 1024;
 
@@ -53,7 +65,10 @@ struct Options {
     port: u16,
     bind: IpAddr,
     tokens: Option<PathBuf>,
-    admin_token: Option<String>,
+    /// `--admin-token-file`.
+    admin_token_file: Option<PathBuf>,
+    /// The value of [`ADMIN_TOKEN_ENV`], when set.
+    admin_token_env: Option<String>,
     no_admin: bool,
     rate_limit: Option<u32>,
     max_connections: usize,
@@ -71,14 +86,29 @@ fn value<T: std::str::FromStr>(
     text.parse().map_err(|_| format!("not {what}: {text}"))
 }
 
-/// Parses the arguments; `None` for `--help`.
-fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Options>, String> {
+/// Parses the arguments, with `env_token` the value of
+/// [`ADMIN_TOKEN_ENV`] (`None` when unset); `None` for `--help`.
+fn parse(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    env_token: Option<std::ffi::OsString>,
+) -> Result<Option<Options>, String> {
     use lexopt::prelude::*;
+    let admin_token_env = match env_token {
+        None => None,
+        Some(raw) => match raw.into_string() {
+            Ok(token) if token.is_empty() => {
+                return Err(format!("{ADMIN_TOKEN_ENV} is set but empty"));
+            }
+            Ok(token) => Some(token),
+            Err(_) => return Err(format!("{ADMIN_TOKEN_ENV} is not UTF-8")),
+        },
+    };
     let mut options = Options {
         port: 8080,
         bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
         tokens: None,
-        admin_token: None,
+        admin_token_file: None,
+        admin_token_env,
         no_admin: false,
         rate_limit: None,
         max_connections: defaults::MAX_CONNECTIONS,
@@ -101,11 +131,14 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Op
                 options.tokens = Some(PathBuf::from(path));
             }
             "--admin-token" => {
-                let token: String = value(p, &name, "a token")?;
-                if token.is_empty() {
-                    return Err("--admin-token needs a non-empty token".to_owned());
-                }
-                options.admin_token = Some(token);
+                return Err(format!(
+                    "--admin-token is gone: a token on the command line is visible to every \
+                     local user; set {ADMIN_TOKEN_ENV} or use --admin-token-file PATH"
+                ));
+            }
+            "--admin-token-file" => {
+                let path: String = value(p, &name, "a file")?;
+                options.admin_token_file = Some(PathBuf::from(path));
             }
             "--no-admin" => options.no_admin = true,
             "--rate-limit" => options.rate_limit = Some(value(p, &name, "a number")?),
@@ -116,18 +149,54 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Option<Op
             _ => return Err(format!("unknown argument: {name}")),
         }
     }
-    if options.no_admin && options.admin_token.is_some() {
-        return Err("--no-admin and --admin-token contradict each other".to_owned());
+    let token_given = options.admin_token_file.is_some() || options.admin_token_env.is_some();
+    if options.no_admin && token_given {
+        return Err(format!(
+            "--no-admin contradicts an admin token (--admin-token-file or {ADMIN_TOKEN_ENV})"
+        ));
+    }
+    if options.admin_token_file.is_some() && options.admin_token_env.is_some() {
+        return Err(format!(
+            "give the admin token once: --admin-token-file or {ADMIN_TOKEN_ENV}, not both"
+        ));
     }
     Ok(Some(options))
 }
 
+/// The admin token: from [`ADMIN_TOKEN_ENV`], or the first line of the
+/// `--admin-token-file` (at most [`MAX_ADMIN_TOKEN_FILE`] bytes; the line
+/// break is not part of it); `None` when neither is given.
+fn admin_token(options: &Options) -> Result<Option<String>, String> {
+    let Some(path) = &options.admin_token_file else {
+        return Ok(options.admin_token_env.clone());
+    };
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let mut raw = Vec::new();
+    file.take(MAX_ADMIN_TOKEN_FILE + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if raw.len() as u64 > MAX_ADMIN_TOKEN_FILE {
+        return Err(format!(
+            "{shown} is larger than {MAX_ADMIN_TOKEN_FILE} bytes: not an admin token file"
+        ));
+    }
+    let text = String::from_utf8(raw).map_err(|_| format!("{shown} is not UTF-8"))?;
+    let token = text.lines().next().unwrap_or("");
+    if token.is_empty() {
+        return Err(format!(
+            "{shown}: the admin token (its first line) is empty"
+        ));
+    }
+    Ok(Some(token.to_owned()))
+}
+
 /// Who may use the admin API: on for loopback, off beyond it unless a
 /// token is required.
-fn admin_access(options: &Options) -> AdminAccess {
-    match (&options.admin_token, options.no_admin) {
+fn admin_access(options: &Options, token: Option<String>) -> AdminAccess {
+    match (token, options.no_admin) {
         (_, true) => AdminAccess::Off,
-        (Some(token), false) => AdminAccess::Token(token.clone()),
+        (Some(token), false) => AdminAccess::Token(token),
         (None, false) if options.bind.is_loopback() => AdminAccess::Open,
         (None, false) => AdminAccess::Off,
     }
@@ -149,7 +218,10 @@ fn read_tokens(path: &PathBuf) -> Result<Vec<SandboxToken>, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let options = match parse(std::env::args_os().skip(1)) {
+    let options = match parse(
+        std::env::args_os().skip(1),
+        std::env::var_os(ADMIN_TOKEN_ENV),
+    ) {
         Ok(Some(options)) => options,
         Ok(None) => {
             print!("{USAGE}");
@@ -167,7 +239,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let admin = admin_access(&options);
+    let token = match admin_token(&options) {
+        Ok(token) => token,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let admin = admin_access(&options, token);
     let admin_on = !matches!(admin, AdminAccess::Off);
     let mut builder = Sandbox::builder()
         .bind(SocketAddr::new(options.bind, options.port))
@@ -223,9 +302,11 @@ fn print_banner(sandbox: &Sandbox, options: &Options, admin: &AdminAccess) {
     match admin {
         AdminAccess::Open => println!("  admin API      {admin_url} (open: bound to loopback)"),
         AdminAccess::Token(_) => {
-            println!("  admin API      {admin_url} (Authorization: Bearer <--admin-token>)");
+            println!("  admin API      {admin_url} (Authorization: Bearer <the admin token>)");
         }
-        _ => println!("  admin API      off (--admin-token TOKEN turns it on)"),
+        _ => println!(
+            "  admin API      off ({ADMIN_TOKEN_ENV} or --admin-token-file PATH turns it on)"
+        ),
     }
     println!("  tokens:");
     for token in sandbox.tokens() {
@@ -266,11 +347,13 @@ mod tests {
 
     #[test]
     fn parses_options() {
-        let o = parse(args(&[])).unwrap().unwrap();
+        let parse = |list: &[&str]| parse(args(list), None);
+        let open = |o: &Options| admin_access(o, admin_token(o).unwrap());
+        let o = parse(&[]).unwrap().unwrap();
         assert_eq!(o.port, 8080);
         assert!(o.bind.is_loopback());
-        assert!(matches!(admin_access(&o), AdminAccess::Open));
-        let o = parse(args(&[
+        assert!(matches!(open(&o), AdminAccess::Open));
+        let o = parse(&[
             "--port",
             "9000",
             "--bind=0.0.0.0",
@@ -281,7 +364,7 @@ mod tests {
             "10",
             "--tokens",
             "t.json",
-        ]))
+        ])
         .unwrap()
         .unwrap();
         assert_eq!(o.port, 9000);
@@ -290,26 +373,60 @@ mod tests {
         assert_eq!(o.max_connections, 16);
         assert_eq!(o.max_idempotency_keys, 10);
         assert_eq!(o.tokens, Some(PathBuf::from("t.json")));
-        assert!(
-            matches!(admin_access(&o), AdminAccess::Off),
-            "beyond loopback"
-        );
-        let o = parse(args(&["--bind", "0.0.0.0", "--admin-token", "t0k"]))
-            .unwrap()
-            .unwrap();
-        assert!(matches!(admin_access(&o), AdminAccess::Token(t) if t == "t0k"));
-        let o = parse(args(&["--no-admin"])).unwrap().unwrap();
-        assert!(matches!(admin_access(&o), AdminAccess::Off));
-        let o = parse(args(&[])).unwrap().unwrap();
+        assert!(matches!(open(&o), AdminAccess::Off), "beyond loopback");
+        let o = parse(&["--no-admin"]).unwrap().unwrap();
+        assert!(matches!(open(&o), AdminAccess::Off));
+        let o = parse(&[]).unwrap().unwrap();
         assert_eq!(o.max_connections, 1024);
         assert_eq!(o.max_idempotency_keys, 100_000);
-        assert!(parse(args(&["--max-connections", "-1"])).is_err());
-        assert!(parse(args(&["--help"])).unwrap().is_none());
-        assert!(parse(args(&["-h"])).unwrap().is_none());
-        assert!(parse(args(&["--port"])).is_err());
-        assert!(parse(args(&["--port", "x"])).is_err());
-        assert!(parse(args(&["--bogus"])).is_err());
-        assert!(parse(args(&["--admin-token", ""])).is_err());
-        assert!(parse(args(&["--no-admin", "--admin-token", "x"])).is_err());
+        assert!(parse(&["--max-connections", "-1"]).is_err());
+        assert!(parse(&["--help"]).unwrap().is_none());
+        assert!(parse(&["-h"]).unwrap().is_none());
+        assert!(parse(&["--port"]).is_err());
+        assert!(parse(&["--port", "x"]).is_err());
+        assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--admin-token-file"]).is_err());
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_environment_or_a_file_never_an_argument() {
+        // From the environment.
+        let o = parse(args(&["--bind", "0.0.0.0"]), Some("t0k".into()))
+            .unwrap()
+            .unwrap();
+        let token = admin_token(&o).unwrap();
+        assert!(matches!(admin_access(&o, token), AdminAccess::Token(t) if t == "t0k"));
+        assert!(parse(args(&[]), Some("".into())).is_err(), "empty");
+        // From a file: its first line.
+        let dir = std::env::temp_dir().join(format!("klarna-sandbox-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "f1le-t0k\nignored\n").unwrap();
+        let path = file.to_str().unwrap();
+        let o = parse(args(&["--admin-token-file", path]), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(admin_token(&o).unwrap().as_deref(), Some("f1le-t0k"));
+        std::fs::write(&file, "\n").unwrap();
+        assert!(admin_token(&o).unwrap_err().contains("empty"));
+        std::fs::write(&file, vec![b'x'; 5000]).unwrap();
+        assert!(admin_token(&o).is_err(), "too large");
+        let o = parse(args(&["--admin-token-file", "/no/such/file"]), None)
+            .unwrap()
+            .unwrap();
+        assert!(admin_token(&o).unwrap_err().contains("cannot open"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Both, or a token with --no-admin, contradict.
+        assert!(parse(args(&["--admin-token-file", path]), Some("x".into())).is_err());
+        assert!(parse(args(&["--no-admin"]), Some("x".into())).is_err());
+        assert!(parse(args(&["--no-admin", "--admin-token-file", path]), None).is_err());
+        // The old flag is a clear error naming the replacements, and its
+        // value is never echoed.
+        for old in [&["--admin-token", "s3cret"][..], &["--admin-token=s3cret"]] {
+            let message = parse(args(old), None).unwrap_err();
+            assert!(message.contains("--admin-token-file"), "{message}");
+            assert!(message.contains(ADMIN_TOKEN_ENV), "{message}");
+            assert!(!message.contains("s3cret"), "{message}");
+        }
     }
 }

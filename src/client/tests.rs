@@ -149,6 +149,45 @@ fn debug_never_shows_secrets() {
     );
     let shown = format!("{:?}", client.shared());
     assert!(!shown.contains("hunter2"), "{shown}");
+    // A base URL with user information or a query, before build() refuses
+    // it, is shown without them.
+    for url in [
+        "https://K123_user:hunter2-secret@api.example/v1?key=hunter2-secret#hunter2",
+        "http://K123_user:hunter2-secret@[not a host/x?hunter2",
+    ] {
+        let shown = format!("{:?}", Client::builder().base_url(url));
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("K123_user"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("api.example/v1") || shown.contains("[not a host/x"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn proxy_credentials_are_scrubbed_in_every_form() {
+    let forms = echo_forms(
+        &Credentials::ApiKey(SecretString::from("klarna_test_api_abc")),
+        Some(&SecretString::from(
+            "http://proxy%20user:pr%26xy-pass@127.0.0.1:3128",
+        )),
+    );
+    let forms: Vec<&str> = forms.iter().map(|f| f.expose_secret()).collect();
+    for wanted in [
+        "pr&xy-pass",
+        "proxy user",
+        "proxy user:pr&xy-pass",
+        "klarna_test_api_abc",
+    ] {
+        assert!(forms.contains(&wanted), "{wanted}: {forms:?}");
+        let base64 = base64::engine::general_purpose::STANDARD.encode(wanted);
+        assert!(forms.contains(&base64.as_str()), "{base64}: {forms:?}");
+    }
+    // Longest first.
+    assert!(forms.windows(2).all(|w| w[0].len() >= w[1].len()));
 }
 
 #[test]

@@ -34,7 +34,11 @@ pub enum Error {
     /// Klarna.
     #[error("invalid input: {0}")]
     Validation(InvalidInput),
-    /// The client could not be built from its configuration.
+    /// The client could not be built from its configuration, or the
+    /// system it runs on could not serve a call: the operating system's
+    /// random generator failed when a create-order call drew its random
+    /// idempotency key ([`RandomKeyError`](crate::RandomKeyError)). Nothing
+    /// was sent.
     #[error("invalid client configuration: {0}")]
     Config(ConfigError),
     /// Klarna (or a gateway in front of it) answered with a status that is
@@ -120,6 +124,23 @@ impl From<crate::token::InvalidCustomerToken> for Error {
     }
 }
 
+impl From<crate::idempotency::RandomKeyError> for Error {
+    fn from(error: crate::idempotency::RandomKeyError) -> Self {
+        Self::Config(ConfigError::new(error.to_string()))
+    }
+}
+
+impl Error {
+    /// A create-order call that could not draw its random key: nothing was
+    /// sent, no order exists.
+    pub(crate) fn no_random_key(error: crate::idempotency::RandomKeyError, call: CallInfo) -> Self {
+        Self::Config(ConfigError {
+            message: error.to_string(),
+            call: Some(Box::new(call)),
+        })
+    }
+}
+
 impl From<ConfigError> for Error {
     fn from(error: ConfigError) -> Self {
         Self::Config(error)
@@ -180,7 +201,7 @@ impl Error {
             Self::UndecodableResponse(e) => Some(&e.call),
             Self::Validation(v) => v.call.as_deref(),
             Self::RateLimited(e) => Some(&e.call),
-            Self::Config(_) => None,
+            Self::Config(e) => e.call.as_deref(),
         }
     }
 
@@ -228,16 +249,20 @@ impl Error {
     }
 }
 
-/// Why a [`Client`](crate::Client) could not be built.
+/// Why a [`Client`](crate::Client) could not be built, or why the system
+/// it runs on could not serve a call (see [`Error::Config`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     message: String,
+    /// The create-order call it stopped, if any.
+    call: Option<Box<CallInfo>>,
 }
 
 impl ConfigError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            call: None,
         }
     }
 }

@@ -221,6 +221,8 @@ impl SandboxBuilder {
             seed.retain(|t| t.id != token.id);
             seed.push(token);
         }
+        let listener = tokio::net::TcpListener::bind(self.bind).await?;
+        let addr = listener.local_addr()?;
         let clock = SandboxClock::new(self.clock);
         let state = Arc::new(state::Shared::new(
             state::Config {
@@ -229,12 +231,11 @@ impl SandboxBuilder {
                 retention: self.retention,
                 body_read_timeout: self.body_read_timeout,
                 admin: self.admin.into_check(),
+                loopback: addr.ip().is_loopback(),
             },
             clock,
             seed,
         ));
-        let listener = tokio::net::TcpListener::bind(self.bind).await?;
-        let addr = listener.local_addr()?;
         let client = client_builder(addr, state.clock.virtual_clock())
             .build()
             .map_err(std::io::Error::other)?;

@@ -126,6 +126,7 @@ mod canonical;
 mod clock;
 mod create;
 mod fault;
+mod guard;
 mod record;
 mod router;
 mod server;

@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use super::answer::{Answer, set_correlation};
 use super::fault::{FaultKind, Phase};
 use super::state::Shared;
-use super::{admin, auth, body, canonical, create, record};
+use super::{admin, auth, body, canonical, create, guard, record};
 use crate::enums::ErrorCode;
 use crate::headers::IDEMPOTENCY_KEY;
 use crate::operation::Operation;
@@ -102,6 +102,13 @@ pub(crate) fn percent_decode(segment: &str) -> Option<String> {
 pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
     let correlation_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
+    // On loopback, a request to any other host name is a web page's, through
+    // DNS rebinding: refused before anything else, and not recorded.
+    if shared.loopback
+        && let Err(answer) = guard::check_host(&parts, &correlation_id)
+    {
+        return Ok(answer.into_response(&correlation_id));
+    }
     // The admin API is not part of the API under test: no faults, no rate
     // limit, not recorded.
     if let Some(access) = &shared.admin

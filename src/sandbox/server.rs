@@ -449,6 +449,7 @@ mod tests {
                 },
                 body_read_timeout: Duration::from_secs(1),
                 admin: None,
+                loopback: true,
             },
             super::super::SandboxClock::new(None),
             Vec::new(),

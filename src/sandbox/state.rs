@@ -52,6 +52,9 @@ pub(crate) struct Config {
     pub(crate) retention: Retention,
     pub(crate) body_read_timeout: Duration,
     pub(crate) admin: Option<super::admin::Access>,
+    /// Whether the sandbox listens on a loopback address: every request
+    /// must then name a loopback host (see `guard`).
+    pub(crate) loopback: bool,
 }
 
 struct State {
@@ -78,6 +81,8 @@ pub(crate) struct Shared {
     pub(crate) body_read_timeout: Duration,
     /// Who may use the admin API; `None` when it is off.
     pub(crate) admin: Option<super::admin::Access>,
+    /// Whether the sandbox listens on a loopback address (see `guard`).
+    pub(crate) loopback: bool,
     state: Mutex<State>,
 }
 
@@ -88,6 +93,7 @@ impl Shared {
             clock,
             body_read_timeout: config.body_read_timeout,
             admin: config.admin,
+            loopback: config.loopback,
             state: Mutex::new(State {
                 seed,
                 rate_window: config.rate_window,

@@ -33,6 +33,14 @@ use crate::token::CustomerToken;
 /// bytes.
 pub(crate) const DEFAULT_MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
+/// The least of the deadline an attempt is sent with, at most (see
+/// [`attempt_floor`]): enough for a TCP and TLS 1.3 handshake with Klarna
+/// and its answer to a create-order, a few round trips of 100 to 300 ms
+/// between continents and the processing itself. An attempt sent with
+/// less would most likely time out after being sent, and turn what could
+/// have been a clean answer into "the order may have been created".
+pub(crate) const MAX_ATTEMPT_FLOOR: Duration = Duration::from_secs(1);
+
 /// What every call of one client shares: the generated client's inner value.
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
@@ -170,12 +178,15 @@ impl Shared {
             None => Outgoing::Now(self.http.execute(request)),
             Some(limit) => Outgoing::AfterTurn(limit, Box::new(request)),
         };
+        let floor = attempt_floor(call.options.attempt_timeout, call.options.retry.deadline());
         async move {
             let policy = &call.options.retry;
             let pending = match outgoing {
                 Outgoing::Now(pending) => pending,
                 Outgoing::AfterTurn(limit, request) => {
-                    if let Err(needed) = limit.acquire(deadline.remaining()).await {
+                    // The turn must come with the floor still left.
+                    let budget = deadline.remaining().saturating_sub(floor);
+                    if let Err(needed) = limit.acquire(budget).await {
                         call.tally.rate_limited = Some(needed);
                         return Ok(answer::stand_in(None));
                     }
@@ -207,6 +218,7 @@ impl Shared {
             if attempt <= policy.max_retries()
                 && retry::is_retryable(kind)
                 && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
+                && deadline.leaves_after(wait, floor, call.operation, attempt)
             {
                 tracing::info!(
                     operation = call.operation.as_str(),
@@ -311,6 +323,18 @@ fn scrub_for_log(secrets: &[secrecy::SecretString], token: &CustomerToken, text:
     redact::Scrubber::new(token.as_str(), &redacted, secrets).scrub(text)
 }
 
+/// The least of the call's deadline a retry is sent with: the shortest of
+/// [`MAX_ATTEMPT_FLOOR`], the attempt timeout (a caller who expects answers
+/// faster than that says so with it) and a tenth of the deadline (so that a
+/// short deadline still leaves room for retries). A retry that would start
+/// with less is not sent: the call fails with the answer it has, its
+/// outcome worked out over the attempts already made. The first attempt is
+/// always sent (it starts with the whole deadline, never less than the
+/// floor), except that a rate-limit turn must come with the floor left.
+fn attempt_floor(per_attempt: Duration, deadline: Duration) -> Duration {
+    MAX_ATTEMPT_FLOOR.min(per_attempt).min(deadline / 10)
+}
+
 /// An attempt's timeout: the per-attempt timeout, cut to what is left of
 /// the deadline (and at least a millisecond, as reqwest needs one).
 fn attempt_timeout(per_attempt: Duration, remaining: Duration) -> Duration {
@@ -342,6 +366,28 @@ impl<'c> Deadline<'c> {
     /// What is left at `now`, a reading of the same clock.
     fn remaining_at(&self, now: Duration) -> Duration {
         self.length.saturating_sub(now.saturating_sub(self.started))
+    }
+    /// Whether at least `floor` is left after waiting `wait` for the retry
+    /// that follows `attempt`; logs why not.
+    fn leaves_after(
+        &self,
+        wait: Duration,
+        floor: Duration,
+        operation: Operation,
+        attempt: u32,
+    ) -> bool {
+        let left = self.remaining().saturating_sub(wait);
+        if left >= floor {
+            return true;
+        }
+        tracing::info!(
+            operation = operation.as_str(),
+            attempt,
+            left_ms = left.as_millis() as u64,
+            floor_ms = floor.as_millis() as u64,
+            "not retrying: too little of the deadline would be left"
+        );
+        false
     }
 }
 

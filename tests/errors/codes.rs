@@ -56,7 +56,7 @@ async fn create_order_maps_every_documented_error_code() -> TestResult {
             .await;
 
         let call = client.create_order(&token, &order);
-        let key = call.idempotency_key().clone();
+        let key = call.idempotency_key().unwrap().clone();
         let e = call.await.expect_err(code);
         mock.assert_calls_async(1).await;
         mock.delete_async().await;

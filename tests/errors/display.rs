@@ -21,7 +21,7 @@ async fn display_is_one_lowercase_sentence_with_code_and_messages() -> TestResul
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("403");
     assert_eq!(
         e.to_string(),

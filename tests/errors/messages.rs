@@ -21,7 +21,7 @@ async fn single_error_message_string() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("400");
     let a = api(&e);
     assert_eq!(e.error_code(), Some(&ErrorCode::BadValue));

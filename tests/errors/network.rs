@@ -10,7 +10,7 @@ async fn connection_refused() -> TestResult {
     let order = order()?;
 
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("refused");
     let Error::Connection(t) = &e else {
         panic!("expected Error::Connection, got {e:?}");
@@ -61,7 +61,7 @@ async fn connection_refused_with_retries_is_still_not_created() -> TestResult {
     let client = retrying_client(base_url, 2);
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("refused");
     assert!(matches!(e, Error::Connection(_)), "{e:?}");
     assert_eq!(e.attempts(), Some(3));
@@ -94,7 +94,7 @@ async fn attempt_timeout() -> TestResult {
     let call = client
         .create_order(&token, &order)
         .with_attempt_timeout(Duration::from_millis(100));
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("timeout");
     mock.assert_calls_async(1).await;
     let Error::Timeout(t) = &e else {

@@ -9,7 +9,7 @@ async fn retried_503_keeps_the_key_and_counts_attempts() -> TestResult {
     let client = retrying_client(server.base_url(), 2);
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let mock = server
         .mock_async(|when, then| {
             when.method(POST)

@@ -19,7 +19,7 @@ async fn html_401_keeps_status_and_body() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("401");
     mock.assert_calls_async(1).await;
     let a = api(&e);
@@ -100,7 +100,7 @@ async fn conflict_409_is_final() -> TestResult {
     let client = retrying_client(server.base_url(), 2);
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("409");
     mock.assert_calls_async(1).await;
     let a = api(&e);
@@ -140,7 +140,7 @@ async fn unprocessable_422() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("422");
     mock.assert_calls_async(1).await;
     let a = api(&e);
@@ -198,7 +198,7 @@ async fn rate_limited_429_carries_retry_after() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("429");
     mock.assert_calls_async(1).await;
     let a = api(&e);
@@ -261,7 +261,7 @@ async fn plain_text_503() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("503");
     mock.assert_calls_async(1).await;
     let a = api(&e);
@@ -299,7 +299,7 @@ async fn html_502_from_a_gateway() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("502");
     mock.assert_calls_async(1).await;
     let a = api(&e);
@@ -340,7 +340,7 @@ async fn redirect_is_not_followed() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err("302");
     redirect.assert_calls_async(1).await;
     elsewhere.assert_calls_async(0).await;

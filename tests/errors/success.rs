@@ -59,7 +59,7 @@ async fn unknown_order_values_decode_to_unknown() -> TestResult {
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let created = call.await?;
     assert_eq!(created.order_id(), "order-1");
     assert_eq!(
@@ -141,7 +141,7 @@ async fn undecodable_order(body: &'static str, content_type: &str) -> TestResult
     let client = client(server.base_url());
     let token = token();
     let call = client.create_order(&token, &order);
-    let key = call.idempotency_key().clone();
+    let key = call.idempotency_key().unwrap().clone();
     let e = call.await.expect_err(body);
     mock.assert_calls_async(1).await;
     let Error::UndecodableResponse(u) = &e else {

@@ -38,6 +38,9 @@ impl Admin {
         if let Some(token) = &self.bearer {
             request = request.bearer_auth(token);
         }
+        // Every admin request but GET and DELETE says it is JSON, body or
+        // not.
+        request = request.header("content-type", "application/json");
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -420,6 +423,137 @@ async fn the_openapi_description_lists_every_admin_path_and_each_answers() {
                 assert_eq!(status, 200, "{path}: {body}");
             }
         }
+    })
+    .await;
+}
+
+/// An admin request as a web page could send it: the status answered.
+async fn raw_admin(
+    sandbox: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> u16 {
+    let mut request =
+        reqwest::Client::new().request(method, format!("{}/__sandbox{path}", sandbox.base_url()));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("an answer");
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_web_page_cannot_steer_the_sandbox() {
+    within(async {
+        let sandbox = admin_sandbox().await;
+        let admin = Admin::new(&sandbox);
+        let fault = r#"{"kind": "gateway_502", "times": 1000}"#;
+        let json = ("content-type", "application/json");
+        // What a page can send without a preflight: text/plain, a form,
+        // no content type at all: refused, nothing queued or reset.
+        for content_type in [
+            Some("text/plain"),
+            Some("text/plain;charset=UTF-8"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            None,
+        ] {
+            let headers: Vec<(&str, &str)> = content_type
+                .map(|t| ("content-type", t))
+                .into_iter()
+                .collect();
+            let status =
+                raw_admin(&sandbox, reqwest::Method::POST, "/faults", &headers, fault).await;
+            assert_eq!(status, 415, "{content_type:?}");
+            let status = raw_admin(&sandbox, reqwest::Method::POST, "/reset", &headers, "").await;
+            assert_eq!(status, 415, "{content_type:?}");
+        }
+        // A foreign Origin, even with JSON: refused.
+        for origin in [
+            "http://evil.example",
+            "https://evil.example:8080",
+            "null",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example:8080",
+        ] {
+            let headers = [json, ("origin", origin)];
+            let status =
+                raw_admin(&sandbox, reqwest::Method::POST, "/faults", &headers, fault).await;
+            assert_eq!(status, 403, "{origin}");
+            let status = raw_admin(&sandbox, reqwest::Method::GET, "/orders", &headers, "").await;
+            assert_eq!(status, 403, "{origin}");
+        }
+        // A foreign Host (DNS rebinding): refused, on the admin API and on
+        // the Customer Token API.
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "rebind.example.com:1234",
+        ] {
+            let headers = [json, ("host", host)];
+            let status =
+                raw_admin(&sandbox, reqwest::Method::POST, "/faults", &headers, fault).await;
+            assert_eq!(status, 403, "{host}");
+            let status = raw_admin(
+                &sandbox,
+                reqwest::Method::GET,
+                "/orders",
+                &[("host", host)],
+                "",
+            )
+            .await;
+            assert_eq!(status, 403, "{host}");
+            let read = reqwest::Client::new()
+                .get(format!(
+                    "{}/customer-token/v1/tokens/{}",
+                    sandbox.base_url(),
+                    tokens::ACTIVE_CARD
+                ))
+                .header("authorization", format!("Basic {}", basic_value()))
+                .header("host", host)
+                .send()
+                .await
+                .expect("an answer");
+            assert_eq!(read.status().as_u16(), 403, "{host}");
+        }
+        let (_, faults) = admin.call("GET", "/faults", None).await;
+        assert_eq!(faults["faults"], json!([]), "nothing was queued");
+        assert!(sandbox.requests().is_empty(), "nothing was recorded");
+
+        // A page served from loopback, and loopback host names, may.
+        for (origin, host) in [
+            ("http://127.0.0.1:3000", None),
+            ("http://localhost:8080", Some("localhost")),
+            ("http://[::1]:9", Some("[::1]:80")),
+        ] {
+            let mut headers = vec![json, ("origin", origin)];
+            if let Some(host) = host {
+                headers.push(("host", host));
+            }
+            let status =
+                raw_admin(&sandbox, reqwest::Method::POST, "/faults", &headers, fault).await;
+            assert_eq!(status, 201, "{origin} {host:?}");
+        }
+        let (_, faults) = admin.call("GET", "/faults", None).await;
+        assert_eq!(faults["faults"].as_array().map(Vec::len), Some(3));
+        // JSON with its parameters is JSON; GET and DELETE need no type.
+        let status = raw_admin(
+            &sandbox,
+            reqwest::Method::POST,
+            "/reset",
+            &[("content-type", "Application/JSON; charset=utf-8")],
+            "",
+        )
+        .await;
+        assert_eq!(status, 200);
+        let status = raw_admin(&sandbox, reqwest::Method::DELETE, "/faults", &[], "").await;
+        assert_eq!(status, 200);
     })
     .await;
 }

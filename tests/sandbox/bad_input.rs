@@ -108,7 +108,7 @@ async fn a_declared_length_over_the_limit_is_413_before_the_body_is_sent() {
             sandbox.addr(),
             vec![
                 format!(
-                    "POST {PREFIX}{}/order HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+                    "POST {PREFIX}{}/order HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
                      Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                     tokens::ACTIVE_INVOICE,
                     basic_header(),
@@ -165,7 +165,7 @@ async fn a_chunked_body_over_the_limit_is_413() {
         let sandbox = start().await;
         // No Content-Length: the limit is found while reading.
         let head = format!(
-            "POST {PREFIX}{}/order HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+            "POST {PREFIX}{}/order HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
              Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
             tokens::ACTIVE_INVOICE,
             basic_header()
@@ -329,7 +329,7 @@ async fn hostile_input_does_not_take_the_sandbox_down() {
         // A request line only, then the connection closes.
         raw_tcp_eof(
             addr,
-            vec![format!("POST {path} HTTP/1.1\r\nHost: x\r\n").into_bytes()],
+            vec![format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n").into_bytes()],
         )
         .await;
         // Headers promising a body that never comes in full.
@@ -337,7 +337,7 @@ async fn hostile_input_does_not_take_the_sandbox_down() {
             addr,
             vec![
                 format!(
-                    "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+                    "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n\
                      Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
                 )
                 .into_bytes(),
@@ -356,7 +356,7 @@ async fn hostile_input_does_not_take_the_sandbox_down() {
             addr,
             vec![
                 format!(
-                    "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+                    "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n\
                      Content-Type: application/json\r\nContent-Length: {}\r\n\
                      Connection: close\r\n\r\n",
                     truncated.len()
@@ -376,7 +376,7 @@ async fn hostile_input_does_not_take_the_sandbox_down() {
         let huge = 3 * MAX_BODY_BYTES;
         let mut chunks = vec![
             format!(
-                "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+                "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n\
                  Content-Type: application/json\r\nContent-Length: {huge}\r\n\r\n"
             )
             .into_bytes(),
@@ -388,7 +388,7 @@ async fn hostile_input_does_not_take_the_sandbox_down() {
             addr,
             vec![
                 format!(
-                    "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+                    "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n\
                      Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
                      zz\r\n{{}}\r\n0\r\n\r\n"
                 )
@@ -401,7 +401,7 @@ async fn hostile_input_does_not_take_the_sandbox_down() {
             addr,
             vec![
                 format!(
-                    "GET {PREFIX}{} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                    "GET {PREFIX}{} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
                     tokens::ACTIVE_INVOICE,
                     long('h', 2 * 1024 * 1024)
                 )
@@ -437,7 +437,7 @@ async fn hostile_input_does_not_take_the_sandbox_down() {
             addr,
             vec![
                 format!(
-                    "GET {PREFIX}{} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+                    "GET {PREFIX}{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n\
                      Connection: close\r\n\r\n",
                     tokens::ACTIVE_CARD
                 )

@@ -26,7 +26,7 @@ async fn within<F: Future>(body: F) -> F::Output {
 /// The head of a create-order request with this framing header.
 fn create_head(framing: &str) -> Vec<u8> {
     format!(
-        "POST {PREFIX}{}/order HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+        "POST {PREFIX}{}/order HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
          Content-Type: application/json\r\n{framing}\r\n\r\n",
         tokens::ACTIVE_INVOICE,
         basic_header()
@@ -158,7 +158,9 @@ async fn a_head_that_drips_or_never_comes_is_closed() {
         let dripping = connect(&sandbox).await;
         let (mut drip_read, mut drip_write) = dripping.into_split();
         let dripper = tokio::spawn(async move {
-            let _ = drip_write.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+            let _ = drip_write
+                .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .await;
             for _ in 0..100 {
                 if drip_write.write_all(b"X").await.is_err() {
                     break;
@@ -197,7 +199,7 @@ async fn a_legitimate_request_is_answered_while_idle_and_dripping_connections_ar
             if i % 2 == 1 {
                 // Dripping: part of a head.
                 stream
-                    .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                    .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
                     .await
                     .expect("write");
             }

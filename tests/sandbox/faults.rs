@@ -113,7 +113,7 @@ async fn drop_after_processing_stores_the_order_and_the_key_recovers_it() {
         sandbox.inject(Fault::drop_after_processing().with_operation(Operation::CreateOrder));
 
         let call = client.create_order(&t, &order);
-        let key = call.idempotency_key().clone();
+        let key = call.idempotency_key().unwrap().clone();
         let err = call.await.expect_err("the connection was dropped");
         assert_transport(&err);
         assert_eq!(err.order_outcome(), Some(OrderOutcome::MayHaveBeenCreated));

@@ -13,7 +13,7 @@ async fn orders_and_requests_are_recorded() {
         let order = order();
         let before = sandbox.clock().now();
         let call = client.create_order(&t, &order);
-        let key = call.idempotency_key().clone();
+        let key = call.idempotency_key().unwrap().clone();
         let created = call.await.expect("create");
         client.read_token(&t).await.expect("read");
         client.cancel_token(&t).await.expect("cancel");
@@ -137,7 +137,7 @@ async fn debug_output_hides_tokens_in_odd_paths() {
             sandbox.addr(),
             vec![
                 format!(
-                    "GET {PREFIX}/{} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+                    "GET {PREFIX}/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
                      Connection: close\r\n\r\n",
                     tokens::ACTIVE_INVOICE,
                     basic_header()

@@ -419,7 +419,7 @@ async fn a_head_over_the_limit_gets_a_json_431() {
     within(async {
         let sandbox = Sandbox::start().await.expect("starts");
         let head = format!(
-            "GET {PREFIX}{} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "GET {PREFIX}{} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
             tokens::ACTIVE_INVOICE,
             "h".repeat(MAX_HEAD_BYTES + 1024)
         );
@@ -442,8 +442,8 @@ async fn an_unparsable_request_line_gets_a_json_400() {
     within(async {
         let sandbox = Sandbox::start().await.expect("starts");
         for head in [
-            &b"GET /x HTTP/9.9 extra\r\nHost: x\r\n\r\n"[..],
-            b"G\x01T / HTTP/1.1\r\nHost: x\r\n\r\n",
+            &b"GET /x HTTP/9.9 extra\r\nHost: 127.0.0.1\r\n\r\n"[..],
+            b"G\x01T / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
             b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
         ] {
             let reply = exchange(&sandbox, head).await;

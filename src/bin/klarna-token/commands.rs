@@ -261,7 +261,10 @@ fn order_key(given: Option<&str>) -> Result<(IdempotencyKey, bool), Exit> {
             Ok(key) => Ok((key, true)),
             Err(e) => Err(usage_error(&e.to_string())),
         },
-        None => Ok((IdempotencyKey::random(), false)),
+        None => match IdempotencyKey::random() {
+            Ok(key) => Ok((key, false)),
+            Err(e) => Err(config_error(&e.to_string())),
+        },
     }
 }
 

@@ -2,6 +2,11 @@
 //! billing code written in any language. JSON in and out; every request
 //! body is bounded ([`MAX_ADMIN_BODY_BYTES`]) and read within the body-read
 //! timeout. Described in `openapi/sandbox-admin.yaml`.
+//!
+//! No web page may use it (see `guard`): a request from a foreign
+//! `Origin` is refused (403), as is, on loopback, one to a foreign `Host`;
+//! every request but `GET` and `DELETE`, and any with a body, must be
+//! `Content-Type: application/json` (415).
 
 mod json;
 
@@ -178,13 +183,20 @@ pub(crate) async fn handle(
     body: Incoming,
     correlation_id: &str,
 ) -> Answer {
+    // A web page's request: refused before anything is read or done.
+    if let Err(answer) = super::guard::check_origin(&parts.headers, correlation_id) {
+        return answer;
+    }
     if !access.allows(&parts.headers) {
         return Answer::error_one(
             401,
             ErrorCode::Unauthorized,
-            "The admin API needs Authorization: Bearer <the --admin-token>",
+            "The admin API needs Authorization: Bearer <the admin token>",
             correlation_id,
         );
+    }
+    if let Err(answer) = super::guard::check_admin_content_type(parts, correlation_id) {
+        return answer;
     }
     let path = parts.uri.path();
     let rest = path.strip_prefix(ADMIN_PREFIX).unwrap_or("");
