@@ -36,9 +36,9 @@ fn main() -> ExitCode {
 fn generate() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(env("OUT_DIR")?);
-    let bytes =
-        std::fs::read(manifest_dir.join(SPEC)).map_err(|e| format!("cannot read the file: {e}"))?;
-    let doc = normalize::load(&bytes).map_err(|e| e.0)?;
+    // The one loader (bounded read, encoding, pre-scan, checks), as the
+    // drift guards and every test read it.
+    let doc = normalize::load_file(&manifest_dir.join(SPEC)).map_err(|e| e.0)?;
     let code = codegen::generate(&doc)?;
     write_if_changed(&out_dir.join("generated.rs"), &code)
 }

@@ -35,11 +35,16 @@
 //! time, and the drift guards check that every server a description
 //! declares is one of the facade's hosts.
 //!
-//! The steps live in submodules by topic: the text of the file (`text`),
-//! references (`refs`) and the canonical form (`canonical`); everything
-//! public is re-exported here.
+//! Before any of this, the text is bounded (`prescan`): a file larger than
+//! `MAX_BYTES`, or holding a YAML anchor or alias, or nested deeper than
+//! `MAX_DEPTH`, is refused before the YAML reader sees it.
+//!
+//! The steps live in submodules by topic: the bounds (`prescan`), the text
+//! of the file (`text`), references (`refs`) and the canonical form
+//! (`canonical`); everything public is re-exported here.
 
 mod canonical;
+mod prescan;
 mod refs;
 mod text;
 
@@ -47,6 +52,7 @@ pub use canonical::{
     CANONICAL_DESCRIPTION, CANONICAL_TITLE, ERROR_RANGES, ERROR_SCHEMA, KNOWN_OPERATIONS,
     canonical, for_generation, open_response_enums, prune_replaced,
 };
+pub use prescan::{MAX_BYTES, MAX_DEPTH, prescan};
 pub use refs::{collect_refs, reachable_schemas, resolve};
 pub use text::{ascii_text, decode_text, resolve_controls, shield_controls};
 
@@ -77,8 +83,10 @@ impl std::fmt::Display for Unusable {
     }
 }
 
-/// Parses YAML (or JSON) into a JSON value.
+/// Parses YAML (or JSON) into a JSON value, once `prescan` has bounded
+/// the text (its size, anchors and aliases, nesting).
 pub fn parse(text: &str) -> Result<Value, Unusable> {
+    prescan(text)?;
     let value: Value = serde_norway::from_str(text)
         .map_err(|e| Unusable(format!("it cannot be parsed as YAML or JSON: {e}")))?;
     if !value.is_object() {
@@ -202,6 +210,9 @@ fn declare_basic_auth(root: &mut Map<String, Value>) -> Option<&mut Map<String, 
 /// (see `shield_controls` and `resolve_controls`), not yet checked or
 /// normalized.
 pub fn read(bytes: &[u8]) -> Result<Value, Unusable> {
+    if bytes.len() > MAX_BYTES {
+        return Err(prescan::too_large(bytes.len()));
+    }
     let mut doc = parse(&shield_controls(&decode_text(bytes)))?;
     resolve_controls(&mut doc)?;
     Ok(doc)
@@ -213,4 +224,32 @@ pub fn load(bytes: &[u8]) -> Result<Value, Unusable> {
     check(&doc)?;
     normalize(&mut doc);
     Ok(doc)
+}
+
+/// A description file's bytes, read only up to `MAX_BYTES`: a larger file
+/// is refused without being read whole.
+pub fn file_bytes(path: &std::path::Path) -> Result<Vec<u8>, Unusable> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| Unusable(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > MAX_BYTES {
+        return Err(Unusable(format!(
+            "{} is larger than {MAX_BYTES} bytes; descriptions of this API are about 20 KB",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The one loader of a description file: reads it (`file_bytes`), then
+/// reads, checks and normalizes it (`load`). The facade's build script,
+/// its drift guards and route-table test, and this crate's tests and tool
+/// all read the vendored description through it, so that whatever reads in
+/// the build (Latin-1 bytes, control characters) reads in the tests too.
+pub fn load_file(path: &std::path::Path) -> Result<Value, Unusable> {
+    load(&file_bytes(path)?)
 }

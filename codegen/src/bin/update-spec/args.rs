@@ -4,6 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest download deadline accepted, in seconds (an hour).
+const MAX_TIMEOUT_SECS: f64 = 3600.0;
+/// The shortest, in seconds (a millisecond).
+const MIN_TIMEOUT_SECS: f64 = 0.001;
 
 pub const USAGE: &str = "\
 update-spec: bring a new version of the Customer Token API description into the crate
@@ -25,7 +29,8 @@ OPTIONS:
     --no-test           vendor without building and testing
     --pr-body <PATH>    write a Markdown pull-request body (API diff, verdict,
                         first failures) to PATH
-    --timeout <SECS>    download timeout (default 60)
+    --timeout <SECS>    one deadline for the whole download, in seconds
+                        (default 60, from 0.001 to 3600)
     --root <DIR>        the crate to update (default: this checkout)
 
 EXIT STATUS:
@@ -90,21 +95,30 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             "--no-test" => options.run_tests = false,
             "--pr-body" => options.pr_body = Some(PathBuf::from(value("--pr-body")?)),
             "--root" => options.root = PathBuf::from(value("--root")?),
-            "--timeout" => {
-                let secs = value("--timeout")?;
-                let secs: f64 = secs
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| format!("--timeout takes a number of seconds, not {secs:?}"))?;
-                options.timeout = Duration::from_secs_f64(secs);
-            }
+            "--timeout" => options.timeout = parse_timeout(&value("--timeout")?)?,
             other if !other.starts_with('-') => set(Input::File(PathBuf::from(other)), &mut input)?,
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
     options.input = input.ok_or("name the new description: a FILE, --from-url or --from-source")?;
     Ok(options)
+}
+
+/// A `--timeout` value: a number of seconds from `MIN_TIMEOUT_SECS` to
+/// `MAX_TIMEOUT_SECS`. Anything else (not a number, NaN, infinite,
+/// negative, zero, `1e300`) is refused with a clear error, never a panic.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let refused = || {
+        format!(
+            "--timeout takes a number of seconds from {MIN_TIMEOUT_SECS} to {MAX_TIMEOUT_SECS}, \
+             not {text:?}"
+        )
+    };
+    let secs: f64 = text.trim().parse().map_err(|_| refused())?;
+    if !(MIN_TIMEOUT_SECS..=MAX_TIMEOUT_SECS).contains(&secs) {
+        return Err(refused());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| refused())
 }
 
 #[cfg(test)]
@@ -133,5 +147,26 @@ mod tests {
         ] {
             assert!(args(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn bad_timeouts_are_refused_with_a_clear_error() {
+        for bad in [
+            "1e300", "1e19", "3601", "NaN", "nan", "inf", "-inf", "infinity", "-1", "-0", "0",
+            "0.0", "1e-300", "0.0001", "", " ", "ten", "1s", "0x10", "--", "1,5",
+        ] {
+            let error = parse_timeout(bad).expect_err(bad);
+            assert!(
+                error.starts_with("--timeout takes a number of seconds"),
+                "{error}"
+            );
+            assert!(error.contains(&format!("{bad:?}")), "{error}");
+            // And through the whole command line.
+            let args = ["a.yaml", "--timeout", bad].map(str::to_owned);
+            assert!(parse_args(&args).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_timeout("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_timeout("0.001"), Ok(Duration::from_millis(1)));
+        assert_eq!(parse_timeout("2"), Ok(Duration::from_secs(2)));
     }
 }

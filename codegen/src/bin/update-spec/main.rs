@@ -7,9 +7,13 @@
 //! scripts/update-spec --from-source --check    # is the vendored file current?
 //! ```
 //!
-//! 1. Reads the file (or downloads it: a failed or timed-out download, an
-//!    HTML page, an error status or a cut-short body is refused).
-//! 2. Checks it: it must parse (YAML or JSON), be OpenAPI 3.0.x, give every
+//! 1. Reads the file (or downloads it, under one deadline for the whole
+//!    download and following no redirect: a failed or timed-out download, a
+//!    redirect, an HTML page, an error status, a body over the size limit
+//!    or a cut-short body is refused). URLs are shown without user info or
+//!    query, here and in the pull-request body.
+//! 2. Checks it: at most 1 MiB, no YAML anchor or alias, nesting at most 64
+//!    levels deep (all before parsing); it must parse (YAML or JSON), be OpenAPI 3.0.x, give every
 //!    operation an operationId, hold control characters only in prose, and
 //!    be generable by progenitor after normalization. An unusable file is
 //!    refused with a one-line reason, and the vendored description stays
@@ -37,6 +41,7 @@
 mod args;
 mod download;
 mod report;
+mod shown;
 mod source;
 mod verdict;
 
@@ -50,6 +55,7 @@ use klarna_customer_token_codegen::{codegen, normalize, structure};
 use args::{Input, Options, USAGE, parse_args};
 use download::download;
 use report::{Report, pr_body};
+use shown::shown_url;
 use source::{read_source, record_sha256, replace_file, sha256_hex};
 use verdict::build_and_test;
 
@@ -124,7 +130,7 @@ fn run_into(options: &Options, report: &mut Report) -> u8 {
     );
 
     // 3. Diff.
-    let old_bytes = std::fs::read(root.join(VENDORED)).unwrap_or_default();
+    let old_bytes = normalize::file_bytes(&root.join(VENDORED)).unwrap_or_default();
     report.changes = api_changes(&old_bytes, &new);
     println!("== API changes against the vendored description");
     for change in &report.changes {
@@ -194,17 +200,17 @@ fn obtain(options: &Options, report: &mut Report) -> Result<Vec<u8>, String> {
         Input::File(path) => {
             println!("== checking {}", path.display());
             report.origin = path.display().to_string();
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            normalize::file_bytes(path).map_err(|e| e.0)
         }
         Input::Url(url) => {
-            report.origin = url.clone();
-            println!("== downloading {url}");
+            report.origin = shown_url(url);
+            println!("== downloading {}", report.origin);
             download(url, options.timeout)
         }
         Input::Source => {
             let source = read_source(&options.root)?;
-            report.origin = source.url.clone();
-            println!("== downloading {} (from {SOURCE})", source.url);
+            report.origin = shown_url(&source.url);
+            println!("== downloading {} (from {SOURCE})", report.origin);
             download(&source.url, options.timeout)
         }
     }

@@ -94,13 +94,43 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Replaces a file whole: a temporary file in the same folder, renamed.
+/// Replaces a file whole, so that a reader sees the old file or the new
+/// one, even across a crash: the bytes go to a freshly created temporary
+/// file with a random name in the same folder (created exclusively, so a
+/// file or symbolic link already there is never opened, let alone
+/// followed), which is flushed to disk, then renamed over `path`; then the
+/// folder itself is flushed, so that the rename survives a crash.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(".tmp");
-    let temporary = path.with_file_name(name);
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
+    use std::io::Write as _;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(
+        ".{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    // Dropped on any error before the rename: the temporary file is removed.
+    let mut temporary = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|e| e.error)?;
+    sync_folder(folder)
+}
+
+/// Flushes a folder's entries (a rename in it) to disk, where the platform
+/// allows opening a folder.
+fn sync_folder(folder: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(folder)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = folder;
+        Ok(())
+    }
 }

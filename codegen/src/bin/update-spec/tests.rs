@@ -133,7 +133,10 @@ fn changed() -> Vec<u8> {
 
 #[test]
 fn the_vendored_description_is_usable() {
-    let vendored = std::fs::read(args::checkout().join(VENDORED)).unwrap();
+    // Through the one loader, as build.rs reads it.
+    let path = args::checkout().join(VENDORED);
+    normalize::load_file(&path).unwrap();
+    let vendored = normalize::file_bytes(&path).unwrap();
     assert!(check(&vendored).is_ok());
     assert!(check(&own()).is_ok());
 }
@@ -143,7 +146,7 @@ fn the_checkouts_source_file_records_the_vendored_file() {
     let root = args::checkout();
     let source = read_source(&root).unwrap();
     assert!(source.url.starts_with("https://"), "{}", source.url);
-    let vendored = std::fs::read(root.join(VENDORED)).unwrap();
+    let vendored = normalize::file_bytes(&root.join(VENDORED)).unwrap();
     assert_eq!(source.sha256, Some(sha256_hex(&vendored)));
 }
 
@@ -182,7 +185,14 @@ fn vendoring_replaces_the_file_whole() {
     std::fs::write(&path, b"old").unwrap();
     replace_file(&path, b"new contents").unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), b"new contents");
-    assert!(!dir.root.join("spec.yaml.tmp").exists());
+    let names: Vec<_> = std::fs::read_dir(&dir.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -332,7 +342,7 @@ fn bad_downloads_are_refused_and_leave_the_vendored_file_untouched() {
             ok(b"just: some\nyaml: file\n"),
             "openapi",
         ),
-        ("timeout", None, "no answer within"),
+        ("timeout", None, "did not complete within"),
     ];
     for (name, answer, expected) in cases {
         let dir = Crate::new("bad");
@@ -355,4 +365,438 @@ fn bad_downloads_are_refused_and_leave_the_vendored_file_untouched() {
     drop(listener);
     assert_eq!(run(&dir.options(Input::Url(url))), EXIT_UNUSABLE);
     assert_eq!(dir.vendored(), own());
+}
+
+// ---------------------------------------------------------------------------
+// Hostile descriptions, servers and folders
+// ---------------------------------------------------------------------------
+
+/// Our own description with `extra` appended as top-level YAML (extensions
+/// and the like): a hostile payload inside an otherwise usable file.
+fn own_with(extra: &str) -> Vec<u8> {
+    let mut bytes = own();
+    bytes.extend_from_slice(extra.as_bytes());
+    bytes
+}
+
+/// "Billion laughs" and its relatives: each expands a few kilobytes into
+/// gigabytes through anchors and aliases, in every style the reader knows.
+fn anchor_bombs() -> Vec<(String, Vec<u8>)> {
+    let flow = |n: usize| format!("[{}]", vec!["1"; n].join(","));
+    let aliases = |n: usize| format!("[{}]", vec!["*a"; n].join(","));
+    let mut out = vec![
+        (
+            // The reported one: an anchor of 5,000 scalars, 5,000 aliases
+            // (about 25 KB).
+            "quadratic, flow style, a bare document".to_owned(),
+            format!("a: &a {}\nb: {}\n", flow(5000), aliases(5000)).into_bytes(),
+        ),
+        (
+            "quadratic, flow style, in our description".to_owned(),
+            own_with(&format!("x-a: &a {}\nx-b: {}\n", flow(5000), aliases(5000))),
+        ),
+        (
+            "quadratic, block style".to_owned(),
+            own_with(&format!(
+                "x-a: &a\n{}x-b:\n{}",
+                "  - 1\n".repeat(3000),
+                "  - *a\n".repeat(3000)
+            )),
+        ),
+        (
+            "quadratic, JSON-like with a tag before the anchor".to_owned(),
+            format!(
+                "{{\"openapi\": \"3.0.3\", \"x-a\": !!seq &a {}, \"x-b\": {}}}\n",
+                flow(5000),
+                aliases(5000)
+            )
+            .into_bytes(),
+        ),
+        (
+            "quadratic through merge keys".to_owned(),
+            own_with(&format!(
+                "x-a: &a {{{}}}\nx-b: [{}]\n",
+                (0..2000)
+                    .map(|i| format!("k{i}: 1"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                vec!["{<<: *a}"; 2000].join(", ")
+            )),
+        ),
+    ];
+    // Exponential: nine levels of ten aliases each.
+    let mut lol = String::from("l0: &l0 lol\n");
+    for level in 1..10 {
+        lol.push_str(&format!(
+            "l{level}: &l{level} [{}]\n",
+            vec![format!("*l{}", level - 1); 10].join(", ")
+        ));
+    }
+    out.push(("exponential, nine levels".to_owned(), own_with(&lol)));
+    // Hidden behind what reads like text elsewhere: a BOM, CRLF line
+    // endings, a Latin-1 byte in prose, a comment holding `&`.
+    let mut crlf = own_with(&format!(
+        "# Terms & conditions *apply*\nx-a: &a {}\nx-b: {}\n",
+        flow(5000),
+        aliases(5000)
+    ));
+    crlf = String::from_utf8(crlf)
+        .unwrap()
+        .replace('\n', "\r\n")
+        .into_bytes();
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(&crlf);
+    bom.extend_from_slice(b"x-c: caf\xe9\r\n");
+    out.push(("with a BOM, CRLF and a Latin-1 byte".to_owned(), bom));
+    // A harmless-looking use: one schema reused through an alias.
+    let reuse =
+        String::from_utf8(own())
+            .unwrap()
+            .replacen("    address:\n", "    address: &address\n", 1)
+            + "x-copy: *address\n";
+    out.push((
+        "one schema reused through an alias".to_owned(),
+        reuse.into_bytes(),
+    ));
+    out
+}
+
+/// Nesting far past the limit, in flow and block style.
+fn deep_nestings() -> Vec<(String, Vec<u8>)> {
+    let flow = |open: &str, close: &str, n: usize| {
+        own_with(&format!("x-deep: {}{}\n", open.repeat(n), close.repeat(n)))
+    };
+    let unclosed = |n: usize| own_with(&format!("x-deep: {}\n", "[".repeat(n)));
+    let block_maps = |n: usize| {
+        let mut text = String::from("x-deep:\n");
+        for i in 0..n {
+            text.push_str(&format!("{}k:\n", " ".repeat(i + 1)));
+        }
+        own_with(&text)
+    };
+    vec![
+        ("40k levels of [".to_owned(), flow("[", "]", 40_000)),
+        ("1M levels of [".to_owned(), flow("[", "]", 1_000_000)),
+        (
+            "1M levels of [, never closed".to_owned(),
+            unclosed(1_000_000),
+        ),
+        ("40k levels of {a:".to_owned(), flow("{a: ", "}", 40_000)),
+        ("1M levels of [ as JSON".to_owned(), {
+            let n = 1_000_000;
+            format!(
+                "{{\"openapi\":\"3.0.3\",\"x\":{}{}}}",
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+            .into_bytes()
+        }),
+        (
+            "100k levels of - on one line".to_owned(),
+            own_with(&format!("x-deep: \n  {}x\n", "- ".repeat(100_000))),
+        ),
+        (
+            "1,000 levels of block mappings".to_owned(),
+            block_maps(1000),
+        ),
+    ]
+}
+
+/// A hostile file is refused with the expected reason, and neither the
+/// vendored file nor its recorded digest changes.
+fn assert_refused(name: &str, bytes: &[u8], expected: &str) {
+    let dir = Crate::new("hostile");
+    let path = dir.root.join("new.yaml");
+    std::fs::write(&path, bytes).unwrap();
+    let body = dir.root.join("body.md");
+    let mut options = dir.options(Input::File(path));
+    options.pr_body = Some(body.clone());
+    let vendored_before = dir.vendored();
+    let source_before = std::fs::read(dir.root.join(SOURCE)).unwrap();
+    assert_eq!(run(&options), EXIT_UNUSABLE, "{name}");
+    assert_eq!(dir.vendored(), vendored_before, "{name}");
+    assert_eq!(
+        std::fs::read(dir.root.join(SOURCE)).unwrap(),
+        source_before,
+        "{name}"
+    );
+    let body = std::fs::read_to_string(body).unwrap();
+    assert!(body.contains("REFUSED"), "{name}: {body}");
+    assert!(body.contains(expected), "{name}: {body}");
+}
+
+#[test]
+fn anchors_and_aliases_are_refused_before_parsing() {
+    let bombs = anchor_bombs();
+    let reported = &bombs[0].1;
+    assert!(
+        (24_000..30_000).contains(&reported.len()),
+        "{}",
+        reported.len()
+    );
+    for (name, bytes) in &bombs {
+        assert!(bytes.len() < 64 * 1024, "{name}: {} bytes", bytes.len());
+        assert_refused(name, bytes, "YAML anchor");
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_before_parsing() {
+    for (name, bytes) in deep_nestings() {
+        // 1M levels opened and closed take 2 MB: over the size limit too.
+        let reason = if bytes.len() > normalize::MAX_BYTES {
+            "larger than"
+        } else {
+            "nested deeper than 64 levels"
+        };
+        assert_refused(&name, &bytes, reason);
+    }
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_unread() {
+    let mut big = own();
+    big.extend(std::iter::repeat_n(b'#', normalize::MAX_BYTES));
+    assert_refused("over 1 MiB", &big, "larger than");
+}
+
+/// A server on 127.0.0.1 that answers one request with `head`, then drips
+/// `drip` one byte every 50 ms for up to 20 s (or until the client leaves).
+fn drip(head: &'static str, drip: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut request = [0u8; 4096];
+        let _ = std::io::Read::read(&mut stream, &mut request);
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        for byte in drip.iter().cycle().take(400) {
+            std::thread::sleep(Duration::from_millis(50));
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+        }
+    });
+    format!("http://{address}/customer-token.yaml")
+}
+
+#[test]
+fn one_deadline_covers_the_whole_download() {
+    // Each drips a byte every 50 ms, well within any per-read timeout, for
+    // 20 s: only a deadline over the whole download stops it at 1 s.
+    let cases = [
+        (
+            "the body",
+            drip(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/yaml\r\nContent-Length: 400\r\n\r\n",
+                b"openapi: 3.0.3\n",
+            ),
+        ),
+        ("the head", drip("HTTP/1.1 200 OK\r\n", b"X-Drip: a\r\n")),
+        ("the status line", drip("", b"HTTP/1.1 200 OK")),
+        (
+            "a chunked body",
+            drip(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"1\r\na\r\n",
+            ),
+        ),
+    ];
+    for (name, url) in cases {
+        let dir = Crate::new("drip");
+        let mut options = dir.options(Input::Url(url));
+        options.timeout = Duration::from_secs(1);
+        let body = dir.root.join("body.md");
+        options.pr_body = Some(body.clone());
+        assert_eq!(run(&options), EXIT_UNUSABLE, "{name}");
+        assert_eq!(dir.vendored(), own(), "{name}");
+        let body = std::fs::read_to_string(body).unwrap();
+        assert!(
+            body.contains("did not complete within 1 s"),
+            "{name}: {body}"
+        );
+    }
+}
+
+#[test]
+fn redirects_are_refused_and_never_followed() {
+    // Where the redirects point: a server with a usable description, which
+    // must see no request.
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_address = target.local_addr().unwrap();
+    for (status, location) in [
+        (
+            "301 Moved Permanently",
+            format!("http://{target_address}/x.yaml"),
+        ),
+        (
+            "302 Found",
+            format!("http://user:hunter2@{target_address}/x.yaml?token=s3cret"),
+        ),
+        ("303 See Other", "/elsewhere.yaml".to_owned()),
+        (
+            "307 Temporary Redirect",
+            format!("http://{target_address}/x.yaml"),
+        ),
+        (
+            "308 Permanent Redirect",
+            "https://example.com/x.yaml".to_owned(),
+        ),
+        ("302 Found", "http://[not a url".to_owned()),
+    ] {
+        let dir = Crate::new("redirect");
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let url = serve(vec![Some(answer.into_bytes())]);
+        let mut options = dir.options(Input::Url(url));
+        let body = dir.root.join("body.md");
+        options.pr_body = Some(body.clone());
+        assert_eq!(run(&options), EXIT_UNUSABLE, "{status} {location}");
+        assert_eq!(dir.vendored(), own());
+        let body = std::fs::read_to_string(body).unwrap();
+        assert!(body.contains("follows no redirects"), "{body}");
+        assert!(body.contains(&status[..3]), "{body}");
+        for secret in ["hunter2", "s3cret", "user"] {
+            assert!(!body.contains(secret), "{body}");
+        }
+    }
+    target.set_nonblocking(true).unwrap();
+    assert!(
+        target.accept().is_err(),
+        "the redirect's target was asked for the file"
+    );
+}
+
+#[test]
+fn a_download_over_the_size_limit_is_refused() {
+    let dir = Crate::new("large");
+    let big = vec![b'#'; normalize::MAX_BYTES + 1];
+    let declared = http("200 OK", "application/yaml", &big, big.len());
+    let undeclared = Some({
+        let mut r = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+        r.extend_from_slice(&big);
+        r
+    });
+    for answer in [declared, undeclared] {
+        let mut options = dir.options(Input::Url(serve(vec![answer])));
+        let body = dir.root.join("body.md");
+        options.pr_body = Some(body.clone());
+        assert_eq!(run(&options), EXIT_UNUSABLE);
+        assert_eq!(dir.vendored(), own());
+        let body = std::fs::read_to_string(body).unwrap();
+        assert!(body.contains("larger than"), "{body}");
+    }
+}
+
+#[test]
+fn urls_are_shown_without_user_info_or_query() {
+    for url in [
+        serve(vec![ok(&changed())]),
+        serve(vec![http("404 Not Found", "text/plain", b"no", 2)]),
+    ] {
+        let dir = Crate::new("scrub");
+        let secret_url = url.replace("http://", "http://user:pa55word@") + "?token=t0ken#frag";
+        let mut options = dir.options(Input::Url(secret_url));
+        let body = dir.root.join("body.md");
+        options.pr_body = Some(body.clone());
+        run(&options);
+        let body = std::fs::read_to_string(body).unwrap();
+        assert!(body.contains(&format!("`{url}`")), "{body}");
+        for secret in ["pa55word", "t0ken", "frag", "user"] {
+            assert!(!body.contains(secret), "{body}");
+        }
+    }
+    // From SOURCE.toml too.
+    let dir = Crate::new("scrub-source");
+    let url = serve(vec![ok(&changed())]);
+    dir.set_url(&(url.replace("http://", "http://me:pa55word@") + "?sig=t0ken"));
+    let body = dir.root.join("body.md");
+    let mut options = dir.options(Input::Source);
+    options.pr_body = Some(body.clone());
+    assert_eq!(run(&options), EXIT_OK);
+    let body = std::fs::read_to_string(body).unwrap();
+    assert!(body.contains(&format!("`{url}`")), "{body}");
+    assert!(
+        !body.contains("pa55word") && !body.contains("t0ken"),
+        "{body}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn vendoring_follows_no_symbolic_link_and_leaves_none_behind() {
+    use std::os::unix::fs::symlink;
+    let dir = Crate::new("symlink");
+    let victim = dir.root.join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    let openapi = dir.root.join("openapi");
+    // Links planted where temporary files were or could be written: the
+    // old fixed names, and names in the temporary files' pattern.
+    let planted: Vec<PathBuf> = [
+        "customer-token-v1.yaml.tmp",
+        "SOURCE.toml.tmp",
+        ".customer-token-v1.yaml.tmp",
+        ".customer-token-v1.yaml.AAAAAA.tmp",
+        ".SOURCE.toml.AAAAAA.tmp",
+    ]
+    .iter()
+    .map(|name| openapi.join(name))
+    .collect();
+    for link in &planted {
+        symlink(&victim, link).unwrap();
+    }
+    let path = dir.root.join("new.yaml");
+    std::fs::write(&path, changed()).unwrap();
+    assert_eq!(run(&dir.options(Input::File(path))), EXIT_OK);
+    assert_eq!(dir.vendored(), changed());
+    assert_eq!(dir.source().sha256, Some(sha256_hex(&changed())));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    for link in &planted {
+        assert_eq!(
+            std::fs::read_link(link).unwrap(),
+            victim,
+            "{}",
+            link.display()
+        );
+    }
+    // Nothing else is left in the folder: no temporary file.
+    let mut names: Vec<String> = std::fs::read_dir(&openapi)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), planted.len() + 2, "{names:?}");
+
+    // The vendored file itself a link: replaced by a file, its target
+    // untouched.
+    std::fs::remove_file(dir.root.join(VENDORED)).unwrap();
+    symlink(&victim, dir.root.join(VENDORED)).unwrap();
+    replace_file(&dir.root.join(VENDORED), b"new").unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(
+        !std::fs::symlink_metadata(dir.root.join(VENDORED))
+            .unwrap()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(dir.root.join(VENDORED)).unwrap(), b"new");
+}
+
+#[test]
+fn a_failed_vendoring_leaves_no_temporary_file() {
+    let dir = Crate::new("failed-vendor");
+    // The target is a folder: the rename fails.
+    let target = dir.root.join("openapi/folder.yaml");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("inside"), b"x").unwrap();
+    assert!(replace_file(&target, b"new").is_err());
+    let names: Vec<String> = std::fs::read_dir(dir.root.join("openapi"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
 }

@@ -11,8 +11,13 @@ pub enum Verdict {
     Passed,
     /// The crate does not compile: the first compiler error.
     DoesNotCompile(String),
-    /// The drift guards fail: the failing guards.
+    /// The drift guards fail, each naming differences the facade must
+    /// follow (their message carries `DRIFT_MARK`): the failing guards.
     DriftGuardsFail(Vec<Failure>),
+    /// A test of the drift step failed or crashed without naming a
+    /// difference (a panic, an unreadable description, a non-drift
+    /// assertion, a test binary that aborts or does not build): not drift.
+    Crashed(Vec<Failure>),
     /// Other tests fail: the failing tests.
     TestsFail(Vec<Failure>),
     /// Cargo could not be run.
@@ -47,6 +52,16 @@ impl Verdict {
                     failures.len()
                 ),
             ),
+            Verdict::Crashed(failures) => (
+                EXIT_FAILED,
+                format!(
+                    "TESTS FAILING OR CRASHED; the new description is vendored and the crate \
+                     builds, but {} test(s) of the drift step failed or crashed without naming \
+                     a difference (a panic, an unreadable description, a failing non-drift \
+                     test): this is not drift, fix what is shown below first",
+                    failures.len().max(1)
+                ),
+            ),
             Verdict::TestsFail(failures) => (
                 EXIT_FAILED,
                 format!(
@@ -62,7 +77,9 @@ impl Verdict {
     pub fn details(&self) -> Vec<String> {
         match self {
             Verdict::DoesNotCompile(error) => vec![error.clone()],
-            Verdict::DriftGuardsFail(failures) | Verdict::TestsFail(failures) => failures
+            Verdict::DriftGuardsFail(failures)
+            | Verdict::Crashed(failures)
+            | Verdict::TestsFail(failures) => failures
                 .iter()
                 .map(|f| format!("{}\n{}", f.name, f.detail))
                 .collect(),
@@ -70,6 +87,11 @@ impl Verdict {
         }
     }
 }
+
+/// What a drift guard's failure message carries when it names differences
+/// between the vendored description and the facade. A failure of the drift
+/// step without it (a panic elsewhere, a crash) is `Verdict::Crashed`.
+pub const DRIFT_MARK: &str = "[drift guard]";
 
 /// The facade, whose drift guards (`tests/drift.rs` and the route table's
 /// unit test) are run first.
@@ -119,7 +141,7 @@ pub fn build_and_test(root: &Path) -> Verdict {
                 "operation::tests::the_route_table_is_the_vendored_description_s",
                 "--exact",
             ],
-            Verdict::DriftGuardsFail,
+            drift_step,
         ),
         (
             &[
@@ -130,7 +152,7 @@ pub fn build_and_test(root: &Path) -> Verdict {
                 "--test",
                 "drift",
             ],
-            Verdict::DriftGuardsFail,
+            drift_step,
         ),
         (
             &["test", "--workspace", "--all-features", "--no-fail-fast"],
@@ -148,7 +170,7 @@ pub fn build_and_test(root: &Path) -> Verdict {
             let mut failures = failed_tests(&stdout);
             if failures.is_empty() {
                 failures.push(Failure {
-                    name: "(no test named)".to_owned(),
+                    name: NO_TEST_NAMED.to_owned(),
                     detail: last_lines(&String::from_utf8_lossy(&out.stderr), 10),
                 });
             }
@@ -157,6 +179,22 @@ pub fn build_and_test(root: &Path) -> Verdict {
     }
     Verdict::Passed
 }
+
+/// The verdict of a failed drift step: drift only when every failure names
+/// differences (carries `DRIFT_MARK`); a panic, a non-drift failure or a
+/// crash that names no test is `Crashed`.
+fn drift_step(failures: Vec<Failure>) -> Verdict {
+    let named = failures.iter().all(|f| f.name != NO_TEST_NAMED);
+    if named && !failures.is_empty() && failures.iter().all(|f| f.detail.contains(DRIFT_MARK)) {
+        Verdict::DriftGuardsFail(failures)
+    } else {
+        Verdict::Crashed(failures)
+    }
+}
+
+/// The name given to a failure cargo reports without a failing test (a
+/// test binary that aborts, does not build or cannot run).
+const NO_TEST_NAMED: &str = "(no test named)";
 
 /// The first compiler error of a `cargo --message-format=json` run, from
 /// its standard output (one JSON message a line); for a failure cargo
@@ -306,6 +344,59 @@ mod tests {
     }
 
     #[test]
+    fn drift_guards_naming_differences_are_drift() {
+        let verdict = drift_step(failed_tests(&text("drift-named.stdout.txt")));
+        let Verdict::DriftGuardsFail(failures) = &verdict else {
+            panic!("{verdict:?}");
+        };
+        assert_eq!(
+            failures[0].name,
+            "the_facade_types_match_the_description_schemas"
+        );
+        assert!(
+            failures[0].detail.contains("warranty_months"),
+            "{}",
+            failures[0].detail
+        );
+        let (code, words) = verdict.describe();
+        assert_eq!(code, EXIT_FAILED);
+        assert!(words.starts_with("DRIFT;"), "{words}");
+    }
+
+    #[test]
+    fn a_crashed_or_failing_test_of_the_drift_step_is_not_drift() {
+        // The route-table test panicking on an unreadable description.
+        let crashed = failed_tests(&text("drift-crashed.stdout.txt"));
+        assert_eq!(crashed.len(), 1);
+        let verdict = drift_step(crashed);
+        assert!(matches!(verdict, Verdict::Crashed(_)), "{verdict:?}");
+        let (code, words) = verdict.describe();
+        assert_eq!(code, EXIT_FAILED);
+        assert!(words.starts_with("TESTS FAILING OR CRASHED;"), "{words}");
+        assert!(words.contains("not drift"), "{words}");
+        assert!(!words.starts_with("DRIFT"), "{words}");
+        assert!(
+            verdict.details()[0].contains("stream did not contain valid UTF-8"),
+            "{:?}",
+            verdict.details()
+        );
+        // A libtest failure without the mark (an ordinary assertion).
+        let plain = drift_step(failed_tests(&text("test-failed.stdout.txt")));
+        assert!(matches!(plain, Verdict::Crashed(_)), "{plain:?}");
+        // One guard naming differences and one crash: the crash wins.
+        let mut mixed = failed_tests(&text("drift-named.stdout.txt"));
+        mixed.extend(failed_tests(&text("drift-crashed.stdout.txt")));
+        assert!(matches!(drift_step(mixed), Verdict::Crashed(_)));
+        // A test binary that aborts (no test named), or no failure at all.
+        let aborted = vec![Failure {
+            name: NO_TEST_NAMED.to_owned(),
+            detail: format!("{DRIFT_MARK} error: test failed, to rerun pass `--lib`"),
+        }];
+        assert!(matches!(drift_step(aborted), Verdict::Crashed(_)));
+        assert!(matches!(drift_step(Vec::new()), Verdict::Crashed(_)));
+    }
+
+    #[test]
     fn each_verdict_says_what_failed_and_exits_accordingly() {
         let failure = || Failure {
             name: "t".to_owned(),
@@ -327,6 +418,11 @@ mod tests {
                 Verdict::TestsFail(vec![failure()]),
                 EXIT_FAILED,
                 "other test",
+            ),
+            (
+                Verdict::Crashed(vec![failure()]),
+                EXIT_FAILED,
+                "failed or crashed",
             ),
         ];
         for (verdict, code, words) in cases {
