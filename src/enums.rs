@@ -169,6 +169,21 @@ open_enum! {
 }
 
 open_enum! {
+    /// The decision a fraud-review notification carries
+    /// ([`FraudNotification`](crate::notification::FraudNotification)).
+    FraudEvent {
+        /// Klarna accepted the pending order: it may be captured.
+        Accepted => "FRAUD_RISK_ACCEPTED",
+        /// Klarna rejected the pending order: do not fulfil it. Klarna
+        /// cancels it unless it is captured within 4 hours.
+        Rejected => "FRAUD_RISK_REJECTED",
+        /// Klarna stopped the order (it can reach an order that was never
+        /// pending): do not fulfil it.
+        Stopped => "FRAUD_RISK_STOPPED",
+    }
+}
+
+open_enum! {
     /// Klarna's fraud assessment of a new order.
     FraudStatus {
         /// The order is accepted and may be captured.

@@ -18,6 +18,7 @@ mod generated;
 mod headers;
 mod idempotency;
 mod next_step;
+pub mod notification;
 mod operation;
 mod order;
 mod outcome;

@@ -690,3 +690,124 @@ async fn a_complete_unreadable_last_line_stops_the_batch_and_is_kept() {
     assert_eq!(sandbox.orders().len(), 1, "nothing sent");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const SECRET: &str = "a notification secret of more than thirty-two bytes";
+
+/// Runs `klarna-token` against the sandbox with the notification secret.
+async fn with_secret(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> Output {
+    let url = sandbox.base_url();
+    let mut all: Vec<&str> = vec!["--base-url", &url];
+    all.extend_from_slice(args);
+    let mut env = sandbox_env();
+    env.push(("KLARNA_NOTIFICATION_SECRET", SECRET));
+    common::cli::run(&all, &env, stdin).await
+}
+
+/// A PENDING answer is journaled as awaiting review, never as charged;
+/// `notify` applies Klarna's decision once the URL verifies and the order
+/// is the key's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_order_awaits_review_until_notify_applies_a_decision() {
+    use klarna_customer_token::notification::NotificationSigner;
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = temp_dir("batch-pending");
+    let card = "sandbox-active-card-0002";
+    let order = ORDER.replace(
+        r#""order_lines""#,
+        r#""merchant_urls":{"confirmation":"https://shop.example/thanks"},"order_lines""#,
+    );
+    let lines = [
+        format!(r#"{{"token":"{card}","order":{order},"charge_id":"c-1","attempt":1}}"#),
+        format!(r#"{{"token":"{card}","order":{order},"charge_id":"c-2","attempt":1}}"#),
+    ];
+    let file = write(&dir, "batch.jsonl", &lines.join("\n"));
+    let journal = dir.join("journal.jsonl");
+    let journal_arg = journal.to_string_lossy().into_owned();
+    let key1 = IdempotencyKey::for_charge(NS, "c-1", 1);
+    let key2 = IdempotencyKey::for_charge(NS, "c-2", 1);
+    for (key, id) in [(&key1, "o-pending-1"), (&key2, "o-pending-2")] {
+        sandbox.inject(
+            Fault::status(
+                200,
+                format!(r#"{{"order_id":"{id}","fraud_status":"PENDING","redirect_url":"https://x.example/r"}}"#),
+            )
+            .with_key(key)
+            .with_operation(Operation::CreateOrder),
+        );
+    }
+    let base = "http://127.0.0.1:9/klarna/notify";
+    let batch_args = [
+        "batch",
+        &file,
+        "--journal",
+        &journal_arg,
+        "--namespace",
+        NS,
+        "--notification-url",
+        base,
+    ];
+    // Without the secret: refused before anything is sent.
+    let out = against(&sandbox, &batch_args, None).await;
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(sandbox.requests().is_empty());
+    let out = with_secret(&sandbox, &batch_args, None).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("awaiting fraud review (created, not paid)"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("  charged "), "{out:?}");
+    // What was sent carries the signed URL; its signature is never printed.
+    let signer = NotificationSigner::new(SECRET.as_bytes().to_vec()).unwrap();
+    let url1 = signer.url(base, &key1).unwrap();
+    let url2 = signer.url(base, &key2).unwrap();
+    let sig = url1.split("klarna_sig=").nth(1).unwrap();
+    assert!(!out.all().contains(sig));
+
+    let body = |id: &str, event: &str| format!(r#"{{"order_id":"{id}","event_type":"{event}"}}"#);
+    // Offline: the journal and the secret only.
+    let notify = |url: String, body: String| {
+        let journal_arg = journal_arg.clone();
+        async move {
+            common::cli::run(
+                &["notify", "--journal", &journal_arg, "--url", &url],
+                &[("KLARNA_NOTIFICATION_SECRET", SECRET)],
+                Some(&body),
+            )
+            .await
+        }
+    };
+    // A forged URL, and a verified URL with another order's id: refused.
+    let forged = url1.replace(sig, &"A".repeat(sig.len()));
+    let out = notify(forged, body("o-pending-1", "FRAUD_RISK_ACCEPTED")).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("signature does not match"), "{out:?}");
+    let out = notify(url1.clone(), body("o-pending-2", "FRAUD_RISK_ACCEPTED")).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("another order"), "{out:?}");
+    // Accepted for c-1 (twice: idempotent), rejected for c-2.
+    for _ in 0..2 {
+        let out = notify(url1.clone(), body("o-pending-1", "FRAUD_RISK_ACCEPTED")).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.contains("the charge is paid"), "{out:?}");
+    }
+    let path = &url2["http://127.0.0.1:9".len()..];
+    let out = notify(path.to_owned(), body("o-pending-2", "FRAUD_RISK_REJECTED")).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("closed unpaid: ask the customer"),
+        "{out:?}"
+    );
+    // A re-run sends nothing and reports each as it stands.
+    let before = sandbox.requests().len();
+    let out = with_secret(&sandbox, &batch_args, None).await;
+    assert_eq!(sandbox.requests().len(), before, "{out:?}");
+    assert!(out.stdout.contains("already charged (skipped)"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("fraud review closed it unpaid: ask the customer"),
+        "{out:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::enums::FraudEvent;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::order::OrderRequest;
@@ -181,7 +182,7 @@ impl<'de> serde::Deserialize<'de> for BodyDigest {
 /// after a crash with [`Charge::apply`](super::Charge::apply).
 ///
 /// With the `serde` feature an event is an object tagged by `"event"`:
-/// `intent`, `answer` or `resolved`.
+/// `intent`, `answer`, `notification` or `resolved`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(
     feature = "serde",
@@ -215,6 +216,18 @@ pub enum Event {
         /// What the answer proves about the key.
         answer: Answer,
         /// When.
+        at: Timestamp,
+    },
+    /// A fraud-review decision for the order an attempt created
+    /// ([`Charge::notification`](super::Charge::notification)).
+    Notification {
+        /// The attempt whose order it is.
+        attempt: u32,
+        /// The order.
+        order_id: String,
+        /// The decision.
+        event_type: FraudEvent,
+        /// When it was received.
         at: Timestamp,
     },
     /// A person looked the attempt up (in the Merchant Portal) and says

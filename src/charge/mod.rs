@@ -83,9 +83,10 @@ mod tests;
 use std::fmt;
 use std::time::Duration;
 
-use crate::enums::FraudStatus;
+use crate::enums::{FraudEvent, FraudStatus};
 use crate::idempotency::IdempotencyKey;
 use crate::next_step::NextStep;
+use crate::notification::FraudNotification;
 
 pub use answer::Answer;
 pub use event::{BodyDigest, Event, Timestamp};
@@ -143,9 +144,31 @@ struct Attempt {
     state: KeyState,
     /// The latest answer and when it came.
     last: Option<(Answer, Timestamp)>,
+    /// The fraud-review decisions received for the order this key
+    /// created, as a set: duplicates and deliveries out of order change
+    /// nothing.
+    #[cfg_attr(feature = "serde", serde(default))]
+    decisions: Decisions,
+}
+
+/// The fraud-review decisions received for one order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct Decisions {
+    accepted: bool,
+    rejected: bool,
+    stopped: bool,
 }
 
 impl Attempt {
+    /// The order id this key created, when known.
+    fn order_id(&self) -> Option<&str> {
+        match &self.state {
+            KeyState::Created { order_id, .. } => order_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Whether this key may have created an order that is not settled.
     fn open(&self) -> bool {
         match self.state {
@@ -231,7 +254,31 @@ pub enum Next {
         /// Not before this time (a wait the decline asked for).
         not_before: Option<Timestamp>,
     },
-    /// Charged: the order exists.
+    /// The order exists but Klarna holds it for fraud review
+    /// (`fraud_status` `PENDING`): it is **not paid**. Do not capture or
+    /// fulfil it; wait for the notification
+    /// ([`Charge::notification`]).
+    AwaitingReview {
+        /// The attempt that created it.
+        attempt: u32,
+        /// Klarna's order id.
+        order_id: Option<String>,
+    },
+    /// The order exists but Klarna's fraud review rejected (`step` is
+    /// [`NextStep::AskCustomer`]) or stopped it (`step` is
+    /// [`NextStep::StopCharging`]): it is not paid, and must not be
+    /// fulfilled. Klarna cancels a rejected order unless it is captured
+    /// within 4 hours. The charge takes no new attempt: charge again, if at
+    /// all, as a new charge.
+    ClosedUnpaid {
+        /// The attempt that created the order.
+        attempt: u32,
+        /// Klarna's order id.
+        order_id: Option<String>,
+        /// What to do about the customer.
+        step: NextStep,
+    },
+    /// Charged and paid: the order exists and was accepted.
     Done {
         /// The attempt that created it.
         attempt: u32,
@@ -294,6 +341,23 @@ pub enum Reason {
         /// The attempt.
         attempt: u32,
     },
+    /// Klarna stopped an order it had accepted (`FRAUD_RISK_STOPPED` after
+    /// `ACCEPTED`): it may have been captured or fulfilled already.
+    StoppedAfterAcceptance {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The fraud review sent both "accepted" and "rejected" for the order.
+    ConflictingDecisions {
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The order was created with a fraud status this version does not
+    /// know: whether it may be captured is not known.
+    UnknownFraudStatus {
+        /// The attempt.
+        attempt: u32,
+    },
     /// The request was refused as wrong (a validation error, `BAD_VALUE`,
     /// a body too large): fix it, then send a new attempt.
     FixRequest {
@@ -347,6 +411,21 @@ impl fmt::Display for Reason {
                  because the token cannot be used; check the Merchant Portal and record the \
                  resolution"
             ),
+            Self::StoppedAfterAcceptance { attempt } => write!(
+                f,
+                "attempt {attempt}: Klarna stopped the order after accepting it; check whether \
+                 it was captured or fulfilled"
+            ),
+            Self::ConflictingDecisions { attempt } => write!(
+                f,
+                "attempt {attempt}: the fraud review sent both accepted and rejected; read the \
+                 order back in the Merchant Portal"
+            ),
+            Self::UnknownFraudStatus { attempt } => write!(
+                f,
+                "attempt {attempt}: the order's fraud status is unknown to this version; read \
+                 the order back before capturing it"
+            ),
             Self::FixRequest { attempt } => write!(
                 f,
                 "attempt {attempt} was refused as a wrong request: fix it and send a new attempt"
@@ -364,8 +443,9 @@ impl fmt::Display for Reason {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendRefused {
-    /// The charge is charged already.
-    #[error("already charged by attempt {attempt}")]
+    /// An attempt created an order already (paid, under fraud review, or
+    /// closed by the review): the charge takes no new attempt.
+    #[error("attempt {attempt} created an order already")]
     AlreadyCharged {
         /// The attempt that created the order.
         attempt: u32,
@@ -408,6 +488,22 @@ pub enum SendRefused {
     AttemptZero,
 }
 
+/// Why [`Charge::notification`] refused a fraud-review notification.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotificationRefused {
+    /// No attempt of this charge was sent with that key.
+    #[error("no attempt of this charge was sent with that key")]
+    UnknownKey,
+    /// The key's attempt holds no order, or another one than the
+    /// notification names.
+    #[error("the notification names another order than the one its key created")]
+    OtherOrder,
+    /// An event type this version does not know: nothing is applied.
+    #[error("the event type {0} is unknown to this version; nothing was applied")]
+    UnknownEvent(String),
+}
+
 impl Charge {
     /// A charge with no history. Its keys are
     /// [`IdempotencyKey::for_charge`]`(namespace, charge_id, attempt)`.
@@ -438,9 +534,55 @@ impl Charge {
         )
     }
 
-    /// Whether any attempt created an order.
+    /// Whether any attempt created an order (paid or not: see
+    /// [`is_paid`](Self::is_paid)).
     pub fn is_charged(&self) -> bool {
         self.created().is_some()
+    }
+
+    /// Whether the charge is paid: its order exists and is not held or
+    /// closed by Klarna's fraud review ([`Next::Done`]).
+    pub fn is_paid(&self, now: Timestamp) -> bool {
+        matches!(self.next(now), Next::Done { .. })
+    }
+
+    /// Checks a fraud-review notification whose URL verified for `key`
+    /// ([`NotificationSigner::verify`](crate::notification::NotificationSigner::verify))
+    /// and returns the event to journal, then [`apply`](Self::apply). It is
+    /// applied only when `key` created this charge's order and the
+    /// notification names that order. Applying the same decision twice, or
+    /// decisions out of order, gives the same charge.
+    ///
+    /// # Errors
+    /// [`NotificationRefused`] when the key is not this charge's, its
+    /// attempt holds no order or another order, or the event type is
+    /// unknown.
+    pub fn notification(
+        &self,
+        key: &IdempotencyKey,
+        notification: &FraudNotification,
+        now: Timestamp,
+    ) -> Result<Event, NotificationRefused> {
+        let attempt = self
+            .attempts
+            .iter()
+            .find(|a| &a.key == key)
+            .ok_or(NotificationRefused::UnknownKey)?;
+        match &attempt.state {
+            KeyState::Created {
+                order_id: Some(id), ..
+            } if id == notification.order_id() => {}
+            _ => return Err(NotificationRefused::OtherOrder),
+        }
+        if let FraudEvent::Unknown(other) = notification.event_type() {
+            return Err(NotificationRefused::UnknownEvent(other.clone()));
+        }
+        Ok(Event::Notification {
+            attempt: attempt.attempt,
+            order_id: notification.order_id().to_owned(),
+            event_type: notification.event_type().clone(),
+            at: now,
+        })
     }
 
     /// Whether the history holds attempt `attempt` (an intent, an answer or
@@ -456,10 +598,64 @@ impl Charge {
 
     /// The attempt that created the order, and the order's id if known.
     fn created(&self) -> Option<(u32, Option<String>)> {
-        self.attempts.iter().find_map(|a| match &a.state {
-            KeyState::Created { order_id, .. } => Some((a.attempt, order_id.clone())),
+        self.created_attempt()
+            .map(|a| (a.attempt, a.order_id().map(str::to_owned)))
+    }
+
+    fn created_attempt(&self) -> Option<&Attempt> {
+        self.attempts
+            .iter()
+            .find(|a| matches!(a.state, KeyState::Created { .. }))
+    }
+
+    /// Where a charge whose order exists stands, from the order's fraud
+    /// status and the review's decisions.
+    fn after_creation(attempt: &Attempt) -> Next {
+        let n = attempt.attempt;
+        let order_id = attempt.order_id().map(str::to_owned);
+        let status = match &attempt.state {
+            KeyState::Created { fraud_status, .. } => fraud_status.as_ref(),
             _ => None,
-        })
+        };
+        let d = attempt.decisions;
+        let accepted = d.accepted || status == Some(&FraudStatus::Accepted);
+        let person = |reason| Next::NeedsPerson { reason };
+        if d.stopped && accepted {
+            return person(Reason::StoppedAfterAcceptance { attempt: n });
+        }
+        if d.rejected && d.accepted {
+            return person(Reason::ConflictingDecisions { attempt: n });
+        }
+        let closed = |step| Next::ClosedUnpaid {
+            attempt: n,
+            order_id: order_id.clone(),
+            step,
+        };
+        if d.rejected || status == Some(&FraudStatus::Rejected) {
+            return closed(NextStep::AskCustomer);
+        }
+        if d.stopped {
+            return closed(NextStep::StopCharging);
+        }
+        if d.accepted {
+            return Next::Done {
+                attempt: n,
+                order_id,
+            };
+        }
+        match status {
+            Some(FraudStatus::Pending) => Next::AwaitingReview {
+                attempt: n,
+                order_id,
+            },
+            Some(FraudStatus::Unknown(_)) => person(Reason::UnknownFraudStatus { attempt: n }),
+            // Accepted, or not known because the success could not be read
+            // or a person settled it: as before reviews, charged.
+            _ => Next::Done {
+                attempt: n,
+                order_id,
+            },
+        }
     }
 
     fn find(&self, attempt: u32) -> Option<&Attempt> {
@@ -481,6 +677,7 @@ impl Charge {
                     in_flight: false,
                     state: KeyState::Unused,
                     last: None,
+                    decisions: Decisions::default(),
                 });
                 self.attempts.len() - 1
             }
@@ -514,8 +711,8 @@ impl Charge {
 
     /// What to do next, at `now` (the wall clock; [`Timestamp::now`]).
     pub fn next(&self, now: Timestamp) -> Next {
-        if let Some((attempt, order_id)) = self.created() {
-            return Next::Done { attempt, order_id };
+        if let Some(created) = self.created_attempt() {
+            return Self::after_creation(created);
         }
         let open: Vec<&Attempt> = self.attempts.iter().filter(|a| a.open()).collect();
         for attempt in &open {
@@ -751,6 +948,27 @@ impl Charge {
                     (state, Answer::Refused { .. }) => state.clone(),
                 };
                 entry.last = Some((answer, at));
+            }
+            Event::Notification {
+                attempt,
+                order_id,
+                event_type,
+                ..
+            } => {
+                // Only for the order the attempt created; anything else was
+                // refused before it was journaled, and changes nothing.
+                if let Some(entry) = self
+                    .attempts
+                    .iter_mut()
+                    .find(|a| a.attempt == attempt && a.order_id() == Some(order_id.as_str()))
+                {
+                    match event_type {
+                        FraudEvent::Accepted => entry.decisions.accepted = true,
+                        FraudEvent::Rejected => entry.decisions.rejected = true,
+                        FraudEvent::Stopped => entry.decisions.stopped = true,
+                        _ => {}
+                    }
+                }
             }
             Event::Resolved {
                 attempt,

@@ -346,7 +346,7 @@ impl fmt::Debug for Attachment {
     derive(schemars::JsonSchema),
     schemars(rename = "merchant_urls")
 )]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[must_use]
 pub struct MerchantUrls {
     #[cfg_attr(feature = "schemars", schemars(length(max = limits::MERCHANT_URL.max)))]
@@ -379,6 +379,23 @@ impl MerchantUrls {
     /// The confirmation URL.
     pub fn confirmation(&self) -> &str {
         &self.confirmation
+    }
+}
+
+/// The notification URL shown without its signature
+/// ([`NotificationSigner`](crate::notification::NotificationSigner)).
+impl fmt::Debug for MerchantUrls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::notification::signer::hide_signatures;
+        f.debug_struct("MerchantUrls")
+            .field("confirmation", &hide_signatures(&self.confirmation))
+            .field("push", &self.push.as_deref().map(hide_signatures))
+            .field(
+                "notification",
+                &self.notification.as_deref().map(hide_signatures),
+            )
+            .field("extra", &self.extra)
+            .finish()
     }
 }
 

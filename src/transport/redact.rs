@@ -173,9 +173,11 @@ impl<'a> Scrubber<'a> {
             window.len()
         };
         let cut = shown_end < window.len() || cut_before;
-        let text = &window[..looked_at];
-        let masks = masks(text, &needles);
-        let mut out = apply(text, &masks, shown_end);
+        // A signed notification URL's MAC is a secret too.
+        let text = crate::notification::signer::hide_signatures(&window[..looked_at]);
+        let shown_end = floor_char_boundary(&text, shown_end);
+        let masks = masks(&text, &needles);
+        let mut out = apply(&text, &masks, shown_end);
         if cut {
             out.push('…');
         }

@@ -13,7 +13,8 @@ USAGE:
     klarna-token [OPTIONS] order TOKEN --file ORDER.json [--key KEY] [--yes] [--json]
     klarna-token validate ORDER.json [--json]
     klarna-token [OPTIONS] batch FILE.jsonl --journal JOURNAL.jsonl --namespace NS
-                 [--concurrency N] [--rate-limit R]
+                 [--concurrency N] [--rate-limit R] [--notification-url URL]
+    klarna-token notify --journal JOURNAL.jsonl --url REQUEST_URL [--body BODY.json]
 
 COMMANDS:
     read       a token's status and payment method
@@ -23,6 +24,8 @@ COMMANDS:
     validate   check an order file offline: every violation with its JSON path
     batch      charge a file of {\"token\", \"order\", \"charge_id\", \"attempt\"} lines,
                journaled so that a re-run completes it without charging anyone twice
+    notify     apply a fraud-review notification Klarna posted (its request URL and
+               body) to a batch journal, once the URL's signature verifies
 
 OPTIONS:
     --endpoint NAME         klarna-eu, klarna-na, klarna-oc, klarna-playground-eu,
@@ -41,6 +44,10 @@ OPTIONS:
     --journal FILE          (batch) the append-only journal; created if absent
     --namespace NS          (batch) keys are for_charge(NS, charge_id, attempt)
     --concurrency N         (batch) calls in flight at most (default 8)
+    --notification-url URL  (batch) set each order's merchant_urls.notification to URL
+                            signed for the charge's key (needs KLARNA_NOTIFICATION_SECRET)
+    --url REQUEST_URL       (notify) the URL Klarna's notification was posted to
+    --body BODY.json        (notify) its body; standard input when absent
     --rate-limit R          (order, batch) requests per second at most
                             (batch default: 40; Klarna's playground allows 50)
     -h, --help              show this help
@@ -48,6 +55,7 @@ OPTIONS:
 
 CREDENTIALS (environment only, never printed):
     KLARNA_USERNAME and KLARNA_PASSWORD, or KLARNA_API_KEY
+    KLARNA_NOTIFICATION_SECRET (batch --notification-url, notify): at least 32 bytes
 
 EXIT STATUS:
     0  success
@@ -61,12 +69,17 @@ EXIT STATUS:
     2, 0; its summary says how many charges had each.
 
 BATCH JOURNAL:
-    One JSON line per event, each synced to disk: an \"intent\" before a charge is sent,
-    then \"charged\" or \"failed\". A re-run with the same journal skips what was charged,
-    re-sends with the same key what may have been created (refusing, by name, keys
-    first sent more than 24 hours ago), and leaves definitive failures for a new attempt
-    number in the file. A torn last line (a crash mid-write) is reported and removed.
-    Ctrl-C stops sending and waits for the calls in flight.
+    One JSON line per event of a charge, each synced to disk: an \"intent\" (with the
+    digest of token and order) before a charge is sent, then \"charged\" or \"failed\";
+    \"notification\" from notify, \"resolved\" from a person. The charge's whole history
+    decides: a re-run skips what was charged, re-sends with the same key and body what
+    may have been created (an edited token or order under a sent key is refused by
+    line), leaves to a person what cannot be re-sent safely (23 hours after the first
+    send, stamped in the future, token refused, key mismatch), and allows a new attempt
+    number only where no earlier attempt may have created an order. An order held for
+    fraud review (PENDING) is \"awaiting review\", never charged, until notify applies
+    Klarna's decision. Only a last line without its newline is torn (reported and
+    removed). Ctrl-C stops sending and waits for the calls in flight.
 ";
 
 /// A subcommand and its own arguments.
@@ -91,6 +104,12 @@ pub(crate) enum Command {
         journal: PathBuf,
         namespace: String,
         concurrency: usize,
+        notification_url: Option<String>,
+    },
+    Notify {
+        journal: PathBuf,
+        url: String,
+        body: Option<PathBuf>,
     },
 }
 
@@ -155,6 +174,9 @@ struct Options {
     rate_limit: Option<u32>,
     max_retries: Option<u32>,
     attempt_timeout: Option<Duration>,
+    notification_url: Option<String>,
+    url: Option<String>,
+    body: Option<PathBuf>,
 }
 
 impl Options {
@@ -178,6 +200,9 @@ impl Options {
             }
             "--namespace" => self.namespace = Some(value(p, name, "a namespace")?),
             "--concurrency" => self.concurrency = Some(value(p, name, "a number")?),
+            "--notification-url" => self.notification_url = Some(value(p, name, "a URL")?),
+            "--url" => self.url = Some(value(p, name, "a URL")?),
+            "--body" => self.body = Some(PathBuf::from(value::<String>(p, name, "a file")?)),
             "--rate-limit" => self.rate_limit = Some(value(p, name, "a number")?),
             "--max-retries" => self.max_retries = Some(value(p, name, "a number")?),
             "--attempt-timeout" => {
@@ -204,7 +229,7 @@ impl Options {
     }
 
     /// Each option, and whether it was given.
-    fn given(&self) -> [(&'static str, bool); 13] {
+    fn given(&self) -> [(&'static str, bool); 16] {
         [
             ("--json", self.json),
             ("--strict", self.strict),
@@ -219,6 +244,9 @@ impl Options {
             ("--base-url", self.server.base_url.is_some()),
             ("--max-retries", self.max_retries.is_some()),
             ("--attempt-timeout", self.attempt_timeout.is_some()),
+            ("--notification-url", self.notification_url.is_some()),
+            ("--url", self.url.is_some()),
+            ("--body", self.body.is_some()),
         ]
     }
 
@@ -266,7 +294,10 @@ impl Command {
                 "--concurrency",
                 "--rate-limit",
                 "--strict",
+                "--notification-url",
             ],
+            // Offline: the journal only.
+            Self::Notify { .. } => return ["--journal", "--url", "--body"].contains(&option),
         };
         SERVER_OPTIONS.contains(&option) || own.contains(&option)
     }
@@ -313,7 +344,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, 
 
     let mut positionals = positionals.into_iter();
     let Some(command_name) = positionals.next() else {
-        return Err("no command given: read, cancel, order, validate or batch".to_owned());
+        return Err("no command given: read, cancel, order, validate, batch or notify".to_owned());
     };
     let mut operands = Operands {
         command: command_name,
@@ -351,8 +382,19 @@ fn command(operands: &mut Operands, options: &Options) -> Result<Command, String
         }),
         "validate" => validate(operands, options),
         "batch" => batch(operands, options),
+        "notify" => Ok(Command::Notify {
+            journal: options
+                .journal
+                .clone()
+                .ok_or_else(|| "notify needs --journal JOURNAL.jsonl".to_owned())?,
+            url: options
+                .url
+                .clone()
+                .ok_or_else(|| "notify needs --url REQUEST_URL".to_owned())?,
+            body: options.body.clone(),
+        }),
         other => Err(format!(
-            "unknown command {other:?}: read, cancel, order, validate or batch"
+            "unknown command {other:?}: read, cancel, order, validate, batch or notify"
         )),
     }
 }
@@ -392,6 +434,7 @@ fn batch(operands: &mut Operands, options: &Options) -> Result<Command, String> 
         journal,
         namespace,
         concurrency,
+        notification_url: options.notification_url.clone(),
     })
 }
 

@@ -22,19 +22,43 @@ use crate::output::Exit;
 /// the 50 Klarna's playground allows.
 const DEFAULT_RATE_LIMIT: u32 = 40;
 
+/// What `batch` was asked to do.
+pub(crate) struct Batch<'a> {
+    pub(crate) file: &'a Path,
+    pub(crate) journal: &'a Path,
+    pub(crate) namespace: &'a str,
+    pub(crate) concurrency: usize,
+    /// Sign each order's notification URL from this base.
+    pub(crate) notification_url: Option<&'a str>,
+}
+
 /// Runs a batch.
-pub(crate) async fn run(
-    args: &Args,
-    file: &Path,
-    journal_path: &Path,
-    namespace: &str,
-    concurrency: usize,
-) -> Exit {
-    // 1. Every line checked before anything else.
-    let charges = match load::load(file, args.strict) {
+pub(crate) async fn run(args: &Args, batch: &Batch<'_>) -> Exit {
+    let Batch {
+        file,
+        journal: journal_path,
+        namespace,
+        concurrency,
+        notification_url,
+    } = *batch;
+    // 1. Every line checked before anything else, and signed notification
+    //    URLs set when asked for.
+    let mut charges = match load::load(file, args.strict) {
         Ok(charges) => charges,
         Err(violations) => return invalid_file(file, &violations),
     };
+    if let Some(base) = notification_url {
+        let signer = match crate::notify::signer() {
+            Ok(signer) => signer,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Exit::Config;
+            }
+        };
+        if let Err(violations) = load::sign_notifications(&mut charges, &signer, base, namespace) {
+            return invalid_file(file, &violations);
+        }
+    }
     // 2. The client.
     let client = match config::client(args, Some(args.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT))) {
         Ok(client) => client,

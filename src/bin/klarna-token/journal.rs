@@ -21,6 +21,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
 
 use klarna_customer_token::charge::{Answer, BodyDigest, Charge, Event, Timestamp};
+use klarna_customer_token::notification::FraudEvent;
 use klarna_customer_token::{CreatedOrder, ErrorReport, IdempotencyKey, NextStep};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,15 @@ pub(crate) enum Record {
         next_step: NextStep,
         report: ErrorReport,
     },
+    /// A fraud-review notification whose URL verified and whose order is
+    /// the one this attempt created (`klarna-token notify`).
+    Notification {
+        at_ms: u64,
+        charge_id: String,
+        attempt: u32,
+        order_id: String,
+        event_type: FraudEvent,
+    },
     /// Written by a person who checked (say, in the Merchant Portal) an
     /// attempt the tool cannot settle: `created` tells whether the order
     /// exists. A re-run then skips the charge (`true`) or lets a new attempt
@@ -85,6 +95,7 @@ impl Record {
             Self::Intent { charge_id, .. }
             | Self::Charged { charge_id, .. }
             | Self::Failed { charge_id, .. }
+            | Self::Notification { charge_id, .. }
             | Self::Resolved { charge_id, .. } => charge_id,
         }
     }
@@ -126,6 +137,18 @@ impl Record {
                 attempt: *attempt,
                 key: key.clone(),
                 answer: Answer::from_report(report),
+                at: Timestamp::from_millis(*at_ms),
+            },
+            Self::Notification {
+                at_ms,
+                attempt,
+                order_id,
+                event_type,
+                ..
+            } => Event::Notification {
+                attempt: *attempt,
+                order_id: order_id.clone(),
+                event_type: event_type.clone(),
                 at: Timestamp::from_millis(*at_ms),
             },
             Self::Resolved {

@@ -13,6 +13,7 @@ mod batch;
 mod commands;
 mod config;
 mod journal;
+mod notify;
 mod output;
 
 use std::process::ExitCode;
@@ -36,9 +37,13 @@ fn main() -> ExitCode {
             return Exit::Invalid.into();
         }
     };
-    if let Command::Validate { file } = &args.command {
+    match &args.command {
         // Offline: no runtime, no client.
-        return commands::validate(&args, file).into();
+        Command::Validate { file } => return commands::validate(&args, file).into(),
+        Command::Notify { journal, url, body } => {
+            return notify::run(journal, url, body.as_deref()).into();
+        }
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -64,7 +69,18 @@ fn main() -> ExitCode {
                 journal,
                 namespace,
                 concurrency,
-            } => batch::run(&args, file, journal, namespace, *concurrency).await,
+                notification_url,
+            } => {
+                let batch = batch::Batch {
+                    file,
+                    journal,
+                    namespace,
+                    concurrency: *concurrency,
+                    notification_url: notification_url.as_deref(),
+                };
+                batch::run(&args, &batch).await
+            }
+            Command::Notify { journal, url, body } => notify::run(journal, url, body.as_deref()),
         }
     });
     // Calls abandoned by a second Ctrl-C are not waited for.

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use klarna_customer_token::{CustomerToken, OrderRequest};
+use klarna_customer_token::notification::NotificationSigner;
+use klarna_customer_token::{CustomerToken, IdempotencyKey, OrderRequest};
 use serde_json::value::RawValue;
 
 use crate::commands::{MAX_ORDER_FILE, clean, decode_order, read_capped};
@@ -201,5 +202,66 @@ impl Line<'_> {
                 None
             }
         }
+    }
+}
+
+/// Sets each charge's `merchant_urls.notification` to `base` signed for
+/// the key of its attempt. An order without `merchant_urls` (Klarna needs
+/// its confirmation URL) or with a notification URL of its own is refused,
+/// by line: nothing is replaced silently.
+pub(super) fn sign_notifications(
+    charges: &mut [Charge],
+    signer: &NotificationSigner,
+    base: &str,
+    namespace: &str,
+) -> Result<(), Vec<String>> {
+    let mut violations = Vec::new();
+    for charge in charges.iter_mut() {
+        let key = IdempotencyKey::for_charge(namespace, &charge.charge_id, charge.attempt);
+        let line = charge.line;
+        let mut order: serde_json::Value = match serde_json::from_slice(&charge.order.to_json()) {
+            Ok(order) => order,
+            Err(e) => {
+                violations.push(format!("line {line}: order: {e}"));
+                continue;
+            }
+        };
+        let Some(urls) = order
+            .get_mut("merchant_urls")
+            .and_then(serde_json::Value::as_object_mut)
+        else {
+            violations.push(format!(
+                "line {line}: order.merchant_urls: needed for --notification-url (with its \
+                 confirmation URL)"
+            ));
+            continue;
+        };
+        if urls.contains_key("notification") {
+            violations.push(format!(
+                "line {line}: order.merchant_urls.notification: already set; \
+                 --notification-url would replace it"
+            ));
+            continue;
+        }
+        let url = match signer.url(base, &key) {
+            Ok(url) => url,
+            Err(e) => {
+                violations.push(format!("--notification-url: {e}"));
+                break;
+            }
+        };
+        urls.insert("notification".to_owned(), serde_json::Value::String(url));
+        match serde_json::to_vec(&order)
+            .map_err(|e| e.to_string())
+            .and_then(|json| OrderRequest::from_json(&json).map_err(|e| e.to_string()))
+        {
+            Ok(signed) => charge.order = signed,
+            Err(e) => violations.push(format!("line {line}: order: {e}")),
+        }
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(violations)
     }
 }

@@ -80,7 +80,11 @@ pub(super) fn plan(line: &Line, charge: &Charge, now: Timestamp) -> Plan {
 fn refused_send(line: &Line, charge: &Charge, refused: &SendRefused) -> Ended {
     let attempt = line.attempt;
     match refused {
-        SendRefused::AlreadyCharged { .. } => Ended::AlreadyCharged,
+        // An order exists: paid, held for review, or closed by it.
+        SendRefused::AlreadyCharged { .. } => match Ended::after(charge.next(Timestamp::now())) {
+            Ended::Charged => Ended::AlreadyCharged,
+            other => other,
+        },
         SendRefused::OtherAttemptOpen { open, .. } => {
             refuse(
                 line,

@@ -12,6 +12,10 @@ use crate::output::{Exit, exit_for_step, step_advice, step_name};
 pub(super) enum Ended {
     Charged,
     AlreadyCharged,
+    /// Created, but held for fraud review: not paid.
+    AwaitingReview,
+    /// Created, then rejected or stopped by the fraud review: not paid.
+    ClosedUnpaid(NextStep),
     /// Its attempt may have created an order: re-run it with the same
     /// attempt (the same key and body).
     Reconcile,
@@ -41,6 +45,8 @@ impl Ended {
     pub(super) fn after(next: Next) -> Self {
         match next {
             Next::Done { .. } => Self::Charged,
+            Next::AwaitingReview { .. } => Self::AwaitingReview,
+            Next::ClosedUnpaid { step, .. } => Self::ClosedUnpaid(step),
             Next::Reconcile { .. } => Self::Reconcile,
             Next::Send { .. } => Self::RetryLater { new_attempt: None },
             Next::NewAttempt { attempt, .. } => Self::RetryLater {
@@ -60,7 +66,8 @@ impl Ended {
             Self::Failed(step) | Self::Journaled(step) => {
                 exit_for_step(step, Some(OrderOutcome::NotCreated))
             }
-            Self::RetryLater { .. } | Self::NotSent => Exit::NotDone,
+            Self::RetryLater { .. } | Self::NotSent | Self::AwaitingReview => Exit::NotDone,
+            Self::ClosedUnpaid(_) => Exit::NotDone,
             Self::BodyChanged => Exit::Invalid,
             Self::NeedsPerson(Reason::FixRequest { .. }) => Exit::Invalid,
             Self::NeedsPerson(Reason::FixConfiguration { .. }) => Exit::Config,
@@ -75,6 +82,10 @@ impl Ended {
         match self {
             Self::Charged => "charged".to_owned(),
             Self::AlreadyCharged => "already charged (skipped)".to_owned(),
+            Self::AwaitingReview => "awaiting fraud review (created, not paid)".to_owned(),
+            Self::ClosedUnpaid(step) => {
+                format!("fraud review closed it unpaid: {}", step_name(step))
+            }
             Self::Reconcile => "may have been created (re-run: same attempt, same key)".to_owned(),
             Self::RetryLater { new_attempt: None } => {
                 "retry later (the same attempt: its key is unused)".to_owned()
@@ -115,7 +126,7 @@ impl Ended {
     /// The next step whose advice the summary prints, if any.
     fn step(&self) -> Option<NextStep> {
         match self {
-            Self::Failed(step) | Self::Journaled(step) => Some(*step),
+            Self::Failed(step) | Self::Journaled(step) | Self::ClosedUnpaid(step) => Some(*step),
             Self::Reconcile => Some(NextStep::Reconcile),
             Self::RetryLater { .. } => Some(NextStep::RetryLater { after: None }),
             Self::NeedsPerson(Reason::FixRequest { .. }) => Some(NextStep::FixRequest),

@@ -156,3 +156,41 @@ fn a_journaled_stop_is_not_sent_again_under_its_attempt() {
         Plan::Send { resend: true, .. }
     ));
 }
+
+#[test]
+fn notification_urls_are_signed_per_key_and_never_replaced() {
+    use klarna_customer_token::notification::NotificationSigner;
+    let signer = NotificationSigner::new(vec![3; 32]).unwrap();
+    let with_urls = |extra: &str| Line {
+        order: OrderRequest::from_json(
+            format!(
+                r#"{{"purchase_currency":"EUR","order_amount":100,"order_tax_amount":0,
+                "merchant_urls":{{"confirmation":"https://s.example/t"{extra}}},
+                "order_lines":[{{"name":"a","quantity":1,"unit_price":100,"total_amount":100}}]}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap(),
+        ..line("c", 2, "a")
+    };
+    let mut lines = vec![with_urls("")];
+    super::load::sign_notifications(&mut lines, &signer, "https://s.example/n", "ns").unwrap();
+    let expected = signer
+        .url(
+            "https://s.example/n",
+            &IdempotencyKey::for_charge("ns", "c", 2),
+        )
+        .unwrap();
+    assert_eq!(
+        lines[0].order.merchant_urls().unwrap().notification(),
+        Some(expected.as_str())
+    );
+    let mut own = vec![with_urls(r#","notification":"https://s.example/mine""#)];
+    let err = super::load::sign_notifications(&mut own, &signer, "https://s.example/n", "ns")
+        .unwrap_err();
+    assert!(err[0].contains("already set"), "{err:?}");
+    let mut none = vec![line("c", 1, "a")];
+    let err = super::load::sign_notifications(&mut none, &signer, "https://s.example/n", "ns")
+        .unwrap_err();
+    assert!(err[0].contains("order.merchant_urls"), "{err:?}");
+}
