@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod capture;
-pub mod cli;
 pub mod fixtures;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

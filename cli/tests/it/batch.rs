@@ -1,15 +1,12 @@
-#![cfg(all(feature = "cli", feature = "sandbox"))]
 //! `klarna-token batch` against an in-process sandbox: validation before
 //! any send, 500 charges with faults interrupted by SIGINT and by SIGKILL
 //! and re-run, a torn journal line, a key too old to reconcile.
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::cli::{ORDER, Output, against, run, sandbox_env, spawn, temp_dir, write};
+use crate::support::{ORDER, Output, against, run, sandbox_env, spawn, temp_dir, write};
 use klarna_customer_token::sandbox::{Fault, Sandbox, SandboxToken, credentials};
 use klarna_customer_token::{
     CustomerToken, IdempotencyKey, Operation, OrderRequest, PaymentMethodType, TokenStatus,
@@ -700,7 +697,7 @@ async fn with_secret(sandbox: &Sandbox, args: &[&str], stdin: Option<&str>) -> O
     all.extend_from_slice(args);
     let mut env = sandbox_env();
     env.push(("KLARNA_NOTIFICATION_SECRET", SECRET));
-    common::cli::run(&all, &env, stdin).await
+    crate::support::run(&all, &env, stdin).await
 }
 
 /// A PENDING answer is journaled as awaiting review, never as charged;
@@ -770,7 +767,7 @@ async fn a_pending_order_awaits_review_until_notify_applies_a_decision() {
     let notify = |url: String, body: String| {
         let journal_arg = journal_arg.clone();
         async move {
-            common::cli::run(
+            crate::support::run(
                 &["notify", "--journal", &journal_arg, "--url", &url],
                 &[("KLARNA_NOTIFICATION_SECRET", SECRET)],
                 Some(&body),

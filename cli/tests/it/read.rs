@@ -1,10 +1,7 @@
-#![cfg(all(feature = "cli", feature = "sandbox"))]
 //! The `klarna-token` binary, run as a user would, against an in-process
 //! sandbox on 127.0.0.1: every single-call subcommand and exit code.
 
-mod common;
-
-use common::cli::{ORDER, against, run, sandbox_env, temp_dir, write};
+use crate::support::{ORDER, against, run, sandbox_env, temp_dir, write};
 use klarna_customer_token::sandbox::{Fault, Sandbox, credentials, tokens};
 use klarna_customer_token::{CustomerToken, IdempotencyKey, Operation, TokenStatus};
 

@@ -1,6 +1,5 @@
 //! Running the `klarna-token` binary from a test, bounded in time, with a
 //! clean environment and the sandbox's credentials.
-#![cfg(all(feature = "cli", feature = "sandbox"))]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
