@@ -276,7 +276,10 @@ open_enum! {
 }
 
 open_enum! {
-    /// The `error_code` of an error Klarna returns.
+    /// The `error_code` of an error Klarna returns: the codes Klarna's
+    /// documents and its gateway use. Any other code (a new one, or one a
+    /// test server makes up) is kept as `Unknown`, and the next step is
+    /// decided by the HTTP status.
     ErrorCode {
         /// No such token (404).
         TokenNotFound => "TOKEN_NOT_FOUND",
@@ -323,15 +326,6 @@ open_enum! {
         /// Klarna's gateway failed internally (500): the request may have
         /// been processed.
         InternalError => "INTERNAL_ERROR",
-        /// The request body did not arrive in time (408; the sandbox
-        /// answers it when a body stalls). Nothing was processed.
-        RequestTimeout => "REQUEST_TIMEOUT",
-        /// The request target is too long (414; the sandbox answers it for
-        /// a request line it cannot take).
-        UriTooLong => "URI_TOO_LONG",
-        /// The request head is too large (431; the sandbox answers it past
-        /// 64 KiB of request line and headers).
-        RequestHeaderFieldsTooLarge => "REQUEST_HEADER_FIELDS_TOO_LARGE",
     }
 }
 

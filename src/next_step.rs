@@ -278,16 +278,6 @@ mod tests {
             ("PAYLOAD_TOO_LARGE", 413, Reconcile, FixRequest),
             ("TIMEOUT", 500, Reconcile, later()),
             ("INTERNAL_ERROR", 500, Reconcile, later()),
-            // The sandbox's own codes: decided by their status, as when
-            // they were unknown strings.
-            ("REQUEST_TIMEOUT", 408, Reconcile, later()),
-            ("URI_TOO_LONG", 414, Reconcile, FixRequest),
-            (
-                "REQUEST_HEADER_FIELDS_TOO_LARGE",
-                431,
-                Reconcile,
-                FixRequest,
-            ),
         ]
     }
 
@@ -345,6 +335,8 @@ mod tests {
             (405, Reconcile, FixConfiguration),
             (408, Reconcile, later()),
             (409, Reconcile, FixConfiguration),
+            (414, Reconcile, FixRequest),
+            (431, Reconcile, FixRequest),
             (413, Reconcile, FixRequest),
             (422, Reconcile, FixRequest),
             (429, later(), later()),

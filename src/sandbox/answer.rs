@@ -6,6 +6,18 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
 
+/// The error codes only the sandbox sends (for HTTP-level refusals Klarna's
+/// documents give no code for); the client reads them as
+/// `ErrorCode::Unknown` and decides by the status.
+pub(super) mod codes {
+    /// 408: the request body did not arrive in time.
+    pub(crate) const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+    /// 414: a request line the sandbox cannot take.
+    pub(crate) const URI_TOO_LONG: &str = "URI_TOO_LONG";
+    /// 431: more than 64 KiB of request line and headers.
+    pub(crate) const REQUEST_HEADER_FIELDS_TOO_LARGE: &str = "REQUEST_HEADER_FIELDS_TOO_LARGE";
+}
+
 use crate::enums::ErrorCode;
 
 /// The content type of every JSON answer.

@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 
 use super::MAX_BODY_BYTES;
 use super::answer::Answer;
+use super::answer::codes;
 use super::canonical;
 use super::state::Shared;
 use crate::enums::ErrorCode;
@@ -145,7 +146,7 @@ async fn collect(
 pub(crate) fn timed_out(timeout: Duration, correlation_id: &str) -> Answer {
     Answer::error_one(
         408,
-        ErrorCode::RequestTimeout,
+        ErrorCode::from(codes::REQUEST_TIMEOUT),
         format!("The body did not arrive within {} ms", timeout.as_millis()),
         correlation_id,
     )

@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 
 use super::MAX_HEAD_BYTES;
 use super::answer::ErrorBody;
+use super::answer::codes;
 use super::router::handle;
 use super::state::Shared;
 use crate::enums::ErrorCode;
@@ -333,11 +334,11 @@ fn replace_hyper_answer(buf: &[u8]) -> Option<Bytes> {
             "The request line or a header could not be parsed".to_owned(),
         ),
         "414" => (
-            ErrorCode::UriTooLong,
+            ErrorCode::from(codes::URI_TOO_LONG),
             "The request target is too long".to_owned(),
         ),
         "431" => (
-            ErrorCode::RequestHeaderFieldsTooLarge,
+            ErrorCode::from(codes::REQUEST_HEADER_FIELDS_TOO_LARGE),
             format!("The request head is larger than {MAX_HEAD_BYTES} bytes"),
         ),
         _ => return None,
@@ -529,10 +530,7 @@ mod tests {
         let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
         assert!(head.contains(&format!("content-length: {}", body.len())));
         let body: serde_json::Value = serde_json::from_str(body).expect("json");
-        assert_eq!(
-            body["error_code"],
-            ErrorCode::RequestHeaderFieldsTooLarge.as_str()
-        );
+        assert_eq!(body["error_code"], codes::REQUEST_HEADER_FIELDS_TOO_LARGE);
         assert!(replace_hyper_answer(b"HTTP/1.1 400 Bad Request\r\n\r\n").is_some());
         assert!(replace_hyper_answer(b"HTTP/1.1 414 URI Too Long\r\n\r\n").is_some());
         // The sandbox's own answers, and other statuses, are left alone.
