@@ -221,6 +221,7 @@ fn resolve_as_a_person(
                 attempt,
                 created: !orders.is_empty(),
                 order_id: orders.first().map(|o| o.order_id.clone()),
+                fraud_status: None,
                 at: Timestamp::now(),
             };
             journal.write(charge_id, &event)?;

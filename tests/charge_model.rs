@@ -7,15 +7,23 @@
 //! under a stored key gets 409. The driver keeps only its journal across a
 //! crash and rebuilds the charge from it at every run.
 //!
+//! Klarna's fraud review is modelled too: a merchant whose orders are
+//! created PENDING, decisions (accept or reject a pending order, stop any),
+//! and their notifications delivered late, twice, out of order, or forged
+//! for another order.
+//!
 //! Properties:
-//! 1. no sequence creates two orders for one charge;
+//! 1. no sequence creates two orders for one charge, and no charge counts
+//!    as paid while Klarna's review holds or rejected its order;
 //! 2. afterwards, in calm weather (no faults, the driver follows
 //!    `Charge::next` to the letter), a charge whose token is usable ends
 //!    charged or needing a person; a person who looks the attempt up in
 //!    Klarna's records settles it, and the charge then ends charged (or,
 //!    with a cancelled token, stopped), with exactly the order Klarna holds.
 //!    Nothing is silently dropped: the charge never ends "stop" or "ask the
-//!    customer" while Klarna holds its order.
+//!    customer" while Klarna holds its order, and once every notification
+//!    arrived it ends as the review says (paid, awaiting review, closed
+//!    unpaid, or a person for an order stopped after acceptance).
 //!
 //! What it cannot find: behaviour of Klarna outside this model (a key
 //! kept less than 24 hours, two requests with one key processed in
@@ -29,7 +37,8 @@ use std::fmt::Write as _;
 use klarna_customer_token::charge::{
     Answer, BodyDigest, Charge, Event, KEY_WINDOW, Next, SendRefused, Timestamp,
 };
-use klarna_customer_token::{ErrorReport, IdempotencyKey, NextStep};
+use klarna_customer_token::notification::FraudNotification;
+use klarna_customer_token::{ErrorReport, FraudStatus, IdempotencyKey, NextStep};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -116,6 +125,23 @@ enum Step {
     CancelToken,
     /// A person looks the open attempt up and records what Klarna holds.
     PersonResolves,
+    /// Klarna's fraud review decides the order, if there is one and the
+    /// decision applies (accept or reject a pending one; stop any).
+    Decide(Decision),
+    /// The receiver gets one queued notification (any of them: deliveries
+    /// come out of order), and keeps it queued when `again` (it comes
+    /// again).
+    Deliver { pick: usize, again: bool },
+    /// A notification with the charge's key but another order's id.
+    Forged,
+}
+
+/// A fraud-review decision in the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decision {
+    Accept,
+    Reject,
+    Stop,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -146,6 +172,10 @@ fn step() -> impl Strategy<Value = Step> {
         20 => run,
         1 => Just(Step::CancelToken),
         1 => Just(Step::PersonResolves),
+        2 => prop::sample::select(vec![Decision::Accept, Decision::Reject, Decision::Stop])
+            .prop_map(Step::Decide),
+        3 => (0usize..4, any::<bool>()).prop_map(|(pick, again)| Step::Deliver { pick, again }),
+        1 => Just(Step::Forged),
     ]
 }
 
@@ -166,6 +196,21 @@ struct Klarna {
     /// Whether a stored key is replayed before the token's state is
     /// checked (Klarna does not say; both orders are tried).
     replay_first: bool,
+    /// Whether this merchant's orders go to fraud review (PENDING).
+    review: bool,
+    /// The review's state of the order: pending, then accepted or
+    /// rejected; stopped at any time.
+    status: Review,
+    /// Notifications posted and not yet received for good.
+    outbox: Vec<&'static str>,
+}
+
+/// The fraud review of the model's order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Review {
+    accepted: bool,
+    rejected: bool,
+    stopped: bool,
 }
 
 /// What came back on the wire.
@@ -173,7 +218,8 @@ struct Klarna {
 enum Wire {
     Lost,
     Status(u16, Option<&'static str>),
-    Created(String),
+    /// The order, and whether it was created PENDING.
+    Created(String, bool),
 }
 
 impl Klarna {
@@ -217,7 +263,7 @@ impl Klarna {
             Some((stored_digest, _)) if stored_digest != digest => {
                 Wire::Status(409, Some("IDEMPOTENCY_KEY_MISMATCH"))
             }
-            Some((_, Stored::Order(id))) => Wire::Created(id),
+            Some((_, Stored::Order(id))) => Wire::Created(id, self.review),
             Some((_, Stored::Declined)) => Wire::Status(403, Some("PAYMENT_METHOD_FAILED")),
             None if self.token_cancelled => Wire::Status(403, Some("TOKEN_CANCELLED")),
             None => {
@@ -231,7 +277,7 @@ impl Klarna {
                 self.store
                     .insert(key.clone(), (now, digest, stored.clone()));
                 match stored {
-                    Stored::Order(id) => Wire::Created(id),
+                    Stored::Order(id) => Wire::Created(id, self.review),
                     Stored::Declined => Wire::Status(403, Some("PAYMENT_METHOD_FAILED")),
                 }
             }
@@ -272,9 +318,13 @@ fn report(
 fn answer_of(wire: Wire) -> Answer {
     let later = json!({"step": "retry_later"});
     match wire {
-        Wire::Created(id) => Answer::Created {
+        Wire::Created(id, pending) => Answer::Created {
             order_id: Some(id),
-            fraud_status: None,
+            fraud_status: Some(if pending {
+                FraudStatus::Pending
+            } else {
+                FraudStatus::Accepted
+            }),
         },
         Wire::Lost => report(
             None,
@@ -303,6 +353,13 @@ fn answer_of(wire: Wire) -> Answer {
     }
 }
 
+fn notification(order_id: &str, event: &str) -> FraudNotification {
+    FraudNotification::from_json(
+        format!(r#"{{"order_id":"{order_id}","event_type":"{event}"}}"#).as_bytes(),
+    )
+    .expect("a notification")
+}
+
 /// The billing tool: a journal that survives crashes, a charge rebuilt
 /// from it at every run.
 struct Driver {
@@ -315,7 +372,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn new(replay_first: bool) -> Self {
+    fn new(replay_first: bool, review: bool) -> Self {
         Self {
             journal: Vec::new(),
             klarna: Klarna {
@@ -323,6 +380,9 @@ impl Driver {
                 orders: Vec::new(),
                 token_cancelled: false,
                 replay_first,
+                review,
+                status: Review::default(),
+                outbox: Vec::new(),
             },
             now: 1_800_000_000_000,
             body: BodyDigest::from_hex(&"11".repeat(32)).expect("hex"),
@@ -351,6 +411,18 @@ impl Driver {
                 let _ = writeln!(self.log, "token cancelled");
             }
             Step::PersonResolves => self.person_resolves(),
+            Step::Decide(decision) => self.decide(*decision),
+            Step::Deliver { pick, again } => self.deliver(*pick, *again),
+            Step::Forged => {
+                if let Some((key, _)) = self.klarna.orders.first().cloned() {
+                    let charge = self.charge();
+                    let n = notification("order-999", "FRAUD_RISK_ACCEPTED");
+                    let refused = charge
+                        .notification(&key, &n, Timestamp::from_millis(self.now))
+                        .is_err();
+                    assert!(refused, "a notification for another order was taken");
+                }
+            }
             Step::Run {
                 minutes,
                 fault,
@@ -465,6 +537,69 @@ impl Driver {
         self.journal(charge, event);
     }
 
+    /// Klarna's review decides the order, as Klarna allows: accept or
+    /// reject a pending order, stop any order.
+    fn decide(&mut self, decision: Decision) {
+        if self.klarna.orders.is_empty() {
+            return;
+        }
+        let r = &mut self.klarna.status;
+        let decided = r.accepted || r.rejected;
+        let event = match decision {
+            Decision::Accept if self.klarna.review && !decided => {
+                r.accepted = true;
+                "FRAUD_RISK_ACCEPTED"
+            }
+            Decision::Reject if self.klarna.review && !decided => {
+                r.rejected = true;
+                "FRAUD_RISK_REJECTED"
+            }
+            Decision::Stop if !r.stopped => {
+                r.stopped = true;
+                "FRAUD_RISK_STOPPED"
+            }
+            _ => return,
+        };
+        let _ = writeln!(self.log, "review: {event}");
+        self.klarna.outbox.push(event);
+    }
+
+    /// The receiver gets a queued notification: the URL verified for the
+    /// key that created the order, the body names the order.
+    fn deliver(&mut self, pick: usize, again: bool) {
+        if self.klarna.outbox.is_empty() {
+            return;
+        }
+        let index = pick % self.klarna.outbox.len();
+        let event = if again {
+            self.klarna.outbox[index]
+        } else {
+            self.klarna.outbox.remove(index)
+        };
+        let Some((key, id)) = self.klarna.orders.first().cloned() else {
+            return;
+        };
+        let mut charge = self.charge();
+        match charge.notification(
+            &key,
+            &notification(&id, event),
+            Timestamp::from_millis(self.now),
+        ) {
+            Ok(applied) => {
+                let _ = writeln!(self.log, "delivered {event}");
+                self.journal(&mut charge, applied);
+            }
+            // The charge does not know its order yet (its answer was lost):
+            // Klarna re-sends until it gets a 200.
+            Err(e) => {
+                let _ = writeln!(self.log, "delivery of {event} refused: {e}");
+                if !again {
+                    self.klarna.outbox.push(event);
+                }
+            }
+        }
+    }
+
     /// A person looks up, in Klarna's records, every attempt the charge
     /// says needs one, and records the truth.
     fn person_resolves(&mut self) {
@@ -484,10 +619,22 @@ impl Driver {
                 self.log,
                 "person ({reason}): attempt {attempt} created {order:?}"
             );
+            // What the Merchant Portal shows of the order's review.
+            let r = self.klarna.status;
+            let fraud_status = order.as_ref().map(|_| {
+                if r.rejected {
+                    FraudStatus::Rejected
+                } else if self.klarna.review && !r.accepted {
+                    FraudStatus::Pending
+                } else {
+                    FraudStatus::Accepted
+                }
+            });
             self.journal.push(Event::Resolved {
                 attempt,
                 created: order.is_some(),
                 order_id: order,
+                fraud_status,
                 at: Timestamp::from_millis(self.now),
             });
         }
@@ -509,7 +656,12 @@ impl Driver {
             let next = self.charge().next(Timestamp::from_millis(self.now));
             if matches!(
                 next,
-                Next::Done { .. } | Next::NeedsPerson { .. } | Next::Stop | Next::AskCustomer
+                Next::Done { .. }
+                    | Next::NeedsPerson { .. }
+                    | Next::Stop
+                    | Next::AskCustomer
+                    | Next::AwaitingReview { .. }
+                    | Next::ClosedUnpaid { .. }
             ) {
                 return next;
             }
@@ -518,8 +670,25 @@ impl Driver {
     }
 }
 
-fn check(steps: &[Step], replay_first: bool) -> Result<(), TestCaseError> {
-    let mut d = Driver::new(replay_first);
+/// Never paid while Klarna's review holds or rejected the order.
+fn paid_only_when_accepted(d: &Driver) -> Result<(), TestCaseError> {
+    let paid = matches!(
+        d.charge().next(Timestamp::from_millis(d.now)),
+        Next::Done { .. }
+    );
+    let r = d.klarna.status;
+    if paid {
+        prop_assert!(
+            !r.rejected && (!d.klarna.review || r.accepted),
+            "counted paid while the review says {r:?}\n{}",
+            d.log
+        );
+    }
+    Ok(())
+}
+
+fn check(steps: &[Step], replay_first: bool, review: bool) -> Result<(), TestCaseError> {
+    let mut d = Driver::new(replay_first, review);
     for step in steps {
         d.run(step);
         prop_assert!(
@@ -528,6 +697,7 @@ fn check(steps: &[Step], replay_first: bool) -> Result<(), TestCaseError> {
             d.klarna.orders,
             d.log
         );
+        paid_only_when_accepted(&d)?;
     }
     // Calm weather; a cancelled token only reconciles until the window
     // closes, so time moves faster there.
@@ -537,16 +707,51 @@ fn check(steps: &[Step], replay_first: bool) -> Result<(), TestCaseError> {
         d.person_resolves();
         end = d.calm(minutes);
     }
+    // Every notification still queued arrives (Klarna re-sends until 200).
+    for _ in 0..8 {
+        if d.klarna.outbox.is_empty() {
+            break;
+        }
+        d.deliver(0, false);
+        end = d.charge().next(Timestamp::from_millis(d.now));
+    }
+    paid_only_when_accepted(&d)?;
     prop_assert!(d.klarna.orders.len() <= 1, "two orders\n{}", d.log);
+    let r = d.klarna.status;
+    let accepted = r.accepted || (!d.klarna.review && r == Review::default());
     match (&end, d.klarna.orders.first()) {
         (Next::Done { order_id, .. }, Some((_, id))) => {
             prop_assert_eq!(order_id.as_ref(), Some(id), "{}", d.log);
+            prop_assert!(accepted && !r.stopped && !r.rejected, "{r:?}\n{}", d.log);
         }
         (Next::Done { .. }, None) => prop_assert!(false, "done without an order\n{}", d.log),
         (other, Some(_)) => {
+            // An order exists: the charge says what the review says.
+            let expected = if r.stopped && (r.accepted || !d.klarna.review) {
+                "a person (stopped after acceptance)"
+            } else if r.rejected {
+                "closed unpaid, ask the customer"
+            } else if r.stopped {
+                "closed unpaid, stop"
+            } else {
+                "awaiting review"
+            };
+            let fits = match other {
+                Next::NeedsPerson { .. } => expected.starts_with("a person"),
+                Next::ClosedUnpaid {
+                    step: NextStep::AskCustomer,
+                    ..
+                } => expected == "closed unpaid, ask the customer",
+                Next::ClosedUnpaid {
+                    step: NextStep::StopCharging,
+                    ..
+                } => expected == "closed unpaid, stop",
+                Next::AwaitingReview { .. } => expected == "awaiting review",
+                _ => false,
+            };
             prop_assert!(
-                false,
-                "Klarna holds the order but the charge ends {other:?}\n{}",
+                fits,
+                "Klarna holds the order ({r:?}) but the charge ends {other:?}\n{}",
                 d.log
             );
         }
@@ -586,8 +791,9 @@ proptest! {
     fn no_sequence_charges_twice_and_none_is_dropped(
         steps in prop::collection::vec(step(), 0..24),
         replay_first in any::<bool>(),
+        review in any::<bool>(),
     ) {
-        check(&steps, replay_first)?;
+        check(&steps, replay_first, review)?;
     }
 }
 
@@ -619,8 +825,8 @@ fn the_reported_sequences() {
             run(refusal, Crash::No, false, false),
             run(Fault::None, Crash::No, false, true),
         ];
-        check(&steps, true).unwrap();
-        check(&steps, false).unwrap();
+        check(&steps, true, false).unwrap();
+        check(&steps, false, true).unwrap();
     }
     // An edited line under the same key, then "attempt 2"; and the same
     // from a journal without digests, where the edited body meets a 409.
@@ -638,14 +844,14 @@ fn the_reported_sequences() {
             run(Fault::None, Crash::No, true, false),
             run(Fault::None, Crash::No, false, true),
         ];
-        check(&steps, true).unwrap();
+        check(&steps, true, false).unwrap();
     }
 }
 
 /// The window: an open attempt past 23 hours is never re-sent.
 #[test]
 fn a_stale_open_attempt_is_left_to_a_person() {
-    let mut d = Driver::new(true);
+    let mut d = Driver::new(true, false);
     d.run(&Step::Run {
         minutes: 0,
         fault: Fault::DropAfterProcessing,

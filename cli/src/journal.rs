@@ -22,7 +22,7 @@ use std::path::Path;
 
 use klarna_customer_token::charge::{Answer, BodyDigest, Charge, Event, Timestamp};
 use klarna_customer_token::notification::FraudEvent;
-use klarna_customer_token::{CreatedOrder, ErrorReport, IdempotencyKey, NextStep};
+use klarna_customer_token::{CreatedOrder, ErrorReport, FraudStatus, IdempotencyKey, NextStep};
 use serde::{Deserialize, Serialize};
 
 /// One line of the journal.
@@ -85,6 +85,10 @@ pub(crate) enum Record {
         created: bool,
         #[serde(default)]
         order_id: Option<String>,
+        /// The order's fraud status as the person saw it; absent when the
+        /// merchant has no fraud review or the order was accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fraud_status: Option<FraudStatus>,
     },
 }
 
@@ -156,11 +160,13 @@ impl Record {
                 attempt,
                 created,
                 order_id,
+                fraud_status,
                 ..
             } => Event::Resolved {
                 attempt: *attempt,
                 created: *created,
                 order_id: order_id.clone(),
+                fraud_status: fraud_status.clone(),
                 at: Timestamp::from_millis(*at_ms),
             },
         }

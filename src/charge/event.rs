@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::enums::FraudEvent;
+use crate::enums::{FraudEvent, FraudStatus};
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::order::OrderRequest;
@@ -240,6 +240,11 @@ pub enum Event {
         /// The order's id, when it was created and the person has it.
         #[cfg_attr(feature = "serde", serde(default))]
         order_id: Option<String>,
+        /// The order's fraud status as the person saw it (`PENDING` keeps
+        /// the charge awaiting review); `None` when the merchant has no
+        /// fraud review, or the person saw it accepted.
+        #[cfg_attr(feature = "serde", serde(default))]
+        fraud_status: Option<FraudStatus>,
         /// When.
         at: Timestamp,
     },

@@ -974,6 +974,7 @@ impl Charge {
                 attempt,
                 created,
                 order_id,
+                fraud_status,
                 ..
             } => {
                 let entry = self.entry(attempt, None);
@@ -981,7 +982,7 @@ impl Charge {
                 entry.state = if created {
                     KeyState::Created {
                         order_id,
-                        fraud_status: None,
+                        fraud_status,
                     }
                 } else {
                     KeyState::ResolvedNotCreated

@@ -297,6 +297,7 @@ fn a_person_settles_an_attempt() {
         attempt: 1,
         created: false,
         order_id: None,
+        fraud_status: None,
         at: late,
     });
     assert!(matches!(
@@ -307,6 +308,7 @@ fn a_person_settles_an_attempt() {
         attempt: 1,
         created: true,
         order_id: Some("o-1".into()),
+        fraud_status: None,
         at: late,
     });
     assert_eq!(
