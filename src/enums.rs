@@ -355,7 +355,8 @@ mod tests {
             assert!(ErrorCode::from(*value).is_known(), "{value}");
             assert_eq!(ErrorCode::from(*value).as_str(), *value);
         }
-        assert_eq!(ErrorCode::KNOWN.len(), 22);
+        assert_eq!(ErrorCode::KNOWN.len(), 19);
+        assert_eq!(FraudEvent::KNOWN.len(), 3);
         assert_eq!(AuthorizedPaymentMethodType::KNOWN.len(), 14);
         assert_eq!(OrderLineType::KNOWN.len(), 8);
     }
