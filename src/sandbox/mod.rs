@@ -127,7 +127,9 @@ mod clock;
 mod create;
 mod fault;
 mod guard;
+mod notify;
 mod record;
+mod review;
 mod router;
 mod server;
 mod state;
@@ -144,6 +146,10 @@ pub use builder::{AdminAccess, SandboxBuilder};
 pub use clock::SandboxClock;
 pub use fault::Fault;
 pub use record::{RecordedRequest, StoredOrder};
+pub use review::{
+    AttemptOutcome, DecisionError, DeliveryAttempt, DeliveryState, FraudDecision, FraudReview,
+    NotificationDelivery, OrderFraudStatus,
+};
 pub use token::SandboxToken;
 
 /// The largest request body the sandbox accepts (10 MiB); larger bodies get
@@ -177,6 +183,20 @@ pub mod defaults {
     /// How long a request may take to send its body, counted from when its
     /// head arrived.
     pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Fraud-review notifications kept at most (being delivered, delivered
+    /// or given up); past it the oldest finished one is forgotten, and a
+    /// decision is refused when none is finished.
+    pub const MAX_NOTIFICATIONS: usize = 10_000;
+    /// How long one notification delivery may take, connecting included
+    /// (real time).
+    pub const NOTIFICATION_TIMEOUT: Duration = super::notify::worker::TIMEOUT;
+    /// How often an undelivered notification is re-sent (sandbox time).
+    pub const NOTIFICATION_RETRY: Duration = super::notify::RETRY_EVERY;
+    /// How long after the decision a notification is re-sent (sandbox
+    /// time).
+    pub const NOTIFICATION_WINDOW: Duration = super::notify::WINDOW;
+    /// The most of a receiver's answer the sandbox reads.
+    pub const MAX_NOTIFICATION_ANSWER_BYTES: usize = super::notify::worker::MAX_ANSWER_BYTES;
 }
 
 /// The tokens every sandbox starts with.
@@ -215,6 +235,8 @@ struct Inner {
     addr: SocketAddr,
     client: Client,
     task: tokio::task::JoinHandle<()>,
+    /// The notification worker.
+    notifier: tokio::task::JoinHandle<()>,
     max_connections: usize,
 }
 
@@ -229,6 +251,7 @@ impl fmt::Debug for Sandbox {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.task.abort();
+        self.notifier.abort();
     }
 }
 
@@ -403,6 +426,58 @@ impl Sandbox {
     /// starts afresh. The clock keeps its time.
     pub fn reset(&self) {
         self.state().reset();
+    }
+
+    /// Decides an order's fraud review: `ACCEPTED` or `REJECTED` a
+    /// `PENDING` order, `STOPPED` any order. When the order has a
+    /// `merchant_urls.notification`, the sandbox then delivers the
+    /// notification to it (see "Pending orders" in the module docs).
+    /// Returns the order as it is now.
+    ///
+    /// ```
+    /// use klarna_customer_token::sandbox::{
+    ///     FraudDecision, FraudReview, OrderFraudStatus, Sandbox, SandboxToken,
+    /// };
+    /// use klarna_customer_token::{FraudStatus, OrderLine, OrderRequest, PaymentMethodType};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = Sandbox::start().await?;
+    /// let token = sandbox.add_token(
+    ///     SandboxToken::new("under-review-0001", PaymentMethodType::Card)
+    ///         .with_fraud_review(FraudReview::Pending),
+    /// )?;
+    /// let order = OrderRequest::builder()
+    ///     .purchase_currency("USD")
+    ///     .line(OrderLine::builder("Plan").quantity(1).unit_price(1000).tax_rate(0).build()?)
+    ///     .build()?;
+    /// let created = sandbox.client().create_order(&token, &order).await?;
+    /// assert_eq!(created.fraud_status(), &FraudStatus::Pending);
+    ///
+    /// let decided = sandbox.decide_fraud(created.order_id(), FraudDecision::Accepted)?;
+    /// assert_eq!(decided.fraud_status, OrderFraudStatus::Accepted);
+    /// // Accepted once: only STOPPED may follow.
+    /// assert!(sandbox.decide_fraud(created.order_id(), FraudDecision::Rejected).is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`DecisionError`]: no such order, an order that is not `PENDING`
+    /// for `ACCEPTED` or `REJECTED`, or a full notification queue; nothing
+    /// changes then.
+    pub fn decide_fraud(
+        &self,
+        order_id: &str,
+        decision: FraudDecision,
+    ) -> Result<StoredOrder, DecisionError> {
+        self.state().decide_fraud(order_id, decision)
+    }
+
+    /// Every notification delivery the sandbox keeps, oldest first: its
+    /// order, event, URL cut to its path, every attempt's sandbox time and
+    /// outcome, and where it stands.
+    pub fn notifications(&self) -> Vec<NotificationDelivery> {
+        self.state().notifications()
     }
 
     /// The sandbox's clock.
