@@ -422,7 +422,8 @@ impl Sandbox {
 
     /// Goes back to the starting state: the starting tokens (seeded and
     /// added on the builder) with their starting statuses, and no orders,
-    /// idempotency keys, faults or recorded requests; the rate-limit window
+    /// idempotency keys, faults, notification deliveries (one being sent
+    /// is not recorded) or recorded requests; the rate-limit window
     /// starts afresh. The clock keeps its time.
     pub fn reset(&self) {
         self.state().reset();

@@ -6,4 +6,6 @@ pub mod capture;
 pub mod cli;
 pub mod fixtures;
 #[cfg(feature = "sandbox")]
+pub mod receiver;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
