@@ -53,6 +53,8 @@
 //! | a new connection while every one of the 1,024 is busy with a request | 503 `SERVICE_UNAVAILABLE` with `Retry-After: 1`, or a closed connection |
 //! | known path, wrong method | 405 `METHOD_NOT_ALLOWED` with `Allow` |
 //! | cancel | 202, also for a token that is already cancelled |
+//! | create-order, a token under fraud review | 200 with `fraud_status` `PENDING` |
+//! | create-order, a notification URL beyond loopback and the allowed hosts | 400 `BAD_VALUE`, "merchant_urls.notification: …" |
 //! | over the rate limit | 429 with `X-Ratelimit-Limit`, `X-Ratelimit-Remaining`, `X-Ratelimit-Reset` |
 //!
 //! Every answer carries a `Klarna-Correlation-Id` header, and every JSON
@@ -75,6 +77,33 @@
 //! [`VirtualClock`](crate::clock::VirtualClock) that the clients it hands
 //! out share: a client's wait out of a 429 costs no real time and moves the
 //! rate-limit window and the 24-hour idempotency window with it.
+//!
+//! # Pending orders
+//!
+//! A token added with
+//! [`SandboxToken::with_fraud_review`]`(`[`FraudReview::Pending`]`)` gets
+//! its orders answered `fraud_status: "PENDING"`.
+//! [`Sandbox::decide_fraud`] decides one (`ACCEPTED` or `REJECTED` a
+//! pending order, `STOPPED` any order), and the sandbox then delivers the
+//! notification as Klarna does: a `POST` of `{"order_id", "event_type",
+//! "decided_at"}` to the order's `merchant_urls.notification`, one delivery
+//! at a time per order, [`defaults::NOTIFICATION_TIMEOUT`] per delivery
+//! (real time), no proxy and no redirects, at most
+//! [`defaults::MAX_NOTIFICATION_ANSWER_BYTES`] of the answer read. Until an
+//! answer is `200` it is re-sent at every 10-minute step of **sandbox
+//! time** after the decision, for 24 hours, then given up: moving the
+//! [`SandboxClock`] runs the schedule, due deliveries going out within
+//! about 200 ms of real time. [`Sandbox::notifications`] lists every
+//! delivery with its URL cut to its path (a signed URL's query is a
+//! secret), each attempt's sandbox time and outcome, and where it stands.
+//!
+//! The sandbox delivers only to loopback (`127.0.0.0/8`, `::1`, and
+//! `localhost`, which it resolves to loopback itself) unless
+//! [`SandboxBuilder::notify_allow`] allows a host: create-order refuses any
+//! other notification URL with a 400 naming `merchant_urls.notification`,
+//! so that the sandbox cannot be used to reach other hosts. At most
+//! [`defaults::MAX_NOTIFICATIONS`] deliveries are kept, and the worker
+//! stops with the sandbox.
 //!
 //! # Limits
 //!
