@@ -659,6 +659,13 @@ async fn a_pending_order_decided_and_notified_over_http() {
     )
     .await;
     assert_eq!(listed["orders"][0]["fraud_status"], "PENDING", "{listed}");
+    let signed = receiver.url_for(&key_of("bin-1"));
+    let sig = signed.split("klarna_sig=").nth(1).expect("signed");
+    let shown = listed.to_string();
+    assert!(
+        !shown.contains(sig) && shown.contains("klarna_sig=[REDACTED]"),
+        "{shown}"
+    );
 
     let decide = |order_id: String, decision: &'static str| {
         let base = base.clone();

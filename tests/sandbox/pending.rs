@@ -598,3 +598,51 @@ async fn a_token_under_review_round_trips_through_json() {
     let v = e.validation().expect("validation");
     assert!(v.at("[0].fraud_review").is_some(), "{e}");
 }
+
+#[tokio::test]
+async fn localhost_is_delivered_to_on_loopback() {
+    within(async {
+        let sandbox = sandbox().await;
+        let receiver = Receiver::start().await;
+        let url = receiver
+            .url_for(&key_of("local-1"))
+            .replace("127.0.0.1", "localhost");
+        let created = charge_with_url(&sandbox, &receiver, REVIEWED, "local-1", &url).await;
+        sandbox
+            .decide_fraud(created.order_id(), FraudDecision::Accepted)
+            .expect("decided");
+        let seen = receiver.wait_seen(1).await;
+        assert_eq!(seen[0].status, 200);
+        assert!(paid(&receiver.charge(&key_of("local-1"))));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_worker_stops_with_the_sandbox() {
+    within(async {
+        let clock = klarna_customer_token::clock::VirtualClock::new();
+        let sandbox = Sandbox::builder()
+            .clock(clock.clone())
+            .token(
+                SandboxToken::new(REVIEWED, PaymentMethodType::Card)
+                    .with_fraud_review(FraudReview::Pending),
+            )
+            .start()
+            .await
+            .expect("start");
+        let receiver = Receiver::start().await;
+        let created = open_charge(&sandbox, &receiver, REVIEWED, "gone-1").await;
+        receiver.script(&[Script::Fail]);
+        sandbox
+            .decide_fraud(created.order_id(), FraudDecision::Accepted)
+            .expect("decided");
+        settled(&sandbox, created.order_id(), 1).await;
+        drop(sandbox);
+        // The re-send would be due now, had the sandbox lived.
+        clock.advance(10 * MINUTE);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(receiver.seen().len(), 1);
+    })
+    .await;
+}

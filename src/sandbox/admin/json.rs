@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::enums::{PaymentMethodType, TokenStatus};
+use crate::notification::signer::hide_signatures;
 use crate::operation::Operation;
-use crate::order::OrderRequest;
 use crate::sandbox::fault::{FaultKind, Phase};
 use crate::sandbox::review::{
     AttemptOutcome, DeliveryState, FraudDecision, FraudReview, NotificationDelivery,
@@ -364,7 +364,9 @@ pub(super) struct OrderView<'a> {
     created_at_ms: u64,
     fraud_status: &'static str,
     idempotency_key: Option<&'a str>,
-    order: &'a OrderRequest,
+    /// The order as received, with the signature of any signed
+    /// notification URL (`klarna_sig`) shown as `[REDACTED]`.
+    order: Value,
     order_id: &'a str,
     token: &'a str,
 }
@@ -375,7 +377,7 @@ impl<'a> From<&'a StoredOrder> for OrderView<'a> {
             created_at_ms: millis(order.created_at),
             fraud_status: order.fraud_status.as_str(),
             idempotency_key: order.idempotency_key.as_ref().map(IdempotencyKey::as_str),
-            order: &order.order,
+            order: without_signatures(serde_json::to_value(&order.order).unwrap_or_default()),
             order_id: &order.order_id,
             token: order.token.as_str(),
         }
@@ -384,6 +386,22 @@ impl<'a> From<&'a StoredOrder> for OrderView<'a> {
 
 /// A recorded request as the admin API shows it: credentials and tokens
 /// redacted.
+/// Every string in `value` with its `klarna_sig` values hidden: a signed
+/// notification URL is a secret, and the admin API never shows it whole.
+fn without_signatures(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(hide_signatures(&text).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_signatures).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| (name, without_signatures(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 #[derive(Serialize)]
 pub(super) struct RequestView {
     headers: Vec<(String, String)>,
