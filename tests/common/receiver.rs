@@ -26,12 +26,14 @@ use tokio::task::JoinHandle;
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// What the receiver does with the next request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Script {
     /// Answers 500 without looking at the request.
     Fail,
     /// Applies the notification, then answers 500 (the 200 "got lost").
     ApplyThenFail,
+    /// Answers 302 to this location without looking at the request.
+    Redirect(String),
 }
 
 /// A request the receiver got, and what it answered.
@@ -136,7 +138,7 @@ impl Receiver {
     }
 
     pub fn script(&self, steps: &[Script]) {
-        self.shared.book().script.extend(steps.iter().copied());
+        self.shared.book().script.extend(steps.iter().cloned());
     }
 
     /// Adds a charge whose attempt 1 created `created` with `key`.
@@ -214,7 +216,7 @@ async fn handle(
         Ok(body) => body.to_bytes().to_vec(),
         Err(_) => Vec::new(),
     };
-    let status = answer(shared, &path_and_query, &body);
+    let (status, location) = answer(shared, &path_and_query, &body);
     shared.book().seen.push(Seen {
         path_and_query,
         body,
@@ -223,16 +225,35 @@ async fn handle(
     shared.changed.notify_waiters();
     let mut response = hyper::Response::new(Full::new(Bytes::new()));
     *response.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
+    if let Some(location) = location {
+        response.headers_mut().insert(
+            hyper::header::LOCATION,
+            location.parse().expect("a location"),
+        );
+    }
     response
 }
 
-/// What the receiver does: verify, read, apply; the status to answer.
-fn answer(shared: &Shared, path_and_query: &str, body: &[u8]) -> u16 {
+/// What the receiver does: verify, read, apply; the status to answer and
+/// a location to send it to.
+fn answer(shared: &Shared, path_and_query: &str, body: &[u8]) -> (u16, Option<String>) {
     let mut book = shared.book();
     let step = book.script.pop_front();
-    if step == Some(Script::Fail) {
-        return 500;
+    match step {
+        Some(Script::Fail) => return (500, None),
+        Some(Script::Redirect(to)) => return (302, Some(to)),
+        _ => {}
     }
+    (apply(&mut book, shared, path_and_query, body, step), None)
+}
+
+fn apply(
+    book: &mut Book,
+    shared: &Shared,
+    path_and_query: &str,
+    body: &[u8],
+    step: Option<Script>,
+) -> u16 {
     let Ok(key) = shared.signer.verify(path_and_query) else {
         return 403;
     };

@@ -646,3 +646,35 @@ async fn the_worker_stops_with_the_sandbox() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_counts_as_undelivered() {
+    within(async {
+        let sandbox = sandbox().await;
+        let receiver = Receiver::start().await;
+        let elsewhere = Receiver::start().await;
+        let created = open_charge(&sandbox, &receiver, REVIEWED, "redir-1").await;
+        // Even to another loopback receiver, with a valid URL of its own.
+        let location = elsewhere.url_for(&key_of("redir-1"));
+        receiver.script(&[Script::Redirect(location)]);
+        sandbox
+            .decide_fraud(created.order_id(), FraudDecision::Accepted)
+            .expect("decided");
+        let deliveries = settled(&sandbox, created.order_id(), 1).await;
+        assert_eq!(
+            deliveries[0].attempts[0].outcome,
+            AttemptOutcome::Status(302)
+        );
+        assert_eq!(
+            deliveries[0].state,
+            DeliveryState::Pending {
+                next_at: 10 * MINUTE
+            }
+        );
+        sandbox.clock().advance(10 * MINUTE);
+        let seen = receiver.wait_seen(2).await;
+        assert_eq!(seen[1].status, 200);
+        assert!(elsewhere.seen().is_empty(), "the redirect was not followed");
+    })
+    .await;
+}
