@@ -16,18 +16,42 @@
 //! stopped, ask the customer, needs a person). A "person" then looks the
 //! open attempts up in the sandbox (as one would in the Merchant Portal)
 //! and records the resolution; a last run settles them.
+//!
+//! Some subscriptions' tokens are under fraud review: their orders come
+//! back `PENDING`, which is **not paid**. Every order carries a
+//! notification URL signed with a `NotificationSigner` for its attempt's
+//! key, pointing at a receiver this example runs on 127.0.0.1. The
+//! receiver verifies the URL, reads the body with
+//! `FraudNotification::from_json`, feeds the charge (`Charge::notification`),
+//! journals the event and answers 200 (4xx for a refused one, 500 when it
+//! cannot journal, so that the sandbox re-sends). The example decides the
+//! pending orders each way through the sandbox, advances the sandbox clock
+//! for the re-sends of deliveries that failed, and ends with every pending
+//! charge resolved. It exits non-zero on any double charge, and on any
+//! charge counted paid while its order is pending or after it was
+//! rejected or stopped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
 use klarna_customer_token::charge::{Answer, BodyDigest, Charge, Event, Next, Timestamp};
-use klarna_customer_token::sandbox::{Fault, Sandbox, SandboxToken};
+use klarna_customer_token::notification::{
+    FraudNotification, MAX_NOTIFICATION_BYTES, NotificationSigner,
+};
+use klarna_customer_token::sandbox::Fault;
+use klarna_customer_token::sandbox::{
+    DeliveryState, FraudDecision, FraudReview, OrderFraudStatus, Sandbox, SandboxToken,
+};
 use klarna_customer_token::{
-    Client, CreatedOrder, CustomerToken, IdempotencyKey, Operation, OrderLine, OrderRequest,
-    PaymentMethodType, RetryPolicy, TokenStatus,
+    Client, CreatedOrder, CustomerToken, IdempotencyKey, MerchantUrls, Operation, OrderLine,
+    OrderRequest, PaymentMethodType, RetryPolicy, TokenStatus,
 };
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
@@ -107,9 +131,16 @@ impl Journal {
     }
 }
 
-fn order_for(sub: &Subscription) -> Result<OrderRequest, klarna_customer_token::Error> {
+/// The order of one attempt of `sub`: its notification URL is signed for
+/// that attempt's key, so the body (and its digest) is the same every time
+/// the attempt is sent.
+fn order_for(
+    sub: &Subscription,
+    notify_url: &str,
+) -> Result<OrderRequest, klarna_customer_token::Error> {
     OrderRequest::builder()
         .purchase_currency("EUR")
+        .merchant_urls(MerchantUrls::new("http://127.0.0.1/thanks").with_notification(notify_url))
         .line(
             OrderLine::builder("Monthly plan")
                 .quantity(1)
@@ -141,8 +172,21 @@ fn record(journal: &mut Journal, done: CallResult) -> std::io::Result<()> {
 
 /// One billing pass over `subs`. With `crash_after`, the pass stops after
 /// that many results, abandoning the calls in flight as a crash would.
+/// The attempt a charge's next step sends, if it sends one.
+fn sends(next: &Next) -> Option<u32> {
+    match next {
+        Next::Send { attempt, .. }
+        | Next::Reconcile { attempt, .. }
+        | Next::NewAttempt { attempt, .. } => Some(*attempt),
+        // Charged, awaiting review, closed, stopped, ask the customer, or
+        // a person looks.
+        _ => None,
+    }
+}
+
 async fn run(
     client: &Client,
+    notify: &Notify,
     subs: &[Subscription],
     journal_path: &Path,
     crash_after: Option<usize>,
@@ -154,19 +198,27 @@ async fn run(
     let mut sent = 0usize;
 
     for sub in subs {
-        let order = order_for(sub)?;
-        let digest = BodyDigest::of(&sub.token, &order)?;
         let charge = charges
             .entry(sub.charge_id.clone())
             .or_insert_with(|| Charge::new(NAMESPACE, &sub.charge_id));
         let now = Timestamp::now();
-        let attempt = match charge.next_for(digest, now) {
-            Next::Send { attempt, .. }
-            | Next::Reconcile { attempt, .. }
-            | Next::NewAttempt { attempt, .. } => attempt,
-            // Charged, stopped, ask the customer, or a person looks.
-            _ => continue,
+        // The attempt decides the notification URL, hence the body: the
+        // charge's bound body for that attempt must be this one.
+        let Some(planned) = sends(&charge.next(now)) else {
+            continue;
         };
+        let order = order_for(sub, &notify.url(&charge.key(planned))?)?;
+        let digest = BodyDigest::of(&sub.token, &order)?;
+        let Some(attempt) = sends(&charge.next_for(digest, now)) else {
+            continue;
+        };
+        if attempt != planned {
+            return Err(format!(
+                "{}: attempt {planned}'s body is not the one it was sent with",
+                sub.charge_id
+            )
+            .into());
+        }
         let Ok(intent) = charge.intent(attempt, digest, now) else {
             continue;
         };
@@ -235,6 +287,8 @@ fn resolve_as_a_person(
 fn standing(next: &Next) -> &'static str {
     match next {
         Next::Done { .. } => "charged",
+        Next::AwaitingReview { .. } => "awaiting fraud review (not paid)",
+        Next::ClosedUnpaid { .. } => "closed unpaid by fraud review",
         Next::Reconcile { .. } => "may have been created (reconcile)",
         Next::Send { .. } | Next::NewAttempt { .. } => "retry later",
         Next::AskCustomer => "ask the customer",
@@ -242,6 +296,244 @@ fn standing(next: &Next) -> &'static str {
         Next::NeedsPerson { .. } => "needs a person",
         _ => "other",
     }
+}
+
+/// The merchant's notification endpoint: signed URLs for each attempt's
+/// key, and a receiver on 127.0.0.1 that applies what verifies.
+struct Notify {
+    signer: NotificationSigner,
+    addr: SocketAddr,
+    book: Arc<Mutex<Option<Book>>>,
+}
+
+/// What the receiver holds once the runs are over: every charge, which
+/// charge each key belongs to, the journal it appends to, and the orders
+/// whose next delivery it fails (a receiver that is down for a moment).
+struct Book {
+    charges: BTreeMap<String, Charge>,
+    by_key: HashMap<IdempotencyKey, String>,
+    journal: Journal,
+    fail_once: HashSet<String>,
+    applied: usize,
+    refused: usize,
+}
+
+impl Notify {
+    async fn start() -> std::io::Result<Self> {
+        // A real system reads its secret from a vault; this run makes one.
+        let secret: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
+        let signer = NotificationSigner::new(secret).map_err(std::io::Error::other)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let book: Arc<Mutex<Option<Book>>> = Arc::new(Mutex::new(None));
+        let served = (signer.clone(), Arc::clone(&book));
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (signer, book) = served.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let (signer, book) = (signer.clone(), Arc::clone(&book));
+                        async move {
+                            let status = receive(&signer, &book, request).await;
+                            let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                            *response.status_mut() = status;
+                            Ok::<_, std::convert::Infallible>(response)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { signer, addr, book })
+    }
+
+    /// The notification URL of the attempt with this key.
+    fn url(&self, key: &IdempotencyKey) -> Result<String, Box<dyn std::error::Error>> {
+        let base = format!("http://{}/klarna/notify", self.addr);
+        Ok(self.signer.url(&base, key)?)
+    }
+
+    /// Hands the receiver the charges (from the journal) and the journal.
+    fn load(&self, journal_path: &Path, fail_once: HashSet<String>) -> std::io::Result<()> {
+        let charges = read_journal(journal_path)?;
+        let mut by_key = HashMap::new();
+        for (charge_id, charge) in &charges {
+            for attempt in 1..=charge.last_attempt() {
+                by_key.insert(charge.key(attempt), charge_id.clone());
+            }
+        }
+        let book = Book {
+            charges,
+            by_key,
+            journal: Journal::open(journal_path)?,
+            fail_once,
+            applied: 0,
+            refused: 0,
+        };
+        *self
+            .book
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))? = Some(book);
+        Ok(())
+    }
+
+    /// How many notifications were applied and refused.
+    fn counts(&self) -> (usize, usize) {
+        self.book
+            .lock()
+            .ok()
+            .and_then(|book| book.as_ref().map(|b| (b.applied, b.refused)))
+            .unwrap_or((0, 0))
+    }
+}
+
+/// One notification: verify the URL, read the body, apply it to the charge
+/// that holds the key, journal it. The status to answer.
+async fn receive(
+    signer: &NotificationSigner,
+    book: &Mutex<Option<Book>>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::StatusCode {
+    use hyper::StatusCode;
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    // The URL is the secret: never log it whole.
+    let Ok(key) = signer.verify(&path) else {
+        return StatusCode::FORBIDDEN;
+    };
+    let Ok(body) = Limited::new(request.into_body(), MAX_NOTIFICATION_BYTES)
+        .collect()
+        .await
+    else {
+        return StatusCode::PAYLOAD_TOO_LARGE;
+    };
+    let Ok(notification) = FraudNotification::from_json(&body.to_bytes()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let Ok(mut guard) = book.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    };
+    let Some(book) = guard.as_mut() else {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    };
+    if book.fail_once.remove(notification.order_id()) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    let Some(charge_id) = book.by_key.get(&key).cloned() else {
+        book.refused += 1;
+        return StatusCode::NOT_FOUND;
+    };
+    let Some(charge) = book.charges.get_mut(&charge_id) else {
+        book.refused += 1;
+        return StatusCode::NOT_FOUND;
+    };
+    let event = match charge.notification(&key, &notification, Timestamp::now()) {
+        Ok(event) => event,
+        Err(e) => {
+            eprintln!("{charge_id}: notification refused: {e}");
+            book.refused += 1;
+            return StatusCode::CONFLICT;
+        }
+    };
+    // Journaled before it counts; if that fails, Klarna re-sends.
+    if book.journal.write(&charge_id, &event).is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    charge.apply(event);
+    book.applied += 1;
+    StatusCode::OK
+}
+
+/// Decides every pending order through the sandbox (some each way), then
+/// moves the sandbox clock in 10-minute steps until every notification is
+/// delivered. The decisions made.
+async fn review(
+    sandbox: &Sandbox,
+    notify: &Notify,
+    journal_path: &Path,
+) -> Result<BTreeMap<&'static str, usize>, Box<dyn std::error::Error>> {
+    let pending: Vec<String> = sandbox
+        .orders()
+        .into_iter()
+        .filter(|o| o.fraud_status == OrderFraudStatus::Pending)
+        .map(|o| o.order_id)
+        .collect();
+    // Every fifth receiver delivery fails once: the sandbox re-sends it.
+    let fail_once = pending.iter().step_by(5).cloned().collect();
+    notify.load(journal_path, fail_once)?;
+    let mut decided: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (j, order_id) in pending.iter().enumerate() {
+        let decision = match j % 5 {
+            0..=2 => FraudDecision::Accepted,
+            3 => FraudDecision::Rejected,
+            _ => FraudDecision::Stopped,
+        };
+        sandbox.decide_fraud(order_id, decision)?;
+        *decided.entry(decision.as_str()).or_default() += 1;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let deliveries = sandbox.notifications();
+        let now = sandbox.clock().now();
+        if deliveries
+            .iter()
+            .all(|d| d.state == DeliveryState::Delivered)
+        {
+            break;
+        }
+        if deliveries.iter().any(|d| d.state == DeliveryState::GivenUp) {
+            return Err("a notification was given up".into());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err("the notifications were not delivered within 60 s".into());
+        }
+        let waiting = deliveries.iter().all(|d| match d.state {
+            DeliveryState::Pending { next_at } => next_at > now,
+            _ => d.state == DeliveryState::Delivered,
+        });
+        if waiting {
+            // Only re-sends are left: move to the next 10-minute step.
+            sandbox.clock().advance(Duration::from_secs(600));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(decided)
+}
+
+/// Subscriptions the journal counts as paid while the sandbox holds their
+/// order as pending, rejected or stopped.
+fn paid_but_not_accepted(
+    sandbox: &Sandbox,
+    subs: &[Subscription],
+    journal_path: &Path,
+) -> std::io::Result<Vec<String>> {
+    let charges = read_journal(journal_path)?;
+    let mut wrong = Vec::new();
+    for sub in subs {
+        let Some(charge) = charges.get(&sub.charge_id) else {
+            continue;
+        };
+        if !charge.is_paid(Timestamp::now()) {
+            continue;
+        }
+        for order in sandbox.orders_for(&sub.token) {
+            if order.fraud_status != OrderFraudStatus::Accepted {
+                wrong.push(format!(
+                    "{} counted paid, its order is {}",
+                    sub.charge_id, order.fraud_status
+                ));
+            }
+        }
+    }
+    Ok(wrong)
 }
 
 fn journal_path() -> PathBuf {
@@ -272,6 +564,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .attempt_timeout(Duration::from_secs(5))
         .build()?;
 
+    let notify = Notify::start().await?;
+
     let mut subs = Vec::with_capacity(count);
     for i in 0..count {
         let status = match i {
@@ -279,12 +573,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             i if i % 53 == 11 => TokenStatus::Cancelled,
             _ => TokenStatus::Active,
         };
+        // Some customers' orders go under fraud review (any of them may
+        // also meet a fault on the way).
+        let review = if i % 5 == 4 {
+            FraudReview::Pending
+        } else {
+            FraudReview::Off
+        };
         let token = sandbox.add_token(
             SandboxToken::new(
                 format!("billing-run-token-{i:05}-a1b2c3"),
                 PaymentMethodType::Invoice,
             )
-            .with_status(status),
+            .with_status(status)
+            .with_fraud_review(review),
         )?;
         subs.push(Subscription {
             charge_id: format!("subscription-{i}/{PERIOD}"),
@@ -323,7 +625,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let journal = journal_path();
     println!("journal: {}", journal.display());
 
-    let first = run(&client, &subs, &journal, Some(count / 2)).await?;
+    let first = run(&client, &notify, &subs, &journal, Some(count / 2)).await?;
     println!(
         "run 1: {first} charges sent, then a crash after {} results",
         count / 2
@@ -331,23 +633,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Let the abandoned calls' requests settle on the server.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let second = run(&client, &subs, &journal, None).await?;
+    let second = run(&client, &notify, &subs, &journal, None).await?;
     println!("run 2 (full re-run): {second} charges sent");
-    let third = run(&client, &subs, &journal, None).await?;
+    let third = run(&client, &notify, &subs, &journal, None).await?;
     println!("run 3 (new attempts after declines, reconcile): {third} charges sent");
     let looked_up = resolve_as_a_person(&sandbox, &journal)?;
     println!("a person looked up {looked_up} charges that needed one");
-    let fourth = run(&client, &subs, &journal, None).await?;
+    let fourth = run(&client, &notify, &subs, &journal, None).await?;
     println!("run 4: {fourth} charges sent");
 
-    // Count what the server holds per subscription.
+    // Pending orders are not paid: nothing may count them as paid before
+    // the review decides.
+    let mut wrong = paid_but_not_accepted(&sandbox, &subs, &journal)?;
+    let decided = review(&sandbox, &notify, &journal).await?;
+    let (applied, refused) = notify.counts();
+    let resent = sandbox
+        .notifications()
+        .iter()
+        .filter(|d| d.attempts.len() > 1)
+        .count();
+    println!(
+        "fraud review: {} decided ({}), {applied} notifications applied, {refused} refused, \
+         {resent} re-sent after a failed delivery",
+        decided.values().sum::<usize>(),
+        decided
+            .iter()
+            .map(|(d, n)| format!("{n} {d}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    wrong.extend(paid_but_not_accepted(&sandbox, &subs, &journal)?);
+
+    // Count what the server holds per subscription: paid is an order
+    // accepted by the fraud review.
     let mut double = 0usize;
     let mut charged = 0usize;
     for sub in &subs {
         let orders = sandbox.orders_for(&sub.token);
         match orders.len() {
             0 => {}
-            1 => charged += 1,
+            1 => {
+                if orders[0].fraud_status == OrderFraudStatus::Accepted {
+                    charged += 1;
+                }
+            }
             n => {
                 double += 1;
                 eprintln!("{} charged {n} times", sub.charge_id);
@@ -367,10 +696,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {name:<32} {n}");
     }
     println!(
-        "  orders on the server: {charged} subscriptions charged once, {double} twice or more"
+        "  orders on the server: {charged} subscriptions charged once and accepted, {double} \
+         charged twice or more"
     );
     let journaled = summary.get("charged").copied().unwrap_or(0);
+    let awaiting = summary
+        .get("awaiting fraud review (not paid)")
+        .copied()
+        .unwrap_or(0);
     let _ = std::fs::remove_file(&journal);
+    if !wrong.is_empty() {
+        for line in &wrong {
+            eprintln!("{line}");
+        }
+        eprintln!("PAID WHILE PENDING, REJECTED OR STOPPED: {}", wrong.len());
+        std::process::exit(1);
+    }
+    if awaiting > 0 || decided.is_empty() {
+        eprintln!("{awaiting} charges still await the fraud review; decided: {decided:?}");
+        std::process::exit(1);
+    }
     if journaled != charged {
         eprintln!("the journal records {journaled} charges, the server holds {charged}");
         std::process::exit(1);

@@ -16,6 +16,7 @@ mod sandbox {
     mod inspection;
     mod lifecycle;
     mod limits;
+    mod pending;
     mod rate_limit;
     mod seed;
     mod steer;

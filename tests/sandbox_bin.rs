@@ -585,3 +585,180 @@ async fn the_admin_token_comes_from_a_file_and_never_from_the_command_line() {
     assert!(!stderr.contains("s3cret-on-argv"), "{stderr}");
     assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("s3cret"));
 }
+
+/// Polls `GET /__sandbox/notifications` until the first delivery has
+/// `attempts` attempts and is not being sent; that delivery.
+async fn delivery_after(base: &str, attempts: usize) -> serde_json::Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, listed) =
+            admin_call(base, reqwest::Method::GET, "notifications", None, None).await;
+        assert_eq!(status, 200);
+        let first = listed["notifications"][0].clone();
+        let made = first["attempts"].as_array().map_or(0, Vec::len);
+        if made >= attempts && first["state"] != "sending" {
+            return first;
+        }
+        assert!(Instant::now() < deadline, "{listed}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_order_decided_and_notified_over_http() {
+    use common::receiver::{Receiver, Script, charged, key_of, paid};
+    use klarna_customer_token::{FraudStatus, MerchantUrls, OrderRequest};
+
+    let mut running = Running::start(&["--port", "0"]);
+    let base = running.base_url();
+    assert!(
+        running.output().contains("notifications  to loopback only"),
+        "{}",
+        running.output()
+    );
+    let (status, added) = admin_call(
+        &base,
+        reqwest::Method::POST,
+        "tokens",
+        None,
+        Some(serde_json::json!({
+            "id": "bin-review-0001", "payment_method_type": "CARD", "fraud_review": "pending"
+        })),
+    )
+    .await;
+    assert_eq!(
+        (status, &added["fraud_review"]),
+        (201, &serde_json::json!("pending"))
+    );
+
+    let receiver = Receiver::start().await;
+    let order_for = |url: &str| {
+        let plain = support::order();
+        OrderRequest::builder()
+            .purchase_currency("EUR")
+            .merchant_urls(MerchantUrls::new("http://127.0.0.1/thanks").with_notification(url))
+            .line(plain.order_lines()[0].clone())
+            .build()
+            .expect("order")
+    };
+    let token = token("bin-review-0001");
+    let order = order_for(&receiver.url_for(&key_of("bin-1")));
+    let created = client(&base)
+        .create_order(&token, &order)
+        .with_idempotency_key(key_of("bin-1"))
+        .await
+        .expect("created");
+    assert_eq!(created.fraud_status(), &FraudStatus::Pending);
+    receiver.hold(charged("bin-1", &token, &order, &created));
+    let (_, listed) = admin_call(
+        &base,
+        reqwest::Method::GET,
+        "orders?token=bin-review-0001",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed["orders"][0]["fraud_status"], "PENDING", "{listed}");
+    let signed = receiver.url_for(&key_of("bin-1"));
+    let sig = signed.split("klarna_sig=").nth(1).expect("signed");
+    let shown = listed.to_string();
+    assert!(
+        !shown.contains(sig) && shown.contains("klarna_sig=[REDACTED]"),
+        "{shown}"
+    );
+
+    let decide = |order_id: String, decision: &'static str| {
+        let base = base.clone();
+        async move {
+            admin_call(
+                &base,
+                reqwest::Method::POST,
+                &format!("orders/{order_id}/fraud-decision"),
+                None,
+                Some(serde_json::json!({ "decision": decision })),
+            )
+            .await
+        }
+    };
+    let id = created.order_id().to_owned();
+    let (status, e) = decide(id.clone(), "MAYBE").await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["error_messages"][0]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("decision: "),
+        "{e}"
+    );
+    assert_eq!(decide("no-such-order".into(), "STOPPED").await.0, 404);
+
+    // The receiver fails the first delivery; the re-send comes 10 minutes
+    // of sandbox time later.
+    receiver.script(&[Script::Fail]);
+    let (status, decided) = decide(id.clone(), "ACCEPTED").await;
+    assert_eq!(
+        (status, &decided["fraud_status"]),
+        (200, &serde_json::json!("ACCEPTED"))
+    );
+    let (status, e) = decide(id.clone(), "REJECTED").await;
+    assert_eq!(
+        (status, &e["error_code"]),
+        (409, &serde_json::json!("ORDER_NOT_PENDING"))
+    );
+    receiver.wait_seen(1).await;
+    let first = delivery_after(&base, 1).await;
+    assert_eq!(first["order_id"], created.order_id());
+    assert_eq!(first["event_type"], "FRAUD_RISK_ACCEPTED");
+    assert_eq!(first["url"], "/notify", "the path only");
+    assert_eq!(first["state"], "pending");
+    assert_eq!(first["attempts"][0]["status"], 500);
+    let decided_ms = first["decided_at_ms"].as_u64().expect("ms");
+    assert_eq!(
+        first["next_attempt_ms"].as_u64(),
+        Some(decided_ms + 600_000)
+    );
+    assert!(!first.to_string().contains("klarna_sig"), "{first}");
+    assert!(!paid(&receiver.charge(&key_of("bin-1"))));
+
+    let (status, _) = admin_call(
+        &base,
+        reqwest::Method::POST,
+        "clock/advance",
+        None,
+        Some(serde_json::json!({"seconds": 600})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = receiver.wait_seen(2).await;
+    assert_eq!(seen[1].status, 200);
+    let delivered = delivery_after(&base, 2).await;
+    assert_eq!(delivered["state"], "delivered", "{delivered}");
+    let second = delivered["attempts"][1]["at_ms"].as_u64().expect("ms");
+    // The sandbox's own clock also runs in real time: a little past the step.
+    assert!(
+        (decided_ms + 600_000..decided_ms + 600_000 + PATIENCE.as_millis() as u64)
+            .contains(&second),
+        "{delivered}"
+    );
+    assert!(paid(&receiver.charge(&key_of("bin-1"))));
+
+    // A notification URL off this machine is refused when the order is
+    // created; nothing is ever sent to it.
+    let far = order_for(
+        &receiver
+            .url_for(&key_of("bin-2"))
+            .replace(&receiver.addr.to_string(), "receiver.invalid"),
+    );
+    let e = client(&base)
+        .create_order(&token, &far)
+        .await
+        .expect_err("refused");
+    assert_eq!(e.status(), Some(400));
+    let messages = e.api().expect("API error").error_messages().join("; ");
+    assert!(
+        messages.starts_with("merchant_urls.notification: "),
+        "{messages}"
+    );
+    running.interrupt();
+    assert!(running.wait_exit().success());
+}

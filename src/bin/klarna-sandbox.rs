@@ -18,6 +18,11 @@
 //! the last 10,000 requests and 100,000 orders for it to list; with it off
 //! it keeps neither (nothing could read them). Everything else it keeps is
 //! bounded as in the library.
+//!
+//! Fraud-review notifications (a token with `"fraud_review": "pending"`,
+//! decided through `POST /__sandbox/orders/{order_id}/fraud-decision`) go
+//! to loopback only, unless `--notify-allow HOST` allows a host: the
+//! sandbox must not become a way to reach other hosts.
 
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -37,12 +42,17 @@ OPTIONS:
     --bind ADDRESS             address to listen on (default 127.0.0.1; 0.0.0.0 for every
                                interface; a Rust client then needs .allow_insecure_http())
     --tokens FILE              add the tokens in this JSON file (one token or a list:
-                               {\"id\", \"payment_method_type\", \"status\", \"card\", \"direct_debit\"})
+                               {\"id\", \"payment_method_type\", \"status\", \"card\", \"direct_debit\",
+                               \"fraud_review\": \"off\" or \"pending\"})
     --admin-token-file PATH    require the bearer token in this file (its first line) on the
                                admin API (/__sandbox/); turns the admin API on beyond loopback.
                                Or set KLARNA_SANDBOX_ADMIN_TOKEN. Never on the command line,
                                where every local user sees it
     --no-admin                 no admin API, even on loopback
+    --notify-allow HOST        also deliver fraud-review notifications to this host (a name or
+                               an IP address; repeatable). By default only to loopback
+                               (127.0.0.0/8, ::1, localhost); other notification URLs are
+                               refused when the order is created
     --rate-limit PER_SECOND    answer 429 past this many requests per second
     --max-connections N        open connections at most (default 1024, lowered below the
                                open-file limit); at the cap the longest-idle one is closed
@@ -73,6 +83,8 @@ struct Options {
     rate_limit: Option<u32>,
     max_connections: usize,
     max_idempotency_keys: usize,
+    /// `--notify-allow`, in the order given.
+    notify_allow: Vec<String>,
 }
 
 /// The value of option `name`, parsed; the messages say what was wanted.
@@ -113,6 +125,7 @@ fn parse(
         rate_limit: None,
         max_connections: defaults::MAX_CONNECTIONS,
         max_idempotency_keys: defaults::MAX_IDEMPOTENCY_KEYS,
+        notify_allow: Vec::new(),
     };
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -141,6 +154,10 @@ fn parse(
                 options.admin_token_file = Some(PathBuf::from(path));
             }
             "--no-admin" => options.no_admin = true,
+            "--notify-allow" => {
+                let host: String = value(p, &name, "a host name or IP address")?;
+                options.notify_allow.push(notify_host(&host)?);
+            }
             "--rate-limit" => options.rate_limit = Some(value(p, &name, "a number")?),
             "--max-connections" => options.max_connections = value(p, &name, "a number")?,
             "--max-idempotency-keys" => {
@@ -161,6 +178,29 @@ fn parse(
         ));
     }
     Ok(Some(options))
+}
+
+/// A `--notify-allow` host: a name or an IP address (an IPv6 one with or
+/// without brackets), nothing more.
+fn notify_host(host: &str) -> Result<String, String> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if bare.parse::<IpAddr>().is_ok() {
+        return Ok(bare.to_owned());
+    }
+    let name_like = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if name_like {
+        Ok(host.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "--notify-allow takes a host name or an IP address, not {host:?}"
+        ))
+    }
 }
 
 /// The admin token: from [`ADMIN_TOKEN_ENV`], or the first line of the
@@ -264,6 +304,9 @@ async fn main() -> ExitCode {
     if let Some(limit) = options.rate_limit {
         builder = builder.rate_limit(limit);
     }
+    for host in &options.notify_allow {
+        builder = builder.notify_allow(host.clone());
+    }
     let sandbox = match builder.start().await {
         Ok(sandbox) => sandbox,
         Err(e) => {
@@ -323,6 +366,14 @@ fn print_banner(sandbox: &Sandbox, options: &Options, admin: &AdminAccess) {
     }
     if let Some(limit) = options.rate_limit {
         println!("  rate limit     {limit} requests per second");
+    }
+    if options.notify_allow.is_empty() {
+        println!("  notifications  to loopback only (--notify-allow HOST adds a host)");
+    } else {
+        println!(
+            "  notifications  to loopback and {}",
+            options.notify_allow.join(", ")
+        );
     }
     println!(
         "  limits         {} connections, {} idempotency keys, heads {} s, bodies {} s",
@@ -386,6 +437,29 @@ mod tests {
         assert!(parse(&["--port", "x"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
         assert!(parse(&["--admin-token-file"]).is_err());
+    }
+
+    #[test]
+    fn notify_allow_takes_host_names_and_addresses_only() {
+        let parse = |list: &[&str]| parse(args(list), None);
+        let o = parse(&[
+            "--notify-allow",
+            "Receiver.Example.internal",
+            "--notify-allow=[fd00::1]",
+            "--notify-allow",
+            "10.0.0.5",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            o.notify_allow,
+            ["receiver.example.internal", "fd00::1", "10.0.0.5"]
+        );
+        assert!(parse(&[]).unwrap().unwrap().notify_allow.is_empty());
+        for bad in ["", "http://x", "x/y", "a b", "user@host", "host:80"] {
+            assert!(parse(&["--notify-allow", bad]).is_err(), "{bad:?}");
+        }
+        assert!(parse(&["--notify-allow"]).is_err());
     }
 
     #[test]

@@ -39,6 +39,13 @@ impl OrderBody {
             redirect_url: Some(redirect_url),
         }
     }
+
+    /// The same order with this fraud status (the sandbox's `PENDING`).
+    #[cfg(feature = "sandbox")]
+    pub(crate) fn with_fraud_status(mut self, fraud_status: FraudStatus) -> Self {
+        self.fraud_status = fraud_status;
+        self
+    }
 }
 
 /// An order Klarna created, with the idempotency key that created it.

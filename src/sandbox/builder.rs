@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::token::seeded_tokens;
 use super::{
-    Inner, Sandbox, SandboxClock, SandboxToken, admin, credentials, defaults, server, state,
+    Inner, Sandbox, SandboxClock, SandboxToken, admin, credentials, defaults, notify, server, state,
 };
 use crate::clock::VirtualClock;
 use crate::{Client, ClientBuilder, CustomerToken};
@@ -48,6 +48,8 @@ pub struct SandboxBuilder {
     max_connections: usize,
     header_read_timeout: Duration,
     body_read_timeout: Duration,
+    notify_allow: Vec<String>,
+    max_notifications: usize,
 }
 
 impl Default for SandboxBuilder {
@@ -68,6 +70,8 @@ impl Default for SandboxBuilder {
             max_connections: defaults::MAX_CONNECTIONS,
             header_read_timeout: defaults::HEADER_READ_TIMEOUT,
             body_read_timeout: defaults::BODY_READ_TIMEOUT,
+            notify_allow: Vec::new(),
+            max_notifications: defaults::MAX_NOTIFICATIONS,
         }
     }
 }
@@ -197,6 +201,22 @@ impl SandboxBuilder {
         self.body_read_timeout = timeout;
         self
     }
+    /// Also delivers fraud-review notifications to this host (a name, or
+    /// an IPv4 or IPv6 address); call once per host. By default the sandbox
+    /// delivers only to loopback (`127.0.0.0/8`, `::1`, `localhost`, which
+    /// it resolves to loopback itself), so that it cannot be used to reach
+    /// other hosts: create-order refuses any other
+    /// `merchant_urls.notification` with a 400 naming that field.
+    pub fn notify_allow(mut self, host: impl Into<String>) -> Self {
+        self.notify_allow.push(host.into());
+        self
+    }
+    /// Keeps at most this many notification deliveries (default 10,000;
+    /// see [`defaults::MAX_NOTIFICATIONS`]).
+    pub fn max_notifications(mut self, deliveries: usize) -> Self {
+        self.max_notifications = deliveries;
+        self
+    }
 
     /// Binds and starts serving on the current tokio runtime.
     ///
@@ -232,6 +252,8 @@ impl SandboxBuilder {
                 body_read_timeout: self.body_read_timeout,
                 admin: self.admin.into_check(),
                 loopback: addr.ip().is_loopback(),
+                notify_allow: self.notify_allow,
+                max_notifications: self.max_notifications,
             },
             clock,
             seed,
@@ -244,6 +266,13 @@ impl SandboxBuilder {
             header_read_timeout: self.header_read_timeout,
         };
         let max_connections = limits.max_connections;
+        let sender = notify::worker::client(&state.notify).map_err(std::io::Error::other)?;
+        let weak = Arc::downgrade(&state);
+        let notifier = tokio::spawn(notify::worker::run(
+            Arc::clone(&state.notify),
+            sender,
+            move || weak.upgrade().map(|shared| shared.clock.now()),
+        ));
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state), limits));
         Ok(Sandbox {
             inner: Arc::new(Inner {
@@ -251,6 +280,7 @@ impl SandboxBuilder {
                 addr,
                 client,
                 task,
+                notifier,
                 max_connections,
             }),
         })

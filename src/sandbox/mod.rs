@@ -53,6 +53,8 @@
 //! | a new connection while every one of the 1,024 is busy with a request | 503 `SERVICE_UNAVAILABLE` with `Retry-After: 1`, or a closed connection |
 //! | known path, wrong method | 405 `METHOD_NOT_ALLOWED` with `Allow` |
 //! | cancel | 202, also for a token that is already cancelled |
+//! | create-order, a token under fraud review | 200 with `fraud_status` `PENDING` |
+//! | create-order, a notification URL beyond loopback and the allowed hosts | 400 `BAD_VALUE`, "merchant_urls.notification: …" |
 //! | over the rate limit | 429 with `X-Ratelimit-Limit`, `X-Ratelimit-Remaining`, `X-Ratelimit-Reset` |
 //!
 //! Every answer carries a `Klarna-Correlation-Id` header, and every JSON
@@ -75,6 +77,33 @@
 //! [`VirtualClock`](crate::clock::VirtualClock) that the clients it hands
 //! out share: a client's wait out of a 429 costs no real time and moves the
 //! rate-limit window and the 24-hour idempotency window with it.
+//!
+//! # Pending orders
+//!
+//! A token added with
+//! [`SandboxToken::with_fraud_review`]`(`[`FraudReview::Pending`]`)` gets
+//! its orders answered `fraud_status: "PENDING"`.
+//! [`Sandbox::decide_fraud`] decides one (`ACCEPTED` or `REJECTED` a
+//! pending order, `STOPPED` any order), and the sandbox then delivers the
+//! notification as Klarna does: a `POST` of `{"order_id", "event_type",
+//! "decided_at"}` to the order's `merchant_urls.notification`, one delivery
+//! at a time per order, [`defaults::NOTIFICATION_TIMEOUT`] per delivery
+//! (real time), no proxy and no redirects, at most
+//! [`defaults::MAX_NOTIFICATION_ANSWER_BYTES`] of the answer read. Until an
+//! answer is `200` it is re-sent at every 10-minute step of **sandbox
+//! time** after the decision, for 24 hours, then given up: moving the
+//! [`SandboxClock`] runs the schedule, due deliveries going out within
+//! about 200 ms of real time. [`Sandbox::notifications`] lists every
+//! delivery with its URL cut to its path (a signed URL's query is a
+//! secret), each attempt's sandbox time and outcome, and where it stands.
+//!
+//! The sandbox delivers only to loopback (`127.0.0.0/8`, `::1`, and
+//! `localhost`, which it resolves to loopback itself) unless
+//! [`SandboxBuilder::notify_allow`] allows a host: create-order refuses any
+//! other notification URL with a 400 naming `merchant_urls.notification`,
+//! so that the sandbox cannot be used to reach other hosts. At most
+//! [`defaults::MAX_NOTIFICATIONS`] deliveries are kept, and the worker
+//! stops with the sandbox.
 //!
 //! # Limits
 //!
@@ -127,7 +156,9 @@ mod clock;
 mod create;
 mod fault;
 mod guard;
+mod notify;
 mod record;
+mod review;
 mod router;
 mod server;
 mod state;
@@ -144,6 +175,10 @@ pub use builder::{AdminAccess, SandboxBuilder};
 pub use clock::SandboxClock;
 pub use fault::Fault;
 pub use record::{RecordedRequest, StoredOrder};
+pub use review::{
+    AttemptOutcome, DecisionError, DeliveryAttempt, DeliveryState, FraudDecision, FraudReview,
+    NotificationDelivery, OrderFraudStatus,
+};
 pub use token::SandboxToken;
 
 /// The largest request body the sandbox accepts (10 MiB); larger bodies get
@@ -177,6 +212,20 @@ pub mod defaults {
     /// How long a request may take to send its body, counted from when its
     /// head arrived.
     pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Fraud-review notifications kept at most (being delivered, delivered
+    /// or given up); past it the oldest finished one is forgotten, and a
+    /// decision is refused when none is finished.
+    pub const MAX_NOTIFICATIONS: usize = 10_000;
+    /// How long one notification delivery may take, connecting included
+    /// (real time).
+    pub const NOTIFICATION_TIMEOUT: Duration = super::notify::worker::TIMEOUT;
+    /// How often an undelivered notification is re-sent (sandbox time).
+    pub const NOTIFICATION_RETRY: Duration = super::notify::RETRY_EVERY;
+    /// How long after the decision a notification is re-sent (sandbox
+    /// time).
+    pub const NOTIFICATION_WINDOW: Duration = super::notify::WINDOW;
+    /// The most of a receiver's answer the sandbox reads.
+    pub const MAX_NOTIFICATION_ANSWER_BYTES: usize = super::notify::worker::MAX_ANSWER_BYTES;
 }
 
 /// The tokens every sandbox starts with.
@@ -215,6 +264,8 @@ struct Inner {
     addr: SocketAddr,
     client: Client,
     task: tokio::task::JoinHandle<()>,
+    /// The notification worker.
+    notifier: tokio::task::JoinHandle<()>,
     max_connections: usize,
 }
 
@@ -229,6 +280,7 @@ impl fmt::Debug for Sandbox {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.task.abort();
+        self.notifier.abort();
     }
 }
 
@@ -399,10 +451,63 @@ impl Sandbox {
 
     /// Goes back to the starting state: the starting tokens (seeded and
     /// added on the builder) with their starting statuses, and no orders,
-    /// idempotency keys, faults or recorded requests; the rate-limit window
+    /// idempotency keys, faults, notification deliveries (one being sent
+    /// is not recorded) or recorded requests; the rate-limit window
     /// starts afresh. The clock keeps its time.
     pub fn reset(&self) {
         self.state().reset();
+    }
+
+    /// Decides an order's fraud review: `ACCEPTED` or `REJECTED` a
+    /// `PENDING` order, `STOPPED` any order. When the order has a
+    /// `merchant_urls.notification`, the sandbox then delivers the
+    /// notification to it (see "Pending orders" in the module docs).
+    /// Returns the order as it is now.
+    ///
+    /// ```
+    /// use klarna_customer_token::sandbox::{
+    ///     FraudDecision, FraudReview, OrderFraudStatus, Sandbox, SandboxToken,
+    /// };
+    /// use klarna_customer_token::{FraudStatus, OrderLine, OrderRequest, PaymentMethodType};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = Sandbox::start().await?;
+    /// let token = sandbox.add_token(
+    ///     SandboxToken::new("under-review-0001", PaymentMethodType::Card)
+    ///         .with_fraud_review(FraudReview::Pending),
+    /// )?;
+    /// let order = OrderRequest::builder()
+    ///     .purchase_currency("USD")
+    ///     .line(OrderLine::builder("Plan").quantity(1).unit_price(1000).tax_rate(0).build()?)
+    ///     .build()?;
+    /// let created = sandbox.client().create_order(&token, &order).await?;
+    /// assert_eq!(created.fraud_status(), &FraudStatus::Pending);
+    ///
+    /// let decided = sandbox.decide_fraud(created.order_id(), FraudDecision::Accepted)?;
+    /// assert_eq!(decided.fraud_status, OrderFraudStatus::Accepted);
+    /// // Accepted once: only STOPPED may follow.
+    /// assert!(sandbox.decide_fraud(created.order_id(), FraudDecision::Rejected).is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`DecisionError`]: no such order, an order that is not `PENDING`
+    /// for `ACCEPTED` or `REJECTED`, or a full notification queue; nothing
+    /// changes then.
+    pub fn decide_fraud(
+        &self,
+        order_id: &str,
+        decision: FraudDecision,
+    ) -> Result<StoredOrder, DecisionError> {
+        self.state().decide_fraud(order_id, decision)
+    }
+
+    /// Every notification delivery the sandbox keeps, oldest first: its
+    /// order, event, URL cut to its path, every attempt's sandbox time and
+    /// outcome, and where it stands.
+    pub fn notifications(&self) -> Vec<NotificationDelivery> {
+        self.state().notifications()
     }
 
     /// The sandbox's clock.

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::MAX_RECORDED_BYTES;
+use super::review::OrderFraudStatus;
 use crate::operation::Operation;
 use crate::token::redact_token;
 use crate::{CustomerToken, IdempotencyKey, OrderRequest};
@@ -23,6 +24,11 @@ pub struct StoredOrder {
     pub order: OrderRequest,
     /// Sandbox time when it was stored.
     pub created_at: Duration,
+    /// Its fraud status now: `PENDING` for a token under
+    /// [`FraudReview::Pending`](super::FraudReview::Pending) until decided
+    /// ([`Sandbox::decide_fraud`](super::Sandbox::decide_fraud)), else
+    /// `ACCEPTED`.
+    pub fraud_status: OrderFraudStatus,
 }
 
 /// A request the sandbox received. Its `Debug` output hides the

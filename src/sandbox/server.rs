@@ -451,6 +451,8 @@ mod tests {
                 body_read_timeout: Duration::from_secs(1),
                 admin: None,
                 loopback: true,
+                notify_allow: Vec::new(),
+                max_notifications: 1,
             },
             super::super::SandboxClock::new(None),
             Vec::new(),

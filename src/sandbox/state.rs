@@ -5,14 +5,20 @@
 mod keys;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use super::answer::Answer;
 use super::canonical::Digest;
 use super::fault::FaultKind;
+use super::notify::{Hub, Targets};
+use super::review::{
+    DecisionError, FraudDecision, FraudReview, NotificationDelivery, OrderFraudStatus,
+};
 use super::{Fault, RecordedRequest, SandboxClock, SandboxToken, StoredOrder};
-use crate::enums::{AuthorizedPaymentMethodType, ErrorCode, PaymentMethodType, TokenStatus};
+use crate::enums::{
+    AuthorizedPaymentMethodType, ErrorCode, FraudStatus, PaymentMethodType, TokenStatus,
+};
 use crate::operation::Operation;
 use crate::order::OrderBody;
 use crate::payment_method::AuthorizedPaymentMethod;
@@ -55,6 +61,10 @@ pub(crate) struct Config {
     /// Whether the sandbox listens on a loopback address: every request
     /// must then name a loopback host (see `guard`).
     pub(crate) loopback: bool,
+    /// The hosts besides loopback that notifications may go to.
+    pub(crate) notify_allow: Vec<String>,
+    /// Notifications kept at most (being delivered, delivered, given up).
+    pub(crate) max_notifications: usize,
 }
 
 struct State {
@@ -83,6 +93,8 @@ pub(crate) struct Shared {
     pub(crate) admin: Option<super::admin::Access>,
     /// Whether the sandbox listens on a loopback address (see `guard`).
     pub(crate) loopback: bool,
+    /// Fraud-review notifications: the queue the worker sends from.
+    pub(crate) notify: Arc<Hub>,
     state: Mutex<State>,
 }
 
@@ -94,6 +106,10 @@ impl Shared {
             body_read_timeout: config.body_read_timeout,
             admin: config.admin,
             loopback: config.loopback,
+            notify: Arc::new(Hub::new(
+                Targets::new(&config.notify_allow),
+                config.max_notifications,
+            )),
             state: Mutex::new(State {
                 seed,
                 rate_window: config.rate_window,
@@ -175,6 +191,7 @@ impl Shared {
         state.answer_bytes = 0;
         state.faults.clear();
         state.requests.clear();
+        self.notify.clear();
         if let Some(window) = state.rate.as_mut() {
             window.start = now;
             window.count = 0;
@@ -305,11 +322,54 @@ impl Shared {
         let now = self.clock.now();
         let mut state = self.lock();
         let (guard, key) = key.unzip();
-        let answer = state.charge(token_id, order, key, now, correlation_id);
+        let answer = state.charge(
+            token_id,
+            order,
+            key,
+            now,
+            &self.notify.targets,
+            correlation_id,
+        );
         if let Some(guard) = guard {
             state.finish_key(guard, body, &answer, now);
         }
         answer
+    }
+}
+
+impl Shared {
+    /// Decides an order's fraud review and queues its notification (when
+    /// the order has a notification URL), all in one step: the order as it
+    /// is now.
+    pub(crate) fn decide_fraud(
+        &self,
+        order_id: &str,
+        decision: FraudDecision,
+    ) -> Result<StoredOrder, DecisionError> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let order = state
+            .orders
+            .iter_mut()
+            .find(|o| o.order_id == order_id)
+            .ok_or_else(|| DecisionError::UnknownOrder(order_id.to_owned()))?;
+        if decision != FraudDecision::Stopped && order.fraud_status != OrderFraudStatus::Pending {
+            return Err(DecisionError::NotPending {
+                order_id: order_id.to_owned(),
+                status: order.fraud_status,
+                decision: decision.as_str(),
+            });
+        }
+        if let Some(url) = order.order.merchant_urls().and_then(|u| u.notification()) {
+            self.notify.enqueue(order_id, decision.event(), url, now)?;
+        }
+        order.fraud_status = decision.status();
+        Ok(order.clone())
+    }
+
+    /// Every notification delivery kept, oldest first.
+    pub(crate) fn notifications(&self) -> Vec<NotificationDelivery> {
+        self.notify.list()
     }
 }
 
@@ -322,6 +382,7 @@ impl State {
         order: Result<OrderRequest, String>,
         key: Option<IdempotencyKey>,
         now: Duration,
+        targets: &Targets,
         correlation_id: &str,
     ) -> Answer {
         let Some(known) = self.tokens.get(token_id) else {
@@ -331,6 +392,10 @@ impl State {
             return Answer::error_one(403, code, message, correlation_id);
         }
         let method_type = authorized_type(&known.payment_method_type);
+        let fraud_status = match known.fraud_review {
+            FraudReview::Pending => OrderFraudStatus::Pending,
+            _ => OrderFraudStatus::Accepted,
+        };
         let order = match order {
             Ok(order) => order,
             Err(message) => {
@@ -341,6 +406,18 @@ impl State {
             let messages = violations.iter().map(ToString::to_string).collect();
             return Answer::error(400, ErrorCode::BadValue, messages, correlation_id);
         }
+        // The sandbox must not become a way to reach other hosts: a
+        // notification URL it would not deliver to is refused now.
+        if let Some(url) = order.merchant_urls().and_then(|u| u.notification())
+            && let Err(message) = targets.check(url)
+        {
+            return Answer::error_one(
+                400,
+                ErrorCode::BadValue,
+                format!("merchant_urls.notification: {message}"),
+                correlation_id,
+            );
+        }
         let Ok(token) = CustomerToken::new(token_id) else {
             return token_not_found(correlation_id);
         };
@@ -349,13 +426,18 @@ impl State {
             order_id.clone(),
             AuthorizedPaymentMethod::new(method_type),
             format!("https://sandbox.invalid/v1/orders/{order_id}/redirect"),
-        );
+        )
+        .with_fraud_status(match fraud_status {
+            OrderFraudStatus::Pending => FraudStatus::Pending,
+            _ => FraudStatus::Accepted,
+        });
         self.store(StoredOrder {
             order_id,
             token,
             idempotency_key: key,
             order,
             created_at: now,
+            fraud_status,
         });
         Answer::json(200, &created)
     }

@@ -1,5 +1,6 @@
 //! The tokens a sandbox knows.
 
+use super::review::FraudReview;
 use super::tokens;
 use crate::enums::{PaymentMethodType, TokenStatus};
 use crate::token::{CardInformation, DirectDebitInformation, TokenDetails};
@@ -24,6 +25,7 @@ pub struct SandboxToken {
     pub(crate) payment_method_type: PaymentMethodType,
     pub(crate) card: Option<CardInformation>,
     pub(crate) direct_debit: Option<DirectDebitInformation>,
+    pub(crate) fraud_review: FraudReview,
 }
 
 impl SandboxToken {
@@ -63,6 +65,7 @@ impl SandboxToken {
             payment_method_type,
             card: None,
             direct_debit: None,
+            fraud_review: FraudReview::Off,
         }
     }
     /// The token's id.
@@ -84,6 +87,28 @@ impl SandboxToken {
     /// The direct-debit details, if the token has them.
     pub fn direct_debit(&self) -> Option<&DirectDebitInformation> {
         self.direct_debit.as_ref()
+    }
+    /// How the token's orders pass fraud review (default
+    /// [`FraudReview::Off`]: accepted at once).
+    pub fn fraud_review(&self) -> FraudReview {
+        self.fraud_review
+    }
+    /// Puts the token's orders under fraud review: with
+    /// [`FraudReview::Pending`], create-order answers `fraud_status:
+    /// "PENDING"` until [`Sandbox::decide_fraud`](super::Sandbox::decide_fraud)
+    /// decides, and the sandbox then delivers the notification.
+    ///
+    /// ```
+    /// use klarna_customer_token::sandbox::{FraudReview, SandboxToken};
+    /// use klarna_customer_token::PaymentMethodType;
+    ///
+    /// let token = SandboxToken::new("under-review-0001", PaymentMethodType::Card)
+    ///     .with_fraud_review(FraudReview::Pending);
+    /// assert_eq!(token.fraud_review(), FraudReview::Pending);
+    /// ```
+    pub fn with_fraud_review(mut self, review: FraudReview) -> Self {
+        self.fraud_review = review;
+        self
     }
     /// Sets the token's status.
     pub fn with_status(mut self, status: TokenStatus) -> Self {

@@ -5,4 +5,6 @@
 pub mod capture;
 pub mod fixtures;
 #[cfg(feature = "sandbox")]
+pub mod receiver;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;

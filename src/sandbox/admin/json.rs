@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::enums::{PaymentMethodType, TokenStatus};
+use crate::notification::signer::hide_signatures;
 use crate::operation::Operation;
-use crate::order::OrderRequest;
 use crate::sandbox::fault::{FaultKind, Phase};
+use crate::sandbox::review::{
+    AttemptOutcome, DeliveryState, FraudDecision, FraudReview, NotificationDelivery,
+};
 use crate::sandbox::{Fault, RecordedRequest, SandboxToken, StoredOrder};
 use crate::violation::json_path;
 use crate::{CustomerToken, IdempotencyKey};
@@ -26,6 +29,9 @@ pub(super) struct TokenJson {
     card: Option<CardJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     direct_debit: Option<DirectDebitJson>,
+    /// `"off"` (the default: orders accepted at once) or `"pending"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fraud_review: Option<String>,
 }
 
 fn active() -> TokenStatus {
@@ -70,8 +76,19 @@ impl TryFrom<TokenJson> for SandboxToken {
                 format!("must be one of {}", PaymentMethodType::KNOWN.join(", ")),
             ));
         }
-        let mut token =
-            SandboxToken::new(json.id, json.payment_method_type).with_status(json.status);
+        let review = match json.fraud_review.as_deref() {
+            None | Some("off") => FraudReview::Off,
+            Some("pending") => FraudReview::Pending,
+            Some(other) => {
+                return Err((
+                    "fraud_review".to_owned(),
+                    format!("{other:?} is neither \"off\" nor \"pending\""),
+                ));
+            }
+        };
+        let mut token = SandboxToken::new(json.id, json.payment_method_type)
+            .with_status(json.status)
+            .with_fraud_review(review);
         if let Some(card) = json.card {
             token = token.with_card(card.brand, card.expiry_date, card.masked_number);
         }
@@ -96,6 +113,8 @@ impl From<&SandboxToken> for TokenJson {
             direct_debit: token.direct_debit().map(|direct_debit| DirectDebitJson {
                 masked_number: direct_debit.masked_number().to_owned(),
             }),
+            fraud_review: (token.fraud_review() != FraudReview::Off)
+                .then(|| token.fraud_review().as_str().to_owned()),
         }
     }
 }
@@ -343,8 +362,11 @@ pub(super) fn millis(duration: Duration) -> u64 {
 #[derive(Serialize)]
 pub(super) struct OrderView<'a> {
     created_at_ms: u64,
+    fraud_status: &'static str,
     idempotency_key: Option<&'a str>,
-    order: &'a OrderRequest,
+    /// The order as received, with the signature of any signed
+    /// notification URL (`klarna_sig`) shown as `[REDACTED]`.
+    order: Value,
     order_id: &'a str,
     token: &'a str,
 }
@@ -353,8 +375,9 @@ impl<'a> From<&'a StoredOrder> for OrderView<'a> {
     fn from(order: &'a StoredOrder) -> Self {
         Self {
             created_at_ms: millis(order.created_at),
+            fraud_status: order.fraud_status.as_str(),
             idempotency_key: order.idempotency_key.as_ref().map(IdempotencyKey::as_str),
-            order: &order.order,
+            order: without_signatures(serde_json::to_value(&order.order).unwrap_or_default()),
             order_id: &order.order_id,
             token: order.token.as_str(),
         }
@@ -363,6 +386,22 @@ impl<'a> From<&'a StoredOrder> for OrderView<'a> {
 
 /// A recorded request as the admin API shows it: credentials and tokens
 /// redacted.
+/// Every string in `value` with its `klarna_sig` values hidden: a signed
+/// notification URL is a secret, and the admin API never shows it whole.
+fn without_signatures(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(hide_signatures(&text).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_signatures).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| (name, without_signatures(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 #[derive(Serialize)]
 pub(super) struct RequestView {
     headers: Vec<(String, String)>,
@@ -390,6 +429,81 @@ impl From<&RecordedRequest> for RequestView {
 #[serde(deny_unknown_fields)]
 pub(super) struct StatusSpec {
     pub(super) status: TokenStatus,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DecisionSpec {
+    decision: String,
+}
+
+impl DecisionSpec {
+    /// The decision, or what is wrong with it.
+    pub(super) fn decision(&self) -> Result<FraudDecision, String> {
+        match self.decision.as_str() {
+            "ACCEPTED" => Ok(FraudDecision::Accepted),
+            "REJECTED" => Ok(FraudDecision::Rejected),
+            "STOPPED" => Ok(FraudDecision::Stopped),
+            other => Err(format!(
+                "decision: {other:?} is none of ACCEPTED, REJECTED, STOPPED"
+            )),
+        }
+    }
+}
+
+/// A notification delivery as `GET /__sandbox/notifications` shows it.
+#[derive(Serialize)]
+pub(super) struct NotificationView {
+    attempts: Vec<AttemptView>,
+    decided_at: String,
+    decided_at_ms: u64,
+    event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_ms: Option<u64>,
+    order_id: String,
+    state: &'static str,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct AttemptView {
+    at_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+}
+
+impl From<&NotificationDelivery> for NotificationView {
+    fn from(delivery: &NotificationDelivery) -> Self {
+        Self {
+            attempts: delivery
+                .attempts
+                .iter()
+                .map(|attempt| {
+                    let (status, error) = match &attempt.outcome {
+                        AttemptOutcome::Status(status) => (Some(*status), None),
+                        AttemptOutcome::Failed(error) => (None, Some(error.clone())),
+                    };
+                    AttemptView {
+                        at_ms: millis(attempt.at),
+                        error,
+                        status,
+                    }
+                })
+                .collect(),
+            decided_at: delivery.decided_at_rfc3339.clone(),
+            decided_at_ms: millis(delivery.decided_at),
+            event_type: delivery.event_type.as_str().to_owned(),
+            next_attempt_ms: match delivery.state {
+                DeliveryState::Pending { next_at } => Some(millis(next_at)),
+                _ => None,
+            },
+            order_id: delivery.order_id.clone(),
+            state: delivery.state.as_str(),
+            url: delivery.url_path.clone(),
+        }
+    }
 }
 
 #[derive(Deserialize)]

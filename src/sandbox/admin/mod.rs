@@ -18,11 +18,15 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::answer::Answer;
+use super::review::DecisionError;
 use super::state::Shared;
 use super::{Fault, SandboxToken};
 use crate::IdempotencyKey;
 use crate::enums::ErrorCode;
-use json::{AdvanceSpec, FaultSpec, FaultView, OrderView, RequestView, StatusSpec, TokenJson};
+use json::{
+    AdvanceSpec, DecisionSpec, FaultSpec, FaultView, NotificationView, OrderView, RequestView,
+    StatusSpec, TokenJson,
+};
 
 pub(crate) use json::parse_tokens;
 
@@ -212,6 +216,8 @@ pub(crate) async fn handle(
         ["tokens", id, "status"] => token_status(&call, id, body).await,
         ["faults"] => faults(&call, body).await,
         ["orders"] => orders(&call),
+        ["orders", id, "fraud-decision"] => fraud_decision(&call, id, body).await,
+        ["notifications"] => notifications(&call),
         ["requests"] => requests(&call),
         ["clock"] => clock(&call),
         ["clock", "advance"] => advance(&call, body).await,
@@ -221,7 +227,8 @@ pub(crate) async fn handle(
             ErrorCode::NotFound,
             format!(
                 "No admin resource at {path}: see tokens, tokens/{{id}}/status, faults, orders, \
-                 requests, clock, clock/advance, reset"
+                 orders/{{order_id}}/fraud-decision, notifications, requests, clock, \
+                 clock/advance, reset"
             ),
             correlation_id,
         ),
@@ -364,6 +371,64 @@ fn orders(call: &Call<'_>) -> Answer {
     });
     ok(&Orders {
         orders: stored.iter().map(OrderView::from).collect(),
+    })
+}
+
+/// `POST /__sandbox/orders/{order_id}/fraud-decision`.
+async fn fraud_decision(call: &Call<'_>, id: &str, body: Incoming) -> Answer {
+    if call.method != "POST" {
+        return call.wrong_method("POST");
+    }
+    let Some(id) = super::router::percent_decode(id) else {
+        return bad_request(
+            "path: the order id is not UTF-8".to_owned(),
+            call.correlation_id,
+        );
+    };
+    let spec: DecisionSpec = match call.read(body).await {
+        Ok(spec) => spec,
+        Err(answer) => return answer,
+    };
+    let decision = match spec.decision() {
+        Ok(decision) => decision,
+        Err(message) => return bad_request(message, call.correlation_id),
+    };
+    match call.shared.decide_fraud(&id, decision) {
+        Ok(order) => ok(&OrderView::from(&order)),
+        Err(e @ DecisionError::UnknownOrder(_)) => {
+            Answer::error_one(404, ErrorCode::NotFound, e.to_string(), call.correlation_id)
+        }
+        Err(e @ DecisionError::NotPending { .. }) => Answer::error_one(
+            409,
+            ErrorCode::Unknown("ORDER_NOT_PENDING".to_owned()),
+            e.to_string(),
+            call.correlation_id,
+        ),
+        Err(e) => Answer::error_one(
+            503,
+            ErrorCode::ServiceUnavailable,
+            e.to_string(),
+            call.correlation_id,
+        ),
+    }
+}
+
+/// `GET /__sandbox/notifications`.
+fn notifications(call: &Call<'_>) -> Answer {
+    #[derive(Serialize)]
+    struct Notifications {
+        notifications: Vec<NotificationView>,
+    }
+    if call.method != "GET" {
+        return call.wrong_method("GET");
+    }
+    ok(&Notifications {
+        notifications: call
+            .shared
+            .notifications()
+            .iter()
+            .map(NotificationView::from)
+            .collect(),
     })
 }
 
