@@ -50,8 +50,8 @@ use klarna_customer_token::sandbox::{
     DeliveryState, FraudDecision, FraudReview, OrderFraudStatus, Sandbox, SandboxToken,
 };
 use klarna_customer_token::{
-    Client, CreatedOrder, CustomerToken, IdempotencyKey, MerchantUrls, Operation, OrderLine,
-    OrderRequest, PaymentMethodType, RetryPolicy, TokenStatus,
+    Client, CreatedOrder, CustomerToken, FraudStatus, IdempotencyKey, MerchantUrls, Operation,
+    OrderLine, OrderRequest, PaymentMethodType, RetryPolicy, TokenStatus,
 };
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
@@ -273,7 +273,10 @@ fn resolve_as_a_person(
                 attempt,
                 created: !orders.is_empty(),
                 order_id: orders.first().map(|o| o.order_id.clone()),
-                fraud_status: None,
+                // What the Merchant Portal would show of the review.
+                fraud_status: orders
+                    .first()
+                    .map(|o| FraudStatus::from(o.fraud_status.as_str())),
                 at: Timestamp::now(),
             };
             journal.write(charge_id, &event)?;
