@@ -390,37 +390,41 @@ impl PartialEq for Prepared {
 }
 
 /// An order serialized once (see [`OrderRequest::prepared`]): every attempt
-/// of every call that sends the order sends these bytes. codegen's `lean`
-/// pass has the generated code hand them to reqwest as the request's body
-/// (a `Bytes` clone, not a copy) rather than serialize them again, and a
-/// call keeps them rather than a copy of the order. It is deliberately not
-/// `Serialize`: should the pass ever leave progenitor's `.json(&body)` in
-/// place, the crate does not build, rather than serialize the order twice.
-pub(crate) struct OrderJson(bytes::Bytes);
+/// of every call that sends the order sends these bytes, and a call keeps
+/// them rather than a copy of the order. The generated code sends a request
+/// body as progenitor writes it, with reqwest's `.json(&body)`: that writes
+/// the JSON held here as it is, without serializing the order again.
+pub(crate) struct OrderJson(Box<serde_json::value::RawValue>);
 
 impl OrderJson {
     pub(crate) fn new(order: &OrderRequest) -> Result<Self, serde_json::Error> {
-        order.serialized().map(|json| Self(json.into()))
+        // The JSON is taken as written, not parsed again to check it.
+        serde_json::value::to_raw_value(order).map(Self)
+    }
+
+    /// The length of the JSON, in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.get().len()
     }
 
     /// The JSON's bytes.
     #[cfg(test)]
     fn get(&self) -> &[u8] {
-        &self.0
+        self.0.get().as_bytes()
     }
 }
 
-/// The body of a request that sends the order.
-impl From<&OrderJson> for reqwest::Body {
-    fn from(json: &OrderJson) -> Self {
-        Self::from(json.0.clone())
+/// Writes the JSON as it is (serde_json writes a `RawValue` verbatim).
+impl Serialize for OrderJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
 /// The JSON holds personal data: only its size is shown.
 impl fmt::Debug for OrderJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OrderJson({} bytes)", self.0.len())
+        write!(f, "OrderJson({} bytes)", self.len())
     }
 }
 
