@@ -7,8 +7,8 @@
 //!
 //! - `amounts`: Klarna's arithmetic (line totals, line tax, order totals),
 //!   used by the builders and by the validation;
-//! - `validate`: every rule an order must pass, and `size`, the 1 MB body
-//!   limit;
+//! - `validate`: every rule an order must pass; `size` measures the JSON
+//!   for the 1 MB body limit;
 //! - `fields`: the one table of each object's fields: wire name, kind and
 //!   text rule (the length limit from [`limits`]); the JSON decoder
 //!   (`json`) and the validation both read it;
@@ -247,11 +247,8 @@ impl OrderRequest {
         self.serialized().unwrap_or_default()
     }
 
-    /// The order's JSON, in a buffer sized once from a walk of the field
-    /// table, so that a large order is not copied as the buffer grows.
     fn serialized(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut out = Vec::with_capacity(size::json_len_estimate(self));
-        serde_json::to_writer(&mut out, self).map(|()| out)
+        serde_json::to_vec(self)
     }
 
     /// Checks every schema constraint and Klarna's arithmetic, and reports
@@ -260,25 +257,26 @@ impl OrderRequest {
     /// # Errors
     /// [`ValidationErrors`] listing every violation.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
-        validate::check_order(self)
+        validate::check_order(self, size::json_len(self))
     }
 
-    /// The order as a create-order call sends it: validated, then
-    /// serialized. An order does not change once built or decoded (it has no
-    /// setters), so this is worked out once per order, by the first call
-    /// that sends it, and shared with every later call and every clone: a
-    /// billing run that sends one order to many tokens validates and
-    /// serializes it once.
+    /// The order as a create-order call sends it: serialized, then
+    /// validated, its size limit checked on the bytes that are sent. An
+    /// order does not change once built or decoded (it has no setters), so
+    /// this is worked out once per order, by the first call that sends it,
+    /// and shared with every later call and every clone: a billing run that
+    /// sends one order to many tokens validates and serializes it once.
     pub(crate) fn prepared(&self) -> Result<Arc<OrderJson>, ValidationErrors> {
         self.prepared
             .0
             .get_or_init(|| {
-                self.validate()?;
                 // Serializing these types cannot fail (every map key is a
                 // string); were it to, nothing is sent.
-                OrderJson::new(self).map(Arc::new).map_err(|e| {
+                let json = OrderJson::new(self).map_err(|e| {
                     ValidationErrors::single("", format!("the order could not be serialized: {e}"))
-                })
+                })?;
+                validate::check_order(self, json.len())?;
+                Ok(Arc::new(json))
             })
             .clone()
     }
