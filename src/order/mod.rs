@@ -163,7 +163,7 @@ impl OrderRequest {
     /// # Errors
     /// [`Error::Validation`] listing every problem, each with its path.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        json::decode_order(json, false).map_err(Error::from)
+        Self::decode(json, false).map_err(Error::from)
     }
 
     /// Like [`from_json`](Self::from_json), but a field the typed API does
@@ -183,7 +183,17 @@ impl OrderRequest {
     /// # Errors
     /// [`Error::Validation`] listing every problem, each with its path.
     pub fn from_json_strict(json: &[u8]) -> Result<Self, Error> {
-        json::decode_order(json, true).map_err(Error::from)
+        Self::decode(json, true).map_err(Error::from)
+    }
+
+    /// Reads an order (`json`), then, when it could be read only in part,
+    /// checks the rules on what was read (`validate`): every problem, each
+    /// with its path.
+    fn decode(json: &[u8], strict: bool) -> Result<Self, ValidationErrors> {
+        json::decode_order(json, strict).map_err(|refused| match refused {
+            json::Refused::Problems(problems) => problems,
+            json::Refused::Partly(order, decoded) => validate::check_decoded(&order, decoded),
+        })
     }
 
     /// The JSON paths of the fields the typed API does not know, such as

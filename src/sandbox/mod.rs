@@ -126,6 +126,7 @@ mod canonical;
 mod clock;
 mod create;
 mod fault;
+mod path;
 mod record;
 mod router;
 mod server;

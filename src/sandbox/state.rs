@@ -51,7 +51,7 @@ pub(crate) struct Config {
     pub(crate) rate_window: Duration,
     pub(crate) retention: Retention,
     pub(crate) body_read_timeout: Duration,
-    pub(crate) admin: Option<super::admin::Access>,
+    pub(crate) admin: Option<super::auth::Access>,
 }
 
 struct State {
@@ -77,7 +77,7 @@ pub(crate) struct Shared {
     /// How long a request body may take to arrive, in real time.
     pub(crate) body_read_timeout: Duration,
     /// Who may use the admin API; `None` when it is off.
-    pub(crate) admin: Option<super::admin::Access>,
+    pub(crate) admin: Option<super::auth::Access>,
     state: Mutex<State>,
 }
 
