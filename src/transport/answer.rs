@@ -66,8 +66,10 @@ impl Answer {
 
 /// What one attempt came to.
 pub(crate) enum Answered<T> {
-    /// The declared success, decoded by the generated code.
-    Value(ResponseValue<T>),
+    /// The declared success, decoded by the generated code, with its
+    /// correlation id (as the hook recorded it: the one reading of the
+    /// header).
+    Value(ResponseValue<T>, Option<HeaderValue>),
     /// Any other answer, whole: an error status, a status the description
     /// does not declare, or a success the generated decoder refused or that
     /// was longer than the cap.
@@ -88,7 +90,11 @@ impl<T> Answered<T> {
                     // than the cap.
                     Self::from_head(head.clone(), attempt)
                 }
-                _ => Self::Value(value),
+                Some(head) => Self::Value(value, head.correlation_id.clone()),
+                None => {
+                    let id = value.headers().get(CORRELATION).cloned();
+                    Self::Value(value, id)
+                }
             },
             Err(e) => Self::failed(e, attempt).await,
         }
@@ -165,7 +171,7 @@ impl<T> Answered<T> {
     /// it; `None` when nothing was sent.
     pub(crate) fn kind(&self) -> Option<retry::Attempt> {
         match self {
-            Self::Value(value) => Some(retry::Attempt::Response {
+            Self::Value(value, _) => Some(retry::Attempt::Response {
                 status: value.status().as_u16(),
                 json_body: true,
             }),
@@ -181,7 +187,7 @@ impl<T> Answered<T> {
     /// Whether the request may have reached the server.
     pub(crate) fn reached_server(&self) -> bool {
         match self {
-            Self::Value(_) | Self::Other(_) => true,
+            Self::Value(..) | Self::Other(_) => true,
             Self::Failed(e) => !e.is_connect(),
             Self::NotSent(_) => false,
         }
@@ -246,9 +252,8 @@ impl Reading<'_> {
         decode: Decode<T>,
     ) -> Result<Success<T>, Error> {
         match answered {
-            Answered::Value(value) => {
+            Answered::Value(value, id) => {
                 let status = value.status().as_u16();
-                let id = value.headers().get(CORRELATION).cloned();
                 Ok(self.success(value.into_inner(), status, id.as_ref()))
             }
             Answered::Other(answer) => self.read_answer(answer, decode),

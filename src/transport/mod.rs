@@ -206,17 +206,21 @@ impl Attempt {
             .and_then(|v| v.parse().ok());
         let limit = self.shared.max_response_body.saturating_add(1);
         let (body, _) = answer::read_capped(&mut response, limit, length).await?;
-        let (mut parts, _spent) = http::Response::from(response).into_parts();
         let cut = body.len() > self.shared.max_response_body;
+        let status = response.status();
         let _ = self.head.set(Head {
-            status: parts.status.as_u16(),
-            correlation_id: parts.headers.get(CORRELATION).cloned(),
+            status: status.as_u16(),
+            correlation_id: response.headers().get(CORRELATION).cloned(),
             cut: cut.then(|| body.clone()),
         });
-        with_neutral_url(&mut parts.extensions);
-        Ok(reqwest::Response::from(http::Response::from_parts(
-            parts, body,
-        )))
+        // The head is moved to the answer handed on; of the extensions,
+        // only the URL is read past this point.
+        let mut answer = http::Response::new(body);
+        *answer.status_mut() = status;
+        *answer.version_mut() = response.version();
+        *answer.headers_mut() = std::mem::take(response.headers_mut());
+        *answer.extensions_mut() = NEUTRAL.clone();
+        Ok(reqwest::Response::from(answer))
     }
 
     /// Records what the attempt's span shows.
@@ -273,24 +277,21 @@ impl progenitor_client::ClientHooks<Attempt> for crate::generated::Client {
     }
 }
 
-/// The URL an answer handed to the generated code carries: not the
-/// request's (it holds the full customer token), and parsed once, not at
-/// every answer as reqwest parses its own stand-in for a response rebuilt
-/// without one.
-static NEUTRAL_URL: std::sync::LazyLock<Option<reqwest::Url>> =
-    std::sync::LazyLock::new(|| reqwest::Url::parse("http://no.url.provided.local").ok());
-
-/// Gives a rebuilt response [`NEUTRAL_URL`]: `ResponseBuilderExt::url` is
-/// reqwest's one way to give a response its URL; it goes in the builder's
-/// extensions, moved from there.
-fn with_neutral_url(extensions: &mut http::Extensions) {
-    if let Some(url) = NEUTRAL_URL.as_ref() {
-        let mut builder = reqwest::ResponseBuilderExt::url(http::Response::builder(), url.clone());
-        if let Some(from) = builder.extensions_mut() {
-            extensions.extend(std::mem::take(from));
-        }
+/// The extensions of an answer handed to the generated code: only its URL,
+/// which is not the request's (it holds the full customer token). Made
+/// once: reqwest otherwise parses a stand-in URL of its own at every
+/// answer rebuilt without one, and `ResponseBuilderExt::url` (reqwest's one
+/// way to give a response its URL) puts it in a builder's extensions.
+static NEUTRAL: std::sync::LazyLock<http::Extensions> = std::sync::LazyLock::new(|| {
+    let mut builder = http::Response::builder();
+    if let Ok(url) = reqwest::Url::parse("http://no.url.provided.local") {
+        builder = reqwest::ResponseBuilderExt::url(builder, url);
     }
-}
+    builder
+        .extensions_mut()
+        .map(std::mem::take)
+        .unwrap_or_default()
+});
 
 /// An attempt's span.
 fn attempt_span(operation: Operation, n: u32) -> tracing::Span {
