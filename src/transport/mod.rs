@@ -192,35 +192,49 @@ impl Attempt {
         result
     }
 
-    /// The answer, its body read up to one byte past the cap and put back
-    /// (moved, not copied): at most the cap's bytes are ever kept beyond
-    /// that one, and the generated code reads these bytes. An answer that
-    /// has more bytes than the cap was longer than it ([`answer::Answer`]
-    /// cuts it there); the rest of it is never read.
+    /// The answer, its body bounded by the cap before the generated code
+    /// reads it:
+    ///
+    /// - a body whose length the framing declares (`Content-Length`) within
+    ///   the cap is bounded already: hyper delivers no more than that. It
+    ///   is handed on unread, and the generated code reads it, once;
+    /// - any other body (no declared length, or one past the cap) is read
+    ///   here up to one byte past the cap and put back (moved, not copied):
+    ///   at most that is ever kept, and the rest is never read. An answer
+    ///   with more bytes than the cap was longer than it ([`answer::Answer`]
+    ///   cuts it there).
     async fn receive(
         &self,
         pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
     ) -> reqwest::Result<reqwest::Response> {
         let mut response = pending.await?;
-        let length = answer::header_str(response.headers(), header::CONTENT_LENGTH)
-            .and_then(|v| v.parse().ok());
-        let limit = self.shared.max_response_body.saturating_add(1);
-        let (body, _) = answer::read_capped(&mut response, limit, length).await?;
-        let cut = body.len() > self.shared.max_response_body;
-        let status = response.status();
-        let _ = self.head.set(Head {
-            status: status.as_u16(),
-            correlation_id: response.headers().get(CORRELATION).cloned(),
-            cut: cut.then(|| body.clone()),
-        });
+        let cap = self.shared.max_response_body;
+        let declared = response.content_length();
+        if declared.is_some_and(|length| length <= cap as u64) {
+            self.record(&response, None);
+            return Ok(response);
+        }
+        let limit = cap.saturating_add(1);
+        let (body, _) = answer::read_capped(&mut response, limit, declared).await?;
+        let cut = (body.len() > cap).then(|| body.clone());
+        self.record(&response, cut);
         // The head is moved to the answer handed on; of the extensions,
         // only the URL is read past this point.
         let mut answer = http::Response::new(body);
-        *answer.status_mut() = status;
+        *answer.status_mut() = response.status();
         *answer.version_mut() = response.version();
         *answer.headers_mut() = std::mem::take(response.headers_mut());
         *answer.extensions_mut() = NEUTRAL.clone();
         Ok(reqwest::Response::from(answer))
+    }
+
+    /// Records the answer's [`Head`].
+    fn record(&self, response: &reqwest::Response, cut: Option<bytes::Bytes>) {
+        let _ = self.head.set(Head {
+            status: response.status().as_u16(),
+            correlation_id: response.headers().get(CORRELATION).cloned(),
+            cut,
+        });
     }
 
     /// Records what the attempt's span shows.
