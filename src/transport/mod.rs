@@ -6,10 +6,10 @@
 //! particular to this attempt (operation, number, timeout, token). The
 //! generated method builds the request as progenitor wrote it and hands it
 //! to the hook ([`ClientHooks::exec`](progenitor_client::ClientHooks::exec),
-//! implemented below), which sends it once with the crate's headers, reads
-//! the answer's body up to the cap and hands the answer back to the
-//! generated method, which decodes it. The hook makes no decision: whether
-//! to try again is the loop's.
+//! implemented below), which sends it once with the crate's headers, bounds
+//! the answer's body by the cap and hands the answer back to the generated
+//! method, which decodes it. The hook makes no decision: whether to try
+//! again is the loop's.
 //!
 //! [`answer`] reads what the generated call returned into the facade's
 //! value or error.
@@ -152,7 +152,7 @@ impl Attempt {
         crate::generated::Client::new_with_client(&shared.base_url, shared.http.clone(), self)
     }
 
-    /// The head of the answer the hook handed on (see [`Attempt::head`]).
+    /// The head of the answer the hook handed on (see [`Head`]).
     pub(crate) fn head(&self) -> Option<&Head> {
         self.head.get()
     }
