@@ -128,7 +128,7 @@ impl Operation {
         Self::ALL.into_iter().find(|op| op.as_str() == name)
     }
 
-    fn route(self) -> &'static Route {
+    const fn route(self) -> &'static Route {
         match self {
             Self::ReadToken => &READ_TOKEN,
             Self::CreateOrder => &CREATE_ORDER,
@@ -139,7 +139,7 @@ impl Operation {
     /// Whether the retry loop may send a failed attempt again. An operation
     /// that is not safe to retry says so in its route, and the loop then
     /// makes one attempt whatever the retry policy.
-    pub(crate) fn is_safe_to_retry(self) -> bool {
+    pub(crate) const fn is_safe_to_retry(self) -> bool {
         self.route().safe_to_retry
     }
 
