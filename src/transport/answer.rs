@@ -1,7 +1,8 @@
 //! What the generated call returned, read into the facade's value or error.
 //!
-//! The hook hands the generated code each answer with its body read up to
-//! one byte past the cap (see `transport`); the generated code decodes a
+//! The hook hands the generated code each answer with its body bounded by
+//! the cap: a body past the cap arrives as its first bytes and one more
+//! (see `transport`). The generated code decodes a
 //! declared success into the facade's type and returns every error status
 //! as `Error::ErrorResponse` with its status, headers and raw bytes (the
 //! canonical form declares error bodies raw). [`Answered::read`] sorts what
