@@ -1,25 +1,25 @@
 //! Calls: what the client's methods return. Each runs when awaited and can
-//! be adjusted before that. The three calls share one runner ([`run`]); an
-//! [`Exchange`] is what differs between them: the generated call, the
-//! decoder of a success body.
+//! be adjusted before that. The three calls share one runner ([`run`]) and
+//! its one retry loop ([`attempts`]); an [`Exchange`] is what differs
+//! between them: the generated call, the decoder of a success body.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use progenitor_client::ResponseValue;
 use tracing::Instrument;
 
 use crate::client::Client;
-use crate::error::{CallInfo, Error, ErrorBody};
+use crate::error::{CallInfo, Error};
 use crate::idempotency::{IdempotencyKey, RandomKeyError};
 use crate::operation::Operation;
 use crate::order::{CreatedOrder, OrderBody, OrderJson, OrderRequest};
 use crate::retry::RetryPolicy;
 use crate::token::{CustomerToken, TokenDetails};
-use crate::transport::answer::{Reading, Success};
-use crate::transport::{CallOptions, CallScope};
+use crate::transport::answer::{Answered, Reading, Success, Tally};
+use crate::transport::{Attempt, Deadline, attempt_floor, attempt_timeout};
 use crate::violation::ValidationErrors;
+use crate::{outcome, retry};
 
 /// The operations, each making its call. They sit beside the calls they
 /// make, so that the client module knows nothing of them.
@@ -80,22 +80,22 @@ pub type CallFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 
 /// What a decoder of a success body returns.
 type Decoded<T> = Result<T, serde_path_to_error::Error<serde_json::Error>>;
 
-/// What the generated code returns for one call.
-type Generated<T> = Result<ResponseValue<T>, progenitor_client::Error<ErrorBody>>;
-
-/// One operation, as the runner sends it.
+/// One operation, as the retry loop makes its attempts.
 trait Exchange: Send + Sync {
     /// The success body.
     type Value: Send;
     const OPERATION: Operation;
-    /// The generated call.
-    fn send<'a>(
+    /// Whether the loop may send a failed attempt again: the operation's
+    /// route says (`Operation::is_safe_to_retry`).
+    const SAFE_TO_RETRY: bool = Self::OPERATION.is_safe_to_retry();
+    /// One attempt: one generated call, on the attempt's generated client,
+    /// and what it came to.
+    fn attempt<'a>(
         &'a self,
         api: &'a crate::generated::Client,
         token: &'a str,
         key: Option<&'a str>,
-        call: &'a mut CallScope,
-    ) -> impl Future<Output = Generated<Self::Value>> + Send + 'a;
+    ) -> impl Future<Output = Answered<Self::Value>> + Send + 'a;
     /// Reads a success body the generated code did not decode.
     fn decode(body: &[u8]) -> Decoded<Self::Value>;
     /// Logs what the call is about to send, once per call (the generated
@@ -108,14 +108,13 @@ struct ReadToken;
 impl Exchange for ReadToken {
     type Value = TokenDetails;
     const OPERATION: Operation = Operation::ReadToken;
-    fn send<'a>(
-        &'a self,
-        api: &'a crate::generated::Client,
-        token: &'a str,
-        _key: Option<&'a str>,
-        call: &'a mut CallScope,
-    ) -> impl Future<Output = Generated<TokenDetails>> + Send + 'a {
-        api.read_customer_token(token, call)
+    async fn attempt(
+        &self,
+        api: &crate::generated::Client,
+        token: &str,
+        _key: Option<&str>,
+    ) -> Answered<TokenDetails> {
+        Answered::read(api.read_customer_token(token).await, &api.inner).await
     }
     fn decode(body: &[u8]) -> Decoded<TokenDetails> {
         decode(body)
@@ -133,14 +132,13 @@ struct CreateOrder {
 impl Exchange for CreateOrder {
     type Value = OrderBody;
     const OPERATION: Operation = Operation::CreateOrder;
-    fn send<'a>(
-        &'a self,
-        api: &'a crate::generated::Client,
-        token: &'a str,
-        key: Option<&'a str>,
-        call: &'a mut CallScope,
-    ) -> impl Future<Output = Generated<OrderBody>> + Send + 'a {
-        api.create_order(token, key, &self.json, call)
+    async fn attempt(
+        &self,
+        api: &crate::generated::Client,
+        token: &str,
+        key: Option<&str>,
+    ) -> Answered<OrderBody> {
+        Answered::read(api.create_order(token, key, &self.json).await, &api.inner).await
     }
     fn decode(body: &[u8]) -> Decoded<OrderBody> {
         decode(body)
@@ -160,14 +158,13 @@ struct CancelToken;
 impl Exchange for CancelToken {
     type Value = ();
     const OPERATION: Operation = Operation::CancelToken;
-    fn send<'a>(
-        &'a self,
-        api: &'a crate::generated::Client,
-        token: &'a str,
-        _key: Option<&'a str>,
-        call: &'a mut CallScope,
-    ) -> impl Future<Output = Generated<()>> + Send + 'a {
-        api.patch_customer_token(token, &CANCEL, call)
+    async fn attempt(
+        &self,
+        api: &crate::generated::Client,
+        token: &str,
+        _key: Option<&str>,
+    ) -> Answered<()> {
+        Answered::read_raw(api.patch_customer_token(token, &CANCEL).await, &api.inner).await
     }
     /// Any 2xx means the cancellation was accepted, whatever its body.
     fn decode(_: &[u8]) -> Decoded<()> {
@@ -176,12 +173,19 @@ impl Exchange for CancelToken {
 }
 
 /// What every call holds: a clone of the client (it shares the connection
-/// pool and the generated client) and of the token, and its settings.
+/// pool) and of the token, and its settings.
 #[derive(Debug)]
 struct Common {
     client: Client,
     token: CustomerToken,
     options: CallOptions,
+}
+
+/// Per-call settings.
+#[derive(Clone, Debug)]
+struct CallOptions {
+    retry: RetryPolicy,
+    attempt_timeout: Duration,
 }
 
 impl Common {
@@ -198,54 +202,24 @@ impl Common {
     }
 }
 
-/// Runs one call in its span: refuses what may not be sent, else sends it
-/// through the generated client and reads the answer. One `async fn` for
-/// all of it: every level of a call's future is held, and copied as it is
-/// made, by the level above.
+/// Runs one call in its span: refuses what may not be sent, else makes its
+/// attempts ([`attempts`]).
 async fn run<X: Exchange>(
     common: Common,
     exchange: Result<X, ValidationErrors>,
     key: Option<&IdempotencyKey>,
 ) -> Result<Success<X::Value>, Error> {
-    let Common {
-        client,
-        token,
-        options,
-    } = common;
-    let span = call_span(X::OPERATION, &token);
+    let span = call_span(X::OPERATION, &common.token);
     if let Some(key) = key {
         span.record("idempotency_key", key.as_str());
     }
     // The clock is read only for a span that shows the elapsed time.
     let started = (!span.is_disabled()).then(std::time::Instant::now);
     let result = match exchange {
-        Err(violations) => Err(refused(X::OPERATION, violations, &token, key)),
+        Err(violations) => Err(refused(X::OPERATION, violations, &common.token, key)),
         Ok(exchange) => {
             span.in_scope(|| exchange.announce());
-            let work = async {
-                let mut scope = CallScope::new(X::OPERATION, options, token.clone());
-                // One generated call per attempt: when the transport decides
-                // on a retry (after its wait), the generated call is made
-                // again, which builds the request again from the call's own
-                // inputs.
-                let result = loop {
-                    let key = key.map(IdempotencyKey::as_str);
-                    let result = exchange
-                        .send(&client.api, token.as_str(), key, &mut scope)
-                        .await;
-                    if !scope.again() {
-                        break result;
-                    }
-                };
-                let reading = Reading {
-                    shared: client.shared(),
-                    operation: X::OPERATION,
-                    token: &token,
-                    tally: scope.into_tally(),
-                    key,
-                };
-                reading.settle(result, X::decode).resolved().await
-            };
+            let work = attempts(&common, &exchange, key);
             // The span is entered at every poll, unless it is disabled.
             if span.is_disabled() {
                 work.await
@@ -256,6 +230,80 @@ async fn run<X: Exchange>(
     };
     close_span(&span, started, &result);
     result
+}
+
+/// The one retry loop: each turn makes one attempt (one generated call,
+/// which the hook sends once), classifies how it ended (`retry`'s table),
+/// folds it into the call's outcome (`outcome`), then waits and goes round
+/// again, or stops with the call's result.
+async fn attempts<X: Exchange>(
+    common: &Common,
+    exchange: &X,
+    key: Option<&IdempotencyKey>,
+) -> Result<Success<X::Value>, Error> {
+    let Common {
+        client,
+        token,
+        options,
+    } = common;
+    let shared = client.shared();
+    let policy = &options.retry;
+    let deadline = Deadline::start(&*shared.clock, policy.deadline());
+    let floor = attempt_floor(options.attempt_timeout, policy.deadline());
+    let mut reading = Reading {
+        shared,
+        operation: X::OPERATION,
+        token,
+        tally: Tally::default(),
+        key,
+    };
+    loop {
+        // Wait for the client's rate limit, within the deadline: the turn
+        // must come with the floor still left.
+        if let Some(limit) = &shared.rate_limit
+            && let Err(needed) = limit
+                .acquire(deadline.remaining().saturating_sub(floor))
+                .await
+        {
+            return Err(reading.rate_limited(needed));
+        }
+
+        // The attempt.
+        let number = reading.tally.attempts + 1;
+        let timeout = attempt_timeout(options.attempt_timeout, deadline.remaining());
+        let api = Attempt::new(shared, X::OPERATION, number, timeout, token).client();
+        let answered = exchange
+            .attempt(&api, token.as_str(), key.map(IdempotencyKey::as_str))
+            .await;
+        drop(api);
+        reading.tally.attempts = number;
+
+        // Classify it, and fold it into the call's outcome.
+        let kind = answered.kind();
+        let retryable = kind.is_some_and(retry::is_retryable);
+        reading.tally.ambiguous |=
+            kind.is_some_and(|kind| outcome::is_ambiguous(kind, answered.reached_server()));
+
+        // Wait and try again, or stop.
+        if retryable
+            && X::SAFE_TO_RETRY
+            && number <= policy.max_retries()
+            && let Some(wait) = policy.next_wait(number, answered.asked_wait(), deadline.spent())
+            && deadline.leaves_after(wait, floor, X::OPERATION, number)
+        {
+            tracing::info!(
+                operation = X::OPERATION.as_str(),
+                attempt = number,
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            );
+            // The answer is not needed: its memory goes back now.
+            drop(answered);
+            shared.clock.sleep(wait).await;
+            continue;
+        }
+        return reading.finish(answered, X::decode);
+    }
 }
 
 /// An order that broke a rule: nothing was sent, no order exists. The key
@@ -512,5 +560,68 @@ impl IntoFuture for CancelTokenCall {
     type IntoFuture = CallFuture<()>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move { run(self.common, Ok(CancelToken), None).await.map(|_| ()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read-token as an operation that is not safe to retry would be: the
+    /// same generated call, its route's flag off.
+    struct ReadOnce;
+
+    impl Exchange for ReadOnce {
+        type Value = TokenDetails;
+        const OPERATION: Operation = Operation::ReadToken;
+        const SAFE_TO_RETRY: bool = false;
+        fn attempt<'a>(
+            &'a self,
+            api: &'a crate::generated::Client,
+            token: &'a str,
+            key: Option<&'a str>,
+        ) -> impl Future<Output = Answered<TokenDetails>> + Send + 'a {
+            ReadToken.attempt(api, token, key)
+        }
+        fn decode(body: &[u8]) -> Decoded<TokenDetails> {
+            ReadToken::decode(body)
+        }
+    }
+
+    async fn attempts_against_a_503<X: Exchange>(exchange: X) -> usize {
+        let server = httpmock::MockServer::start_async().await;
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(httpmock::Method::GET);
+                then.status(503);
+            })
+            .await;
+        let client = Client::builder()
+            .basic_auth("K123456_abcd12345", "shared-secret")
+            .base_url(server.base_url())
+            .retry_policy(
+                RetryPolicy::default()
+                    .with_max_retries(2)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+            .build()
+            .expect("client");
+        let token = CustomerToken::new("0b1d9815-165e-42e2-8867-35bc03789e00").expect("token");
+        let common = Common::new(&client, &token);
+        let e = attempts(&common, &exchange, None)
+            .await
+            .err()
+            .expect("a 503");
+        assert_eq!(e.status(), Some(503));
+        mock.calls_async().await
+    }
+
+    /// The loop reads the flag, and nothing else changes: a 503 is retried
+    /// for an operation that is safe to retry, and sent once for one that
+    /// is not, whatever the policy.
+    #[tokio::test]
+    async fn an_operation_not_safe_to_retry_is_sent_once() {
+        assert_eq!(attempts_against_a_503(ReadToken).await, 3);
+        assert_eq!(attempts_against_a_503(ReadOnce).await, 1);
     }
 }

@@ -121,9 +121,9 @@ impl Credentials {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    /// The one generated client, built with the client; its inner value is
-    /// the state every call shares.
-    pub(crate) api: Arc<crate::generated::Client>,
+    /// The state every call shares; each attempt makes a generated client
+    /// of its own on it (see `transport`).
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Client {
@@ -145,7 +145,7 @@ impl Client {
 
     /// What every call of this client shares.
     pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.api.inner
+        &self.shared
     }
 
     /// The base URL requests go to, without a trailing slash.
@@ -397,13 +397,8 @@ impl ClientBuilder {
             }
             Target::BaseUrl(url) => check_base_url(url, self.allow_insecure_http)?,
         };
-        let base = reqwest::Url::parse(&base_url)
+        reqwest::Url::parse(&base_url)
             .map_err(|e| ConfigError::new(format!("the base URL is not a valid URL: {e}")))?;
-        let prefixes = crate::generated::PATH_PREFIXES
-            .iter()
-            .map(|prefix| crate::transport::url_with(&base, prefix))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ConfigError::new)?;
         let authorization = credentials.header()?;
         let user_agent = user_agent(self.user_agent_suffix.as_deref())?;
 
@@ -447,7 +442,6 @@ impl ClientBuilder {
         let shared = Arc::new(Shared {
             http,
             base_url,
-            prefixes,
             authorization,
             user_agent,
             attempt_timeout: self.attempt_timeout,
@@ -457,12 +451,7 @@ impl ClientBuilder {
             secrets: echo_forms(&credentials, self.proxy.as_ref()),
             rate_limit,
         });
-        let api = crate::generated::Client::new_with_client(
-            &shared.base_url,
-            shared.http.clone(),
-            Arc::clone(&shared),
-        );
-        Ok(Client { api: Arc::new(api) })
+        Ok(Client { shared })
     }
 }
 

@@ -50,6 +50,9 @@ struct Route {
     method: &'static str,
     path: &'static str,
     parameters: &'static [Parameter],
+    /// Whether an attempt that failed may be sent again (see
+    /// [`Operation::is_safe_to_retry`]).
+    safe_to_retry: bool,
 }
 
 /// The path parameter every operation takes.
@@ -66,6 +69,8 @@ const READ_TOKEN: Route = Route {
     method: "GET",
     path: "/customer-token/v1/tokens/{customerToken}",
     parameters: &[CUSTOMER_TOKEN],
+    // A read changes nothing.
+    safe_to_retry: true,
 };
 
 const CREATE_ORDER: Route = Route {
@@ -79,12 +84,16 @@ const CREATE_ORDER: Route = Route {
             required: false,
         },
     ],
+    // Every attempt of a call carries the same idempotency key.
+    safe_to_retry: true,
 };
 
 const CANCEL_TOKEN: Route = Route {
     method: "PATCH",
     path: "/customer-token/v1/tokens/{customerToken}/status",
     parameters: &[CUSTOMER_TOKEN],
+    // Cancelling a cancelled token changes nothing.
+    safe_to_retry: true,
 };
 
 impl Operation {
@@ -119,12 +128,19 @@ impl Operation {
         Self::ALL.into_iter().find(|op| op.as_str() == name)
     }
 
-    fn route(self) -> &'static Route {
+    const fn route(self) -> &'static Route {
         match self {
             Self::ReadToken => &READ_TOKEN,
             Self::CreateOrder => &CREATE_ORDER,
             Self::CancelToken => &CANCEL_TOKEN,
         }
+    }
+
+    /// Whether the retry loop may send a failed attempt again. An operation
+    /// that is not safe to retry says so in its route, and the loop then
+    /// makes one attempt whatever the retry policy.
+    pub(crate) const fn is_safe_to_retry(self) -> bool {
+        self.route().safe_to_retry
     }
 
     /// The HTTP method the facade sends, such as `POST`.

@@ -3,20 +3,6 @@
 use crate::enums::FraudStatus;
 use crate::payment_method::AuthorizedPaymentMethod;
 
-/// What the generated code decodes an error body into: nothing. The facade
-/// reads the fields it shows from the recorded answer ([`ErrorFields`]), so
-/// the generated decoding only checks that the body is JSON, without
-/// copying any of it.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct ErrorBody;
-
-impl<'de> serde::Deserialize<'de> for ErrorBody {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(deserializer)?;
-        Ok(Self)
-    }
-}
-
 /// The largest error body whose fields are read. Klarna's error bodies are a
 /// few hundred bytes; a longer one is shown only as a preview.
 pub(crate) const MAX_PARSED_ERROR_BODY: usize = 64 * 1024;
@@ -143,11 +129,5 @@ mod tests {
         let body = format!("{{\"error_code\":\"BAD_VALUE\"}}{pad}");
         assert!(ErrorFields::parse(body.as_bytes()).is_none());
         assert!(ErrorFields::parse(body.trim_end().as_bytes()).is_some());
-    }
-
-    #[test]
-    fn the_generated_error_type_reads_nothing() {
-        assert!(serde_json::from_slice::<ErrorBody>(br#"{"a":[1,2,{"b":"c"}]}"#).is_ok());
-        assert!(serde_json::from_slice::<ErrorBody>(b"<html>").is_err());
     }
 }

@@ -13,7 +13,7 @@ use crate::violation::ValidationErrors;
 mod body;
 mod parts;
 
-pub(crate) use body::{ErrorBody, ErrorFields};
+pub(crate) use body::ErrorFields;
 pub(crate) use parts::Redacted;
 pub use parts::{ApiError, RateLimited, TransportError, TransportKind, UndecodableResponse};
 

@@ -17,16 +17,6 @@ pub(super) enum ExtraValue {
 }
 
 impl ExtraValue {
-    /// The length of the value's JSON, or an upper bound of it.
-    pub(super) fn json_len_bound(&self) -> usize {
-        match self {
-            Self::Raw(raw) => raw.get().len(),
-            // Writing the value is the only way to know; it is rare (values
-            // from builders) and small.
-            Self::Value(value) => value.to_string().len(),
-        }
-    }
-
     fn to_value(&self) -> Option<serde_json::Value> {
         match self {
             Self::Raw(raw) => serde_json::from_str(raw.get()).ok(),
@@ -68,9 +58,6 @@ impl Extra {
     }
     pub(super) fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(name, _)| name.as_str())
-    }
-    pub(super) fn entries(&self) -> &[(String, ExtraValue)] {
-        &self.0
     }
     pub(super) fn push_raw(&mut self, name: String, value: Box<serde_json::value::RawValue>) {
         self.0.push((name, ExtraValue::Raw(value)));

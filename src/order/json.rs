@@ -24,13 +24,24 @@ use serde::de::{
 use serde_json::value::RawValue;
 
 use super::extra::Extra;
-use super::validate;
 use super::{OrderLine, OrderRequest};
 use crate::enums::SubscriptionInterval;
 use crate::violation::{self, ValidationErrors};
 
+/// Why the decoder refused a document.
+pub(super) enum Refused {
+    /// Every problem, found without running the rules.
+    Problems(ValidationErrors),
+    /// The order as far as the thorough pass could decode it, and what it
+    /// could not decode (with paths): the rules are run on the rest next
+    /// (`validate::check_decoded`, called by the parent module, so that
+    /// the decoder does not depend on the rules, which depend on the field
+    /// table that depends on the decoder).
+    Partly(Box<OrderRequest>, ValidationErrors),
+}
+
 /// Reads an order; `strict` refuses fields the typed API does not know.
-pub(super) fn decode_order(json: &[u8], strict: bool) -> Result<OrderRequest, ValidationErrors> {
+pub(super) fn decode_order(json: &[u8], strict: bool) -> Result<OrderRequest, Refused> {
     let mut ctx = Ctx::fast();
     let mut de = serde_json::Deserializer::from_slice(json);
     let fast = Seed::<OrderRequest>::new(&mut ctx)
@@ -45,7 +56,7 @@ pub(super) fn decode_order(json: &[u8], strict: bool) -> Result<OrderRequest, Va
                     for path in &unknown {
                         errors.push(path, UNKNOWN_FIELD);
                     }
-                    return Err(errors);
+                    return Err(Refused::Problems(errors));
                 }
             }
             Ok(order)
@@ -57,15 +68,19 @@ pub(super) fn decode_order(json: &[u8], strict: bool) -> Result<OrderRequest, Va
 const UNKNOWN_FIELD: &str = "is not a field of the API (refused by from_json_strict)";
 
 /// The thorough pass: every problem the document has, each with its path.
-fn thorough(json: &[u8], strict: bool) -> ValidationErrors {
+fn thorough(json: &[u8], strict: bool) -> Refused {
     let value: serde_json::Value = match serde_json::from_slice(json) {
         Ok(value) => value,
-        Err(e) => return ValidationErrors::single("", format!("not valid JSON: {e}")),
+        Err(e) => {
+            return Refused::Problems(ValidationErrors::single("", format!("not valid JSON: {e}")));
+        }
     };
     let mut ctx = Ctx::thorough();
     let order = match Seed::<OrderRequest>::new(&mut ctx).deserialize(&value) {
         Ok(order) => order,
-        Err(_) => return ValidationErrors::single("", "must be a JSON object"),
+        Err(_) => {
+            return Refused::Problems(ValidationErrors::single("", "must be a JSON object"));
+        }
     };
     let mut decoded = ctx.errors;
     if strict {
@@ -77,12 +92,14 @@ fn thorough(json: &[u8], strict: bool) -> ValidationErrors {
         // The value decoded where the bytes did not: something only the
         // byte stream shows, such as a field given twice. Name it.
         let mut de = serde_json::Deserializer::from_slice(json);
-        return match serde_path_to_error::deserialize::<_, OrderRequest>(&mut de) {
-            Err(e) => ValidationErrors::from_deserialize(&e),
-            Ok(_) => ValidationErrors::single("", "the order could not be decoded"),
-        };
+        return Refused::Problems(
+            match serde_path_to_error::deserialize::<_, OrderRequest>(&mut de) {
+                Err(e) => ValidationErrors::from_deserialize(&e),
+                Ok(_) => ValidationErrors::single("", "the order could not be decoded"),
+            },
+        );
     }
-    validate::check_decoded(&order, decoded)
+    Refused::Partly(Box::new(order), decoded)
 }
 
 /// The state of one decoding pass.
@@ -427,7 +444,7 @@ mod tests {
     use super::*;
 
     fn problems(json: &str) -> Vec<String> {
-        match decode_order(json.as_bytes(), false) {
+        match OrderRequest::decode(json.as_bytes(), false) {
             Ok(_) => Vec::new(),
             Err(e) => e.iter().map(ToString::to_string).collect(),
         }
@@ -467,7 +484,9 @@ mod tests {
         let json = br#"{"z":1.50,"order_amount":1,"a":{"k" : [1e3]},"order_tax_amount":0,
             "purchase_currency":"EUR","order_lines":[{"name":"x","quantity":1,
             "unit_price":1,"total_amount":1,"m":null}]}"#;
-        let order = decode_order(json, false).expect("decodes");
+        let Ok(order) = decode_order(json, false) else {
+            panic!("decodes");
+        };
         assert_eq!(order.unknown_fields(), ["z", "a", "order_lines[0].m"]);
         let out = String::from_utf8(order.to_json()).expect("utf-8");
         assert!(out.contains(r#""m":null}"#), "{out}");

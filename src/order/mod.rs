@@ -7,8 +7,8 @@
 //!
 //! - `amounts`: Klarna's arithmetic (line totals, line tax, order totals),
 //!   used by the builders and by the validation;
-//! - `validate`: every rule an order must pass, and `size`, the 1 MB body
-//!   limit;
+//! - `validate`: every rule an order must pass; `size` measures the JSON
+//!   for the 1 MB body limit;
 //! - `fields`: the one table of each object's fields: wire name, kind and
 //!   text rule (the length limit from [`limits`]); the JSON decoder
 //!   (`json`) and the validation both read it;
@@ -163,7 +163,7 @@ impl OrderRequest {
     /// # Errors
     /// [`Error::Validation`] listing every problem, each with its path.
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        json::decode_order(json, false).map_err(Error::from)
+        Self::decode(json, false).map_err(Error::from)
     }
 
     /// Like [`from_json`](Self::from_json), but a field the typed API does
@@ -183,7 +183,17 @@ impl OrderRequest {
     /// # Errors
     /// [`Error::Validation`] listing every problem, each with its path.
     pub fn from_json_strict(json: &[u8]) -> Result<Self, Error> {
-        json::decode_order(json, true).map_err(Error::from)
+        Self::decode(json, true).map_err(Error::from)
+    }
+
+    /// Reads an order (`json`), then, when it could be read only in part,
+    /// checks the rules on what was read (`validate`): every problem, each
+    /// with its path.
+    fn decode(json: &[u8], strict: bool) -> Result<Self, ValidationErrors> {
+        json::decode_order(json, strict).map_err(|refused| match refused {
+            json::Refused::Problems(problems) => problems,
+            json::Refused::Partly(order, decoded) => validate::check_decoded(&order, decoded),
+        })
     }
 
     /// The JSON paths of the fields the typed API does not know, such as
@@ -247,11 +257,8 @@ impl OrderRequest {
         self.serialized().unwrap_or_default()
     }
 
-    /// The order's JSON, in a buffer sized once from a walk of the field
-    /// table, so that a large order is not copied as the buffer grows.
     fn serialized(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut out = Vec::with_capacity(size::json_len_estimate(self));
-        serde_json::to_writer(&mut out, self).map(|()| out)
+        serde_json::to_vec(self)
     }
 
     /// Checks every schema constraint and Klarna's arithmetic, and reports
@@ -260,25 +267,26 @@ impl OrderRequest {
     /// # Errors
     /// [`ValidationErrors`] listing every violation.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
-        validate::check_order(self)
+        validate::check_order(self, size::json_len(self))
     }
 
-    /// The order as a create-order call sends it: validated, then
-    /// serialized. An order does not change once built or decoded (it has no
-    /// setters), so this is worked out once per order, by the first call
-    /// that sends it, and shared with every later call and every clone: a
-    /// billing run that sends one order to many tokens validates and
-    /// serializes it once.
+    /// The order as a create-order call sends it: serialized, then
+    /// validated, its size limit checked on the bytes that are sent. An
+    /// order does not change once built or decoded (it has no setters), so
+    /// this is worked out once per order, by the first call that sends it,
+    /// and shared with every later call and every clone: a billing run that
+    /// sends one order to many tokens validates and serializes it once.
     pub(crate) fn prepared(&self) -> Result<Arc<OrderJson>, ValidationErrors> {
         self.prepared
             .0
             .get_or_init(|| {
-                self.validate()?;
                 // Serializing these types cannot fail (every map key is a
                 // string); were it to, nothing is sent.
-                OrderJson::new(self).map(Arc::new).map_err(|e| {
+                let json = OrderJson::new(self).map_err(|e| {
                     ValidationErrors::single("", format!("the order could not be serialized: {e}"))
-                })
+                })?;
+                validate::check_order(self, json.len())?;
+                Ok(Arc::new(json))
             })
             .clone()
     }
@@ -390,37 +398,41 @@ impl PartialEq for Prepared {
 }
 
 /// An order serialized once (see [`OrderRequest::prepared`]): every attempt
-/// of every call that sends the order sends these bytes. codegen's `lean`
-/// pass has the generated code hand them to reqwest as the request's body
-/// (a `Bytes` clone, not a copy) rather than serialize them again, and a
-/// call keeps them rather than a copy of the order. It is deliberately not
-/// `Serialize`: should the pass ever leave progenitor's `.json(&body)` in
-/// place, the crate does not build, rather than serialize the order twice.
-pub(crate) struct OrderJson(bytes::Bytes);
+/// of every call that sends the order sends these bytes, and a call keeps
+/// them rather than a copy of the order. The generated code sends a request
+/// body as progenitor writes it, with reqwest's `.json(&body)`: that writes
+/// the JSON held here as it is, without serializing the order again.
+pub(crate) struct OrderJson(Box<serde_json::value::RawValue>);
 
 impl OrderJson {
     pub(crate) fn new(order: &OrderRequest) -> Result<Self, serde_json::Error> {
-        order.serialized().map(|json| Self(json.into()))
+        // The JSON is taken as written, not parsed again to check it.
+        serde_json::value::to_raw_value(order).map(Self)
+    }
+
+    /// The length of the JSON, in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.get().len()
     }
 
     /// The JSON's bytes.
     #[cfg(test)]
     fn get(&self) -> &[u8] {
-        &self.0
+        self.0.get().as_bytes()
     }
 }
 
-/// The body of a request that sends the order.
-impl From<&OrderJson> for reqwest::Body {
-    fn from(json: &OrderJson) -> Self {
-        Self::from(json.0.clone())
+/// Writes the JSON as it is (serde_json writes a `RawValue` verbatim).
+impl Serialize for OrderJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
 /// The JSON holds personal data: only its size is shown.
 impl fmt::Debug for OrderJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OrderJson({} bytes)", self.0.len())
+        write!(f, "OrderJson({} bytes)", self.len())
     }
 }
 

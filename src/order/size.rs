@@ -1,19 +1,13 @@
-//! Klarna's 1 MB request-body limit: the size of an order's JSON, measured
-//! only when a quick upper bound says it may be over.
+//! Klarna's 1 MB request-body limit, checked on the JSON that is sent: the
+//! length of the bytes a call sends (see `OrderRequest::prepared`), or,
+//! for an order only validated, of the JSON it would send, counted as it is
+//! written (nothing is kept).
 
-use super::extra::Extra;
-use super::fields::Texts;
-use super::limits;
-use super::{OrderLine, OrderRequest};
-use crate::enums::OrderLineType;
+use super::OrderRequest;
 
-/// The size of the order's JSON when it is over Klarna's limit, else none.
-/// A quick upper bound settles almost every order; only an order that may
-/// be over is measured, by writing it into a counter (nothing is kept).
-pub(super) fn body_size_over_limit(order: &OrderRequest) -> Option<usize> {
-    if size_bound(order) <= limits::MAX_BODY_BYTES {
-        return None;
-    }
+/// The length of the order's JSON, exactly as `OrderRequest::to_json` writes
+/// it.
+pub(super) fn json_len(order: &OrderRequest) -> usize {
     struct Counter(usize);
     impl std::io::Write for Counter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -25,129 +19,62 @@ pub(super) fn body_size_over_limit(order: &OrderRequest) -> Option<usize> {
         }
     }
     let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, order) {
-        Ok(()) if counter.0 > limits::MAX_BODY_BYTES => Some(counter.0),
-        Ok(()) => None,
-        // Serializing cannot fail (every key is a string); if it did, the
-        // bound stands in for the size.
-        Err(_) => Some(size_bound(order)),
-    }
+    // Serializing these types cannot fail (every map key is a string), and
+    // the counter refuses nothing; were it to fail, what was counted stands.
+    let _ = serde_json::to_writer(&mut counter, order);
+    counter.0
 }
 
-/// How wide each part of the JSON is taken to be.
-#[derive(Clone, Copy)]
-struct Widths {
-    /// A key with its quotes, colon and comma.
-    key: usize,
-    /// A number.
-    number: usize,
-    /// Bytes written for each byte of a string.
-    per_byte: usize,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::OrderLine;
 
-/// An upper bound: a key of at most 28 bytes (32 with its quotes, colon and
-/// comma), a number of at most 20 bytes, a string escaped at 6 bytes a byte.
-const BOUND: Widths = Widths {
-    key: 32,
-    number: 20,
-    per_byte: 6,
-};
-
-/// A likely size, for the capacity of the serialized body: the average
-/// key, a short number, strings unescaped.
-const ESTIMATE: Widths = Widths {
-    key: 20,
-    number: 6,
-    per_byte: 1,
-};
-
-/// An upper bound of the order's JSON size: every present field at its
-/// longest.
-fn size_bound(order: &OrderRequest) -> usize {
-    Size(BOUND).order(order)
-}
-
-/// A likely size of the order's JSON, to size the buffer it is written to.
-pub(super) fn json_len_estimate(order: &OrderRequest) -> usize {
-    Size(ESTIMATE).order(order)
-}
-
-struct Size(Widths);
-
-impl Size {
-    fn text(&self, value: Option<&str>) -> usize {
-        value.map_or(0, |v| self.0.key + 2 + self.0.per_byte * v.len())
+    #[test]
+    fn the_length_is_that_of_the_json_sent() {
+        let order = OrderRequest::builder()
+            .purchase_currency("GBP")
+            .line(
+                OrderLine::builder("Plan \"☃\"\n")
+                    .quantity(2)
+                    .unit_price(1250)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(json_len(&order), order.to_json().len());
+        assert_eq!(json_len(&order), order.prepared().unwrap().len());
     }
 
-    fn number<T>(&self, value: &Option<T>) -> usize {
-        if value.is_some() {
-            self.0.key + self.0.number
-        } else {
-            0
-        }
+    /// An order padded to `pad` bytes of one field the typed API does not
+    /// know.
+    fn padded(pad: usize) -> Result<OrderRequest, crate::Error> {
+        OrderRequest::builder()
+            .purchase_currency("GBP")
+            .line(
+                OrderLine::builder("Plan")
+                    .quantity(1)
+                    .unit_price(1000)
+                    .build()?,
+            )
+            .extra("pad", serde_json::json!("x".repeat(pad)))
+            .build()
     }
 
-    /// A nested object's key and braces.
-    fn object(&self) -> usize {
-        self.0.key + 2
-    }
+    #[test]
+    fn the_limit_is_checked_on_the_exact_length_sent() {
+        let base = json_len(&padded(0).unwrap());
+        let limit = crate::order::limits::MAX_BODY_BYTES;
+        let at_limit = padded(limit - base).unwrap();
+        assert_eq!(at_limit.prepared().unwrap().len(), limit);
+        assert!(at_limit.validate().is_ok());
 
-    fn extra(&self, extra: &Extra) -> usize {
-        extra
-            .entries()
-            .iter()
-            .map(|(name, value)| 4 + self.0.per_byte * name.len() + value.json_len_bound())
-            .sum()
-    }
-
-    /// Every text field of an object, from the field table.
-    fn texts(&self, object: &impl Texts) -> usize {
-        let mut size = 0;
-        object.each_text(&mut |_, value, _| size += self.text(value));
-        size
-    }
-
-    fn order(&self, order: &OrderRequest) -> usize {
-        let numbers = 3 * (self.0.key + self.0.number);
-        let mut size = 2 + numbers + self.number(&order.auto_capture) + self.texts(order);
-        size += self.extra(&order.extra);
-        if let Some(a) = &order.attachment {
-            size += self.object() + self.texts(a) + self.extra(&a.extra);
-        }
-        if let Some(u) = &order.merchant_urls {
-            size += self.object() + self.texts(u) + self.extra(&u.extra);
-        }
-        if let Some(a) = &order.shipping_address {
-            size += self.object() + self.texts(a) + self.extra(&a.extra);
-        }
-        size += self.object();
-        size + order
-            .order_lines
-            .iter()
-            .map(|line| self.line(line))
-            .sum::<usize>()
-    }
-
-    fn line(&self, line: &OrderLine) -> usize {
-        let mut size = 3
-            + 3 * (self.0.key + self.0.number)
-            + self.texts(line)
-            + self.text(line.line_type.as_ref().map(OrderLineType::as_str))
-            + self.number(&line.tax_rate)
-            + self.number(&line.total_discount_amount)
-            + self.number(&line.total_tax_amount)
-            + self.extra(&line.extra);
-        if let Some(ids) = &line.product_identifiers {
-            size += self.object() + self.texts(&**ids) + self.extra(&ids.extra);
-        }
-        if let Some(s) = &line.subscription {
-            size += self.object()
-                + self.texts(&**s)
-                + self.text(Some(s.interval.as_str()))
-                + self.0.key
-                + self.0.number
-                + self.extra(&s.extra);
-        }
-        size
+        let over = padded(limit - base + 1).expect_err("one byte over");
+        let shown = over.to_string();
+        assert!(
+            shown.contains(&format!("would be {} bytes", limit + 1)),
+            "{shown}"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Checking a request's credentials: HTTP Basic with the sandbox's
-//! username and password, or its API key.
+//! username and password, or its API key; and who may use the admin API
+//! ([`Access`]).
 
 use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
 
 use super::answer::Answer;
 use super::credentials;
@@ -62,5 +64,76 @@ fn unauthorized_html() -> Answer {
               <body><h1>401 Authorization Required</h1></body></html>",
         ),
         ..Answer::empty(401)
+    }
+}
+
+/// Who may use the admin API.
+#[derive(Debug)]
+pub(crate) struct Access {
+    /// The SHA-256 of the bearer token, when one is required.
+    bearer: Option<[u8; 32]>,
+}
+
+impl Access {
+    pub(crate) fn open() -> Self {
+        Self { bearer: None }
+    }
+
+    pub(crate) fn bearer(token: &str) -> Self {
+        Self {
+            bearer: Some(Sha256::digest(token.as_bytes()).into()),
+        }
+    }
+
+    /// Whether the request may use the admin API. The given token is
+    /// compared by its SHA-256 digest, every byte looked at, so the time
+    /// taken does not tell how much of it matched.
+    pub(crate) fn allows(&self, headers: &http::HeaderMap) -> bool {
+        let Some(expected) = &self.bearer else {
+            return true;
+        };
+        let Some(given) = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .and_then(|(scheme, token)| {
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim_start_matches(' '))
+            })
+        else {
+            return false;
+        };
+        let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
+        given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_right_bearer_token_is_let_in() {
+        let access = Access::bearer("s3cret");
+        let with = |value: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::AUTHORIZATION,
+                http::HeaderValue::from_str(value).expect("header"),
+            );
+            headers
+        };
+        assert!(access.allows(&with("Bearer s3cret")));
+        assert!(access.allows(&with("bearer s3cret")));
+        assert!(!access.allows(&with("Bearer s3cre")));
+        assert!(!access.allows(&with("Bearer s3cret2")));
+        assert!(!access.allows(&with("Basic s3cret")));
+        assert!(!access.allows(&http::HeaderMap::new()));
+        assert!(Access::open().allows(&http::HeaderMap::new()));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::token::seeded_tokens;
 use super::{
-    Inner, Sandbox, SandboxClock, SandboxToken, admin, credentials, defaults, notify, server, state,
+    Inner, Sandbox, SandboxClock, SandboxToken, auth, credentials, defaults, notify, server, state,
 };
 use crate::clock::VirtualClock;
 use crate::{Client, ClientBuilder, CustomerToken};
@@ -328,11 +328,11 @@ pub enum AdminAccess {
 }
 
 impl AdminAccess {
-    fn into_check(self) -> Option<admin::Access> {
+    fn into_check(self) -> Option<auth::Access> {
         match self {
             Self::Off => None,
-            Self::Open => Some(admin::Access::open()),
-            Self::Token(token) => Some(admin::Access::bearer(&token)),
+            Self::Open => Some(auth::Access::open()),
+            Self::Token(token) => Some(auth::Access::bearer(&token)),
         }
     }
 }

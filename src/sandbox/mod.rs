@@ -157,6 +157,7 @@ mod create;
 mod fault;
 mod guard;
 mod notify;
+mod path;
 mod record;
 mod review;
 mod router;

@@ -57,7 +57,7 @@ pub(crate) struct Config {
     pub(crate) rate_window: Duration,
     pub(crate) retention: Retention,
     pub(crate) body_read_timeout: Duration,
-    pub(crate) admin: Option<super::admin::Access>,
+    pub(crate) admin: Option<super::auth::Access>,
     /// Whether the sandbox listens on a loopback address: every request
     /// must then name a loopback host (see `guard`).
     pub(crate) loopback: bool,
@@ -90,7 +90,7 @@ pub(crate) struct Shared {
     /// How long a request body may take to arrive, in real time.
     pub(crate) body_read_timeout: Duration,
     /// Who may use the admin API; `None` when it is off.
-    pub(crate) admin: Option<super::admin::Access>,
+    pub(crate) admin: Option<super::auth::Access>,
     /// Whether the sandbox listens on a loopback address (see `guard`).
     pub(crate) loopback: bool,
     /// Fraud-review notifications: the queue the worker sends from.

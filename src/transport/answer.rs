@@ -1,29 +1,25 @@
-//! An answer, from the wire to the facade's value or error.
+//! What the generated call returned, read into the facade's value or error.
 //!
-//! The attempt loop reads each answer's body up to the cap
-//! ([`read_capped`]). The final answer then goes one of two ways, and its
-//! body is moved, never copied:
-//!
-//! - a whole 2xx answer goes to the generated decoder, inside the rebuilt
-//!   response it expects ([`hand_over`]);
-//! - any other answer (an error status, or a body past the cap) goes past the
-//!   generated decoder untouched, inside a stand-in response the generated
-//!   code returns as it is (`UnexpectedResponse`), and [`Reading::settle`]
-//!   takes it back from there.
-//!
-//! What the loop learned across the attempts (how many, whether one was
-//! ambiguous, the final status and correlation id) comes with it as a
-//! [`Tally`].
+//! The hook hands the generated code each answer with its body bounded by
+//! the cap: a body past the cap arrives as its first bytes and one more
+//! (see `transport`). The generated code decodes a
+//! declared success into the facade's type and returns every error status
+//! as `Error::ErrorResponse` with its status, headers and raw bytes (the
+//! canonical form declares error bodies raw). [`Answered::read`] sorts what
+//! came back into what the retry loop classifies; [`Reading::finish`] makes
+//! the call's result of the last one, reading Klarna's error fields
+//! leniently from the bytes.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use progenitor_client::{ByteStream, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::Shared;
 use super::redact::Scrubber;
+use super::{Attempt, CORRELATION, Shared};
 use crate::error::{
     ApiError, CallInfo, Error, ErrorFields, RateLimited, Redacted, TransportError, TransportKind,
     UndecodableResponse,
@@ -32,99 +28,199 @@ use crate::headers::CORRELATION_ID;
 use crate::idempotency::IdempotencyKey;
 use crate::operation::Operation;
 use crate::outcome::{self, OrderOutcome};
+use crate::retry;
 use crate::token::CustomerToken;
 
 /// Up to this size a body's buffer grows by doubling; past it, it is grown
 /// to the cap at once, so that reading never holds much more than the cap.
 const DOUBLING_LIMIT: usize = 64 * 1024;
 
-/// The status of the stand-in response that carries an answer past the
-/// generated decoder: one it matches to no declared response.
-const STAND_IN_STATUS: u16 = 999;
+/// What one generated call returns.
+pub(crate) type Generated<T> = Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>;
 
-/// [`CORRELATION_ID`] as a header name, made once rather than parsed from
-/// the string at every answer.
-const CORRELATION: reqwest::header::HeaderName =
-    reqwest::header::HeaderName::from_static(CORRELATION_ID);
-
-/// One attempt's answer, its body read up to the cap.
+/// One answer, its body as the hook handed it on.
 #[derive(Clone, Debug)]
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) headers: HeaderMap,
+    /// At most the cap's bytes.
     pub(crate) body: Bytes,
     /// The answer was longer than the cap; `body` holds its first bytes.
     pub(crate) truncated: bool,
 }
 
-/// What the attempt loop learned over all attempts of a call.
+impl Answer {
+    /// An answer whose body the hook read up to one byte past `cap`: a body
+    /// longer than `cap` was cut, and is kept up to the cap (shared, not
+    /// copied).
+    pub(crate) fn new(status: u16, headers: HeaderMap, body: Bytes, cap: usize) -> Self {
+        let truncated = body.len() > cap;
+        let body = if truncated { body.slice(..cap) } else { body };
+        Self {
+            status,
+            headers,
+            body,
+            truncated,
+        }
+    }
+}
+
+/// What one attempt came to.
+pub(crate) enum Answered<T> {
+    /// The declared success, decoded by the generated code, with its
+    /// correlation id (as the hook recorded it: the one reading of the
+    /// header).
+    Value(ResponseValue<T>, Option<HeaderValue>),
+    /// Any other answer, whole: an error status, a status the description
+    /// does not declare, or a success the generated decoder refused or that
+    /// was longer than the cap.
+    Other(Answer),
+    /// No complete answer: the connection failed or timed out.
+    Failed(reqwest::Error),
+    /// The request could not be made; nothing was sent.
+    NotSent(String),
+}
+
+impl<T> Answered<T> {
+    /// Sorts what a generated call returned.
+    pub(crate) async fn read(result: Generated<T>, attempt: &Attempt) -> Self {
+        match result {
+            Ok(value) => match attempt.head() {
+                Some(head @ super::Head { cut: Some(_), .. }) => {
+                    // Its first bytes decoded, but the answer was longer
+                    // than the cap.
+                    Self::from_head(head.clone(), attempt)
+                }
+                Some(head) => Self::Value(value, head.correlation_id.clone()),
+                None => {
+                    let id = value.headers().get(CORRELATION).cloned();
+                    Self::Value(value, id)
+                }
+            },
+            Err(e) => Self::failed(e, attempt).await,
+        }
+    }
+
+    /// The answer a generated call returned as an error.
+    async fn failed(e: progenitor_client::Error<ByteStream>, attempt: &Attempt) -> Self {
+        use progenitor_client::Error as G;
+        let cap = attempt.shared.max_response_body;
+        match e {
+            G::ErrorResponse(value) => Self::streamed(value, cap).await,
+            G::UnexpectedResponse(response) => {
+                let (parts, body) = http::Response::from(response).into_parts();
+                match body.collect().await {
+                    Ok(body) => Self::Other(Answer::new(
+                        parts.status.as_u16(),
+                        parts.headers,
+                        body.to_bytes(),
+                        cap,
+                    )),
+                    Err(e) => Self::Failed(e),
+                }
+            }
+            G::InvalidResponsePayload(body, _) => match attempt.head() {
+                Some(head) => Self::from_head(
+                    super::Head {
+                        cut: Some(body),
+                        ..head.clone()
+                    },
+                    attempt,
+                ),
+                None => Self::NotSent("the answer was lost".to_owned()),
+            },
+            G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
+                if e.is_builder() {
+                    // The request could not be built: it never left.
+                    Self::NotSent(e.without_url().to_string())
+                } else {
+                    Self::Failed(e)
+                }
+            }
+            G::InvalidRequest(message) | G::Custom(message) => Self::NotSent(message),
+        }
+    }
+
+    /// A success answer from what the hook recorded of it (see
+    /// [`Head`](super::Head)), its body in `head.cut`.
+    fn from_head(head: super::Head, attempt: &Attempt) -> Self {
+        let mut headers = HeaderMap::new();
+        if let Some(id) = head.correlation_id {
+            headers.insert(CORRELATION, id);
+        }
+        let body = head.cut.unwrap_or_default();
+        Self::Other(Answer::new(
+            head.status,
+            headers,
+            body,
+            attempt.shared.max_response_body,
+        ))
+    }
+
+    /// An answer whose body the generated code hands on as raw bytes.
+    async fn streamed(value: ResponseValue<ByteStream>, cap: usize) -> Self {
+        let status = value.status().as_u16();
+        let headers = value.headers().clone();
+        let body = reqwest::Body::wrap_stream(value.into_inner().into_inner());
+        match body.collect().await {
+            Ok(body) => Self::Other(Answer::new(status, headers, body.to_bytes(), cap)),
+            Err(e) => Self::Failed(e),
+        }
+    }
+
+    /// How the attempt ended, as the retry table and the outcome rules see
+    /// it; `None` when nothing was sent.
+    pub(crate) fn kind(&self) -> Option<retry::Attempt> {
+        match self {
+            Self::Value(value, _) => Some(retry::Attempt::Response {
+                status: value.status().as_u16(),
+                json_body: true,
+            }),
+            Self::Other(answer) => Some(retry::Attempt::Response {
+                status: answer.status,
+                json_body: is_json(&answer.headers, &answer.body),
+            }),
+            Self::Failed(_) => Some(retry::Attempt::Transport),
+            Self::NotSent(_) => None,
+        }
+    }
+
+    /// Whether the request may have reached the server.
+    pub(crate) fn reached_server(&self) -> bool {
+        match self {
+            Self::Value(..) | Self::Other(_) => true,
+            Self::Failed(e) => !e.is_connect(),
+            Self::NotSent(_) => false,
+        }
+    }
+
+    /// The wait the answer asks for, if any.
+    pub(crate) fn asked_wait(&self) -> Option<Duration> {
+        match self {
+            Self::Other(answer) => server_wait(answer.status, &answer.headers),
+            _ => None,
+        }
+    }
+}
+
+impl Answered<()> {
+    /// Sorts what a generated call whose success body is raw bytes
+    /// (cancel's 202) returned: its success is read whole, as any other
+    /// answer, so that one past the cap is refused.
+    pub(crate) async fn read_raw(result: Generated<ByteStream>, attempt: &Attempt) -> Self {
+        match result {
+            Ok(value) => Self::streamed(value, attempt.shared.max_response_body).await,
+            Err(e) => Self::failed(e, attempt).await,
+        }
+    }
+}
+
+/// What the retry loop learned over all attempts of a call.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     pub(crate) attempts: u32,
     /// Some attempt may have been processed without the caller knowing.
     pub(crate) ambiguous: bool,
-    /// The client's rate limit would have delayed the next attempt past the
-    /// deadline by this total wait; that attempt was not sent.
-    pub(crate) rate_limited: Option<Duration>,
-    /// The final answer's status and correlation id, when a whole 2xx answer
-    /// went to the generated decoder (which keeps neither in its errors).
-    pub(crate) status: u16,
-    pub(crate) correlation_id: Option<HeaderValue>,
-    /// The hook decided on a retry and has waited for it: the call makes
-    /// the generated call again.
-    pub(crate) again: bool,
-}
-
-/// The final answer as the generated decoder gets it. A whole 2xx answer is
-/// rebuilt with its body moved in; its headers stay behind (the generated
-/// code would copy them and reads none), the correlation id going to the
-/// tally. Any other answer travels whole, past the decoder, in a stand-in.
-pub(crate) fn hand_over(mut answer: Answer, tally: &mut Tally) -> reqwest::Response {
-    if (200..300).contains(&answer.status) && !answer.truncated {
-        tally.status = answer.status;
-        tally.correlation_id = answer.headers.remove(CORRELATION);
-        return rebuilt(answer.status, answer.body);
-    }
-    stand_in(Some(answer))
-}
-
-/// The URL every response made here carries: not the request's (it holds
-/// the full customer token), and parsed once, not at every answer as
-/// reqwest parses its own stand-in for a response built without one.
-static STAND_IN_URL: std::sync::LazyLock<Option<reqwest::Url>> =
-    std::sync::LazyLock::new(|| reqwest::Url::parse("http://no.url.provided.local").ok());
-
-/// A whole 2xx answer as a response of its own, its body moved in.
-fn rebuilt(status: u16, body: Bytes) -> reqwest::Response {
-    let mut response = http::Response::new(body);
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
-    to_reqwest(response)
-}
-
-/// A response made here, as reqwest's, with the stand-in URL.
-fn to_reqwest(mut response: http::Response<Bytes>) -> reqwest::Response {
-    if let Some(url) = STAND_IN_URL.as_ref() {
-        // `ResponseBuilderExt::url` is reqwest's one way to give a response
-        // its URL: it goes in the builder's extensions, moved from there.
-        let mut builder = reqwest::ResponseBuilderExt::url(http::Response::builder(), url.clone());
-        if let Some(extensions) = builder.extensions_mut() {
-            response.extensions_mut().extend(std::mem::take(extensions));
-        }
-    }
-    reqwest::Response::from(response)
-}
-
-/// A response the generated code matches to no declared answer and so
-/// returns as it is; it carries `answer`, or nothing when no attempt was
-/// sent.
-pub(crate) fn stand_in(answer: Option<Answer>) -> reqwest::Response {
-    let mut response = http::Response::new(Bytes::new());
-    *response.status_mut() =
-        http::StatusCode::from_u16(STAND_IN_STATUS).unwrap_or(http::StatusCode::NOT_EXTENDED);
-    if let Some(answer) = answer {
-        response.extensions_mut().insert(answer);
-    }
-    to_reqwest(response)
 }
 
 /// What the facade learns from a successful call.
@@ -138,24 +234,7 @@ pub(crate) struct Success<T> {
 /// A success body's decoder, naming the path of the first problem.
 pub(crate) type Decode<T> = fn(&[u8]) -> Result<T, serde_path_to_error::Error<serde_json::Error>>;
 
-/// What [`Reading::settle`] gives: the call's result, or the future that
-/// reads the one kind of answer whose body is still in its response.
-pub(crate) enum Settled<'a, T> {
-    Done(Result<Success<T>, Error>),
-    Unread(Pin<Box<dyn Future<Output = Result<Success<T>, Error>> + Send + 'a>>),
-}
-
-impl<T> Settled<'_, T> {
-    /// The call's result.
-    pub(crate) async fn resolved(self) -> Result<Success<T>, Error> {
-        match self {
-            Self::Done(result) => result,
-            Self::Unread(reading) => reading.await,
-        }
-    }
-}
-
-/// The reading of one call's final result into the facade's.
+/// The reading of one call's last attempt into the facade's result.
 pub(crate) struct Reading<'a> {
     pub(crate) shared: &'a Shared,
     pub(crate) operation: Operation,
@@ -165,78 +244,34 @@ pub(crate) struct Reading<'a> {
 }
 
 impl Reading<'_> {
-    /// Turns the generated code's result into the facade's.
-    ///
-    /// Generic over the generated error type `E`, which it never reads: the
-    /// generated code makes `Error<()>` or `Error<ErrorBody>` depending on
-    /// whether the description declares error bodies. `decode` reads a
-    /// success body the generated code did not decode (another 2xx) or could
-    /// not (to name the path of the problem).
-    ///
-    /// Not an `async fn`: only a 2xx answer the generated code did not
-    /// expect still has its body in the response, and only that case waits
-    /// (see [`Settled`]), so a call's future does not carry the reading of
-    /// a body for every call.
-    pub(crate) fn settle<'s, T: Send + 's, E>(
-        self,
-        result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+    /// The call's result from its last attempt. `decode` reads a success
+    /// body the generated code did not decode (another 2xx) or could not
+    /// (to name the path of the problem).
+    pub(crate) fn finish<T>(
+        &self,
+        answered: Answered<T>,
         decode: Decode<T>,
-    ) -> Settled<'s, T>
-    where
-        Self: 's,
-    {
-        use progenitor_client::Error as G;
-        if let Some(needed) = self.tally.rate_limited {
-            // Nothing of this attempt was sent: the outcome is that of the
-            // attempts before it.
-            let outcome = self.outcome_for_failure(true);
-            return Settled::Done(Err(Error::RateLimited(Box::new(RateLimited {
-                needed,
-                call: self.call_info(outcome),
-            }))));
-        }
-        Settled::Done(match result {
-            Ok(value) => {
+    ) -> Result<Success<T>, Error> {
+        match answered {
+            Answered::Value(value, id) => {
                 let status = value.status().as_u16();
-                Ok(self.success(value.into_inner(), status))
+                Ok(self.success(value.into_inner(), status, id.as_ref()))
             }
-            Err(G::InvalidResponsePayload(body, _)) => {
-                // A whole 2xx body the generated decoder refused.
-                let answer = Answer {
-                    status: self.tally.status,
-                    headers: HeaderMap::new(),
-                    body,
-                    truncated: false,
-                };
-                self.read_success(answer, decode)
-            }
-            Err(G::UnexpectedResponse(mut response)) => {
-                match response.extensions_mut().remove::<Answer>() {
-                    Some(answer) => self.read_answer(answer, decode),
-                    // A whole 2xx answer the generated code did not expect:
-                    // its body, in memory already, is read through reqwest,
-                    // in a future of its own (about 1.2 KB).
-                    None => {
-                        return Settled::Unread(Box::pin(async move {
-                            let answer = Answer {
-                                status: response.status().as_u16(),
-                                headers: HeaderMap::new(),
-                                body: response.bytes().await.unwrap_or_default(),
-                                truncated: false,
-                            };
-                            self.read_answer(answer, decode)
-                        }));
-                    }
-                }
-            }
-            Err(G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e)) => {
-                Err(self.transport_error(e))
-            }
-            Err(G::ErrorResponse(_)) => Err(self.request_error("the answer was lost")),
-            Err(G::InvalidRequest(message) | G::Custom(message)) => {
-                Err(self.request_error(&message))
-            }
-        })
+            Answered::Other(answer) => self.read_answer(answer, decode),
+            Answered::Failed(e) => Err(self.transport_error(e)),
+            Answered::NotSent(message) => Err(self.request_error(&message)),
+        }
+    }
+
+    /// The client's rate limit would have delayed the next attempt past the
+    /// deadline by `needed`: it was not sent, and the outcome is that of
+    /// the attempts before it.
+    pub(crate) fn rate_limited(&self, needed: Duration) -> Error {
+        let outcome = self.outcome_for_failure(true);
+        Error::RateLimited(Box::new(RateLimited {
+            needed,
+            call: self.call_info(outcome),
+        }))
     }
 
     /// A whole answer: a success when it is a 2xx, else Klarna's error.
@@ -248,13 +283,8 @@ impl Reading<'_> {
         }
     }
 
-    fn success<T>(&self, value: T, status: u16) -> Success<T> {
-        let correlation_id = self
-            .tally
-            .correlation_id
-            .as_ref()
-            .and_then(|id| id.to_str().ok())
-            .map(|id| self.scrub(id));
+    fn success<T>(&self, value: T, status: u16, id: Option<&HeaderValue>) -> Success<T> {
+        let correlation_id = id.and_then(|id| id.to_str().ok()).map(|id| self.scrub(id));
         Success {
             value,
             status,
@@ -264,8 +294,8 @@ impl Reading<'_> {
     }
 
     /// A 2xx answer the generated decoder did not decode. An answer past the
-    /// cap is an error whatever its status, even when the generated code
-    /// needed no body (a 202).
+    /// cap is an error whatever its status, even when no body was needed (a
+    /// 202).
     fn read_success<T>(&self, answer: Answer, decode: Decode<T>) -> Result<Success<T>, Error> {
         if answer.truncated {
             let message = format!(
@@ -275,7 +305,10 @@ impl Reading<'_> {
             return Err(self.undecodable(answer, message, String::new()));
         }
         match decode(&answer.body) {
-            Ok(value) => Ok(self.success(value, answer.status)),
+            Ok(value) => {
+                let id = answer.headers.get(CORRELATION);
+                Ok(self.success(value, answer.status, id))
+            }
             Err(e) => {
                 let path = crate::violation::json_path(e.path());
                 let message = e.into_inner().to_string();
@@ -397,12 +430,8 @@ impl Reading<'_> {
     fn undecodable(&self, answer: Answer, message: String, path: String) -> Error {
         let redacted = self.token.redacted();
         let scrubber = Scrubber::new(self.token.as_str(), &redacted, &self.shared.secrets);
-        let correlation_id = header_str(&answer.headers, CORRELATION_ID)
-            .or_else(|| {
-                let id = self.tally.correlation_id.as_ref()?;
-                id.to_str().ok()
-            })
-            .map(|id| scrubber.scrub(id));
+        let correlation_id =
+            header_str(&answer.headers, CORRELATION_ID).map(|id| scrubber.scrub(id));
         Error::UndecodableResponse(Box::new(UndecodableResponse {
             status: answer.status,
             correlation_id,
@@ -478,8 +507,8 @@ pub(crate) trait Chunks {
     fn next_chunk(&mut self) -> impl Future<Output = reqwest::Result<Option<Bytes>>> + Send;
 }
 
-/// A response is read in place, so that it keeps its URL and headers for
-/// the attempt loop.
+/// A response is read in place, so that the hook can hand it on with its
+/// head.
 impl Chunks for reqwest::Response {
     fn next_chunk(&mut self) -> impl Future<Output = reqwest::Result<Option<Bytes>>> + Send {
         self.chunk()

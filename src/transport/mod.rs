@@ -1,58 +1,47 @@
-//! Sending one logical call: what the generated methods call to send.
+//! One attempt on the wire: the generated client's `exec` hook.
 //!
-//! Each [`Client`](crate::Client) builds one generated client, whose inner
-//! value is the [`Shared`] state of the client. The generated code builds
-//! the request (path, idempotency header, body, serialized once) and hands
-//! it to [`Shared::execute`], which owns everything that happens on the
-//! wire: the headers the crate promises, the attempts and the waits between
-//! them. What is particular to one call (its operation, its settings, and
-//! what its attempts found) is the call's [`CallScope`], which the call
-//! lends to each generated call and the generated call to `execute`
-//! (codegen's `lean` pass adds the parameter).
-//! [`answer`] reads the final answer into the facade's value or error.
+//! The retry loop (`crate::call`) makes each attempt with one generated
+//! call, on a generated client of the attempt's own whose inner value is the
+//! attempt's [`Attempt`]: the client's [`Shared`] state, and what is
+//! particular to this attempt (operation, number, timeout, token). The
+//! generated method builds the request as progenitor wrote it and hands it
+//! to the hook ([`ClientHooks::exec`](progenitor_client::ClientHooks::exec),
+//! implemented below), which sends it once with the crate's headers, bounds
+//! the answer's body by the cap and hands the answer back to the generated
+//! method, which decodes it. The hook makes no decision: whether to try
+//! again is the loop's.
+//!
+//! [`answer`] reads what the generated call returned into the facade's
+//! value or error.
 
 pub(crate) mod answer;
 pub(crate) mod redact;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use self::answer::{Answer, Tally};
 use crate::clock::Clock;
 use crate::operation::Operation;
-use crate::outcome;
-use crate::retry::{self, Attempt, RetryPolicy};
+use crate::retry::RetryPolicy;
 use crate::token::CustomerToken;
 
 /// The default cap on a response body: Klarna's answers are a few hundred
 /// bytes.
 pub(crate) const DEFAULT_MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
-/// The least of the deadline an attempt is sent with, at most (see
-/// [`attempt_floor`]): enough for a TCP and TLS 1.3 handshake with Klarna
-/// and its answer to a create-order, a few round trips of 100 to 300 ms
-/// between continents and the processing itself. An attempt sent with
-/// less would most likely time out after being sent, and turn what could
-/// have been a clean answer into "the order may have been created".
-pub(crate) const MAX_ATTEMPT_FLOOR: Duration = Duration::from_secs(1);
-
-/// What every call of one client shares: the generated client's inner value.
+/// What every call of one client shares.
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: String,
-    /// Each of the generated code's path prefixes
-    /// (`generated::PATH_PREFIXES`) appended to the base URL, parsed once:
-    /// every request's URL starts from one (see [`Shared::url`]).
-    pub(crate) prefixes: Vec<reqwest::Url>,
     pub(crate) authorization: HeaderValue,
     pub(crate) user_agent: HeaderValue,
     pub(crate) attempt_timeout: Duration,
-    /// The most bytes of a response body that are read.
+    /// The most bytes of a response body that are kept.
     pub(crate) max_response_body: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
@@ -61,10 +50,6 @@ pub(crate) struct Shared {
     /// The client's own rate limit, shared by every clone of the client.
     pub(crate) rate_limit: Option<crate::rate_limit::RateLimit>,
 }
-
-/// The name the code generator gives the generated client's inner value
-/// (`Arc<crate::transport::CallContext>`): the state its calls share.
-pub(crate) type CallContext = Shared;
 
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -82,227 +67,245 @@ impl fmt::Debug for Shared {
 /// The one `Accept` value the crate sends.
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
-/// Per-call settings.
-#[derive(Clone, Debug)]
-pub(crate) struct CallOptions {
-    pub(crate) retry: RetryPolicy,
-    pub(crate) attempt_timeout: Duration,
+/// The header progenitor adds to every request with the description's
+/// version; Klarna's API does not know it, and the crate does not send it
+/// (the request tests check the exact header names sent).
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
+/// [`CORRELATION_ID`](crate::headers::CORRELATION_ID) as a header name,
+/// made once rather than parsed from the string at every answer.
+pub(crate) const CORRELATION: HeaderName = HeaderName::from_static(crate::headers::CORRELATION_ID);
+
+/// One attempt of a call: the inner value of the generated client the
+/// attempt is made with (codegen's `INNER_TYPE`; progenitor's client derives
+/// `Clone` and `Debug`, so it has both). The loop makes it before the
+/// attempt; the hook reads it.
+#[derive(Clone)]
+pub(crate) struct Attempt {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) operation: Operation,
+    /// 1 for the first attempt of the call.
+    pub(crate) number: u32,
+    /// The attempt's timeout: the per-attempt timeout, cut to what is left
+    /// of the call's deadline.
+    pub(crate) timeout: Duration,
+    /// For scrubbing what the attempt's span shows.
+    pub(crate) token: CustomerToken,
+    /// What the generated code cannot return of the answer the hook handed
+    /// on, for the facade's error; read only in the two cases where it is
+    /// needed (see [`Head`]).
+    head: OnceLock<Head>,
 }
 
-/// One call, as the generated code carries it to [`Shared::execute`]: what
-/// the call tells the transport, and what the attempts found. The facade's
-/// call owns it and lends it, mutably, to each generated call (codegen's
-/// `lean` pass gives every generated method a `call` parameter and hands it
-/// on to `execute` in place of the `exec` hook).
-pub(crate) struct CallScope {
-    operation: Operation,
-    options: CallOptions,
-    /// For scrubbing what the attempt spans show.
-    token: CustomerToken,
-    /// When the first attempt began, on the client's clock: the start of
-    /// the call's deadline.
-    started: Option<Duration>,
-    tally: Tally,
+/// What an attempt is, without anything of the answer (which may hold
+/// the full token).
+impl fmt::Debug for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempt")
+            .field("operation", &self.operation)
+            .field("number", &self.number)
+            .field("timeout", &self.timeout)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
 }
 
-impl CallScope {
-    pub(crate) fn new(operation: Operation, options: CallOptions, token: CustomerToken) -> Self {
+/// Of the answer the hook handed on, what progenitor 0.15 has no place for:
+///
+/// - its status and correlation id, for a success status whose body the
+///   generated decoder refused: `Error::InvalidResponsePayload` keeps the
+///   body and drops the status and headers;
+/// - the bytes of a body cut at the cap, for a success status whose first
+///   bytes the generated decoder accepted (a JSON document padded past the
+///   cap): the generated code hands on the decoded value only, and the
+///   facade refuses an answer past the cap whatever it holds.
+#[derive(Clone)]
+pub(crate) struct Head {
+    pub(crate) status: u16,
+    pub(crate) correlation_id: Option<HeaderValue>,
+    /// The bytes handed on, when the answer was longer than the cap (a
+    /// shared reference, not a copy).
+    pub(crate) cut: Option<bytes::Bytes>,
+}
+
+impl Attempt {
+    pub(crate) fn new(
+        shared: &Arc<Shared>,
+        operation: Operation,
+        number: u32,
+        timeout: Duration,
+        token: &CustomerToken,
+    ) -> Self {
         Self {
+            shared: Arc::clone(shared),
             operation,
-            options,
-            token,
-            started: None,
-            tally: Tally::default(),
+            number,
+            timeout,
+            token: token.clone(),
+            head: OnceLock::new(),
         }
     }
 
-    /// Whether the last attempt asked for the generated call to be made
-    /// again (a retry, after its wait): the call then makes it again, which
-    /// builds the request again from the call's own inputs, so nothing of a
-    /// request is copied before it is sent. Asking clears the flag.
-    pub(crate) fn again(&mut self) -> bool {
-        std::mem::take(&mut self.tally.again)
+    /// The generated client this attempt is made with.
+    pub(crate) fn client(self) -> crate::generated::Client {
+        let shared = Arc::clone(&self.shared);
+        crate::generated::Client::new_with_client(&shared.base_url, shared.http.clone(), self)
     }
 
-    /// What the attempts found.
-    pub(crate) fn into_tally(self) -> Tally {
-        self.tally
-    }
-}
-
-impl Shared {
-    /// A request's URL: the URL of path prefix `prefix` (an index into
-    /// `generated::PATH_PREFIXES`) with `rest` appended to its path, each
-    /// segment percent-encoded as a path segment. The generated methods call
-    /// it (codegen's `lean` pass puts the call in place of progenitor's
-    /// formatted string), so a request's URL is not parsed whole, host
-    /// included, at every call; only its parameters are.
-    ///
-    /// # Errors
-    /// When there is no such prefix, which the generated code never asks
-    /// for.
-    pub(crate) fn url(&self, prefix: usize, rest: &[&str]) -> Result<reqwest::Url, String> {
-        let base = self
-            .prefixes
-            .get(prefix)
-            .ok_or_else(|| format!("no path prefix {prefix}"))?;
-        url_with(base, rest)
-    }
-
-    /// Sends one attempt of the current call: `request` with the crate's
-    /// headers. When the answer may be retried and the policy allows
-    /// another attempt, it waits as the policy says and tells the call to
-    /// make the generated call again (see [`CallScope::again`]); otherwise it
-    /// returns the answer as the generated code expects it (see
-    /// [`answer`]).
-    ///
-    /// Not an `async fn`: the request is made ready and handed to reqwest
-    /// (whose future does nothing until it is polled) before the returned
-    /// future exists, so that the future holds reqwest's small one and not
-    /// the request. A client with a rate limit keeps the request, boxed,
-    /// until its turn has come.
-    pub(crate) fn execute<'a>(
-        &'a self,
-        request: reqwest::Request,
-        call: &'a mut CallScope,
-    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a {
-        // The call's deadline runs from its first attempt.
-        let now = self.clock.now();
-        let started = *call.started.get_or_insert(now);
-        let deadline = Deadline::new(&*self.clock, started, call.options.retry.deadline());
-        let timeout = attempt_timeout(call.options.attempt_timeout, deadline.remaining_at(now));
-        let request = self.ready(request, timeout);
-        // Without a rate limit the attempt starts now; with one, when its
-        // turn has come.
-        let outgoing = match &self.rate_limit {
-            None => Outgoing::Now(self.http.execute(request)),
-            Some(limit) => Outgoing::AfterTurn(limit, Box::new(request)),
-        };
-        let floor = attempt_floor(call.options.attempt_timeout, call.options.retry.deadline());
-        async move {
-            let policy = &call.options.retry;
-            let pending = match outgoing {
-                Outgoing::Now(pending) => pending,
-                Outgoing::AfterTurn(limit, request) => {
-                    // The turn must come with the floor still left.
-                    let budget = deadline.remaining().saturating_sub(floor);
-                    if let Err(needed) = limit.acquire(budget).await {
-                        call.tally.rate_limited = Some(needed);
-                        return Ok(answer::stand_in(None));
-                    }
-                    // The wait for the turn counts against the deadline.
-                    let mut request = *request;
-                    *request.timeout_mut() = Some(attempt_timeout(
-                        call.options.attempt_timeout,
-                        deadline.remaining(),
-                    ));
-                    self.http.execute(request)
-                }
-            };
-            let attempt = call.tally.attempts + 1;
-            // The attempt, in its span.
-            let span = attempt_span(call.operation, attempt);
-            let started = (!span.is_disabled()).then(|| self.clock.now());
-            // A disabled span is not entered at every poll.
-            let sent = if span.is_disabled() {
-                self.send(pending).await
-            } else {
-                self.send(pending).instrument(span.clone()).await
-            };
-            if let Some(started) = started {
-                self.log_attempt(&span, started, &sent, &call.token);
-            }
-            let kind = sent.kind();
-            call.tally.attempts = attempt;
-            call.tally.ambiguous |= outcome::is_ambiguous(kind, sent.reached_server());
-            if attempt <= policy.max_retries()
-                && retry::is_retryable(kind)
-                && let Some(wait) = policy.next_wait(attempt, sent.asked_wait(), deadline.spent())
-                && deadline.leaves_after(wait, floor, call.operation, attempt)
-            {
-                tracing::info!(
-                    operation = call.operation.as_str(),
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying"
-                );
-                // The answer is not needed: its connection goes back now.
-                drop(sent);
-                self.clock.sleep(wait).await;
-                call.tally.again = true;
-                // What the generated code returns for this is thrown away.
-                return Ok(answer::stand_in(None));
-            }
-            sent.hand_over(&mut call.tally)
-        }
+    /// The head of the answer the hook handed on (see [`Head`]).
+    pub(crate) fn head(&self) -> Option<&Head> {
+        self.head.get()
     }
 
     /// `request` with the crate's headers and the attempt's timeout.
-    fn ready(&self, mut request: reqwest::Request, timeout: Duration) -> reqwest::Request {
-        self.set_headers(request.headers_mut());
-        *request.timeout_mut() = Some(timeout);
-        request
-    }
-
-    fn set_headers(&self, headers: &mut HeaderMap) {
-        // progenitor's `api-version` header, which Klarna does not know, is
-        // not added at all: codegen's `lean` pass drops it (the request
-        // tests check the exact header names sent).
-        headers.insert(header::AUTHORIZATION, self.authorization.clone());
-        headers.insert(header::USER_AGENT, self.user_agent.clone());
-        // The generated code asks for JSON already; set only when not so.
+    fn ready(&self, mut request: reqwest::Request) -> reqwest::Request {
+        let shared = &self.shared;
+        let headers = request.headers_mut();
+        headers.remove(API_VERSION);
+        headers.insert(header::AUTHORIZATION, shared.authorization.clone());
+        headers.insert(header::USER_AGENT, shared.user_agent.clone());
+        // The generated code asks for JSON where it decodes JSON; the crate
+        // asks for it on every request.
         if headers.get(header::ACCEPT) != Some(&JSON) {
             headers.insert(header::ACCEPT, JSON);
         }
+        *request.timeout_mut() = Some(self.timeout);
+        request
     }
 
-    /// Records what an attempt's span shows.
-    fn log_attempt(
+    /// Waits for the answer and reads its body, in the attempt's span.
+    async fn answer(
         &self,
-        span: &tracing::Span,
-        started: Duration,
-        sent: &Sent,
-        token: &CustomerToken,
-    ) {
-        let elapsed = self.clock.now().saturating_sub(started);
+        pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let span = attempt_span(self.operation, self.number);
+        // A disabled span is not entered at every poll, and the clock is
+        // read only for a span that shows the elapsed time.
+        if span.is_disabled() {
+            return self.receive(pending).await;
+        }
+        let started = self.shared.clock.now();
+        let result = self.receive(pending).instrument(span.clone()).await;
+        let elapsed = self.shared.clock.now().saturating_sub(started);
         span.record("elapsed_ms", elapsed.as_millis() as u64);
-        sent.log(span, self.max_response_body, |id| {
-            scrub_for_log(&self.secrets, token, id)
+        self.log(&span, &result);
+        result
+    }
+
+    /// The answer, its body bounded by the cap before the generated code
+    /// reads it:
+    ///
+    /// - a body whose length the framing declares (`Content-Length`) within
+    ///   the cap is bounded already: hyper delivers no more than that. It
+    ///   is handed on unread, and the generated code reads it, once;
+    /// - any other body (no declared length, or one past the cap) is read
+    ///   here up to one byte past the cap and put back (moved, not copied):
+    ///   at most that is ever kept, and the rest is never read. An answer
+    ///   with more bytes than the cap was longer than it ([`answer::Answer`]
+    ///   cuts it there).
+    async fn receive(
+        &self,
+        pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut response = pending.await?;
+        let cap = self.shared.max_response_body;
+        let declared = response.content_length();
+        if declared.is_some_and(|length| length <= cap as u64) {
+            self.record(&response, None);
+            return Ok(response);
+        }
+        let limit = cap.saturating_add(1);
+        let (body, _) = answer::read_capped(&mut response, limit, declared).await?;
+        let cut = (body.len() > cap).then(|| body.clone());
+        self.record(&response, cut);
+        // The head is moved to the answer handed on; of the extensions,
+        // only the URL is read past this point.
+        let mut answer = http::Response::new(body);
+        *answer.status_mut() = response.status();
+        *answer.version_mut() = response.version();
+        *answer.headers_mut() = std::mem::take(response.headers_mut());
+        *answer.extensions_mut() = NEUTRAL.clone();
+        Ok(reqwest::Response::from(answer))
+    }
+
+    /// Records the answer's [`Head`].
+    fn record(&self, response: &reqwest::Response, cut: Option<bytes::Bytes>) {
+        let _ = self.head.set(Head {
+            status: response.status().as_u16(),
+            correlation_id: response.headers().get(CORRELATION).cloned(),
+            cut,
         });
     }
 
-    /// Sends one request (reqwest's future for it) and reads its answer's
-    /// body up to the cap, within the request's timeout.
-    async fn send(
-        &self,
-        pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
-    ) -> Sent {
-        let mut response = match pending.await {
-            Ok(response) => response,
-            Err(error) => return Sent::Failed(error),
-        };
-        let length = answer::header_str(response.headers(), header::CONTENT_LENGTH)
-            .and_then(|v| v.parse().ok());
-        match answer::read_capped(&mut response, self.max_response_body, length).await {
-            Ok((body, truncated)) => Sent::Answered {
-                response,
-                body,
-                truncated,
-            },
-            Err(error) => Sent::Failed(error),
+    /// Records what the attempt's span shows.
+    fn log(&self, span: &tracing::Span, result: &reqwest::Result<reqwest::Response>) {
+        match result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                let headers: &HeaderMap = response.headers();
+                if let Some(id) = answer::header_str(headers, CORRELATION) {
+                    span.record("correlation_id", self.scrub(id));
+                }
+                let cap = self.shared.max_response_body;
+                if response.content_length().is_some_and(|n| n > cap as u64) {
+                    tracing::debug!(parent: span, limit = cap, "the answer exceeded the body cap");
+                }
+            }
+            Err(e) => {
+                // reqwest's own message holds the URL, and so the full
+                // token: log only what kind of failure it was.
+                tracing::debug!(
+                    parent: span,
+                    timeout = e.is_timeout(),
+                    connect = e.is_connect(),
+                    malformed = answer::is_malformed_head(e),
+                    "attempt failed"
+                );
+            }
         }
+    }
+
+    /// Scrubs a server-supplied value for the attempt's log.
+    fn scrub(&self, text: &str) -> String {
+        let redacted = self.token.redacted();
+        redact::Scrubber::new(self.token.as_str(), &redacted, &self.shared.secrets).scrub(text)
     }
 }
 
-/// `base` with `segments` appended to its path (see [`Shared::url`]).
-pub(crate) fn url_with(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, String> {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .map_err(|()| "the base URL cannot take a path".to_owned())?
-        .pop_if_empty()
-        .extend(segments);
-    Ok(url)
+/// The hook: one attempt, and nothing else. `pre` and `post` keep
+/// progenitor's defaults, which do nothing.
+///
+/// Not an `async fn`: the request is made ready and handed to reqwest
+/// (whose future does nothing until it is polled) before the returned
+/// future exists, so that the future holds reqwest's small one and not the
+/// request.
+impl progenitor_client::ClientHooks<Attempt> for crate::generated::Client {
+    fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+        let attempt = &self.inner;
+        let pending = self.client.execute(attempt.ready(request));
+        attempt.answer(pending)
+    }
 }
+
+/// The extensions of an answer handed to the generated code: only its URL,
+/// which is not the request's (it holds the full customer token). Made
+/// once: reqwest otherwise parses a stand-in URL of its own at every
+/// answer rebuilt without one, and `ResponseBuilderExt::url` (reqwest's one
+/// way to give a response its URL) puts it in a builder's extensions.
+static NEUTRAL: std::sync::LazyLock<http::Extensions> = std::sync::LazyLock::new(|| {
+    let mut builder = http::Response::builder();
+    if let Ok(url) = reqwest::Url::parse("http://no.url.provided.local") {
+        builder = reqwest::ResponseBuilderExt::url(builder, url);
+    }
+    builder
+        .extensions_mut()
+        .map(std::mem::take)
+        .unwrap_or_default()
+});
 
 /// An attempt's span.
 fn attempt_span(operation: Operation, n: u32) -> tracing::Span {
@@ -316,12 +319,13 @@ fn attempt_span(operation: Operation, n: u32) -> tracing::Span {
     )
 }
 
-/// Scrubs a server-supplied value for an attempt's log with the call's
-/// token.
-fn scrub_for_log(secrets: &[secrecy::SecretString], token: &CustomerToken, text: &str) -> String {
-    let redacted = token.redacted();
-    redact::Scrubber::new(token.as_str(), &redacted, secrets).scrub(text)
-}
+/// The least of the deadline an attempt is sent with, at most (see
+/// [`attempt_floor`]): enough for a TCP and TLS 1.3 handshake with Klarna
+/// and its answer to a create-order, a few round trips of 100 to 300 ms
+/// between continents and the processing itself. An attempt sent with
+/// less would most likely time out after being sent, and turn what could
+/// have been a clean answer into "the order may have been created".
+pub(crate) const MAX_ATTEMPT_FLOOR: Duration = Duration::from_secs(1);
 
 /// The least of the call's deadline a retry is sent with: the shortest of
 /// [`MAX_ATTEMPT_FLOOR`], the attempt timeout (a caller who expects answers
@@ -331,45 +335,41 @@ fn scrub_for_log(secrets: &[secrecy::SecretString], token: &CustomerToken, text:
 /// outcome worked out over the attempts already made. The first attempt is
 /// always sent (it starts with the whole deadline, never less than the
 /// floor), except that a rate-limit turn must come with the floor left.
-fn attempt_floor(per_attempt: Duration, deadline: Duration) -> Duration {
+pub(crate) fn attempt_floor(per_attempt: Duration, deadline: Duration) -> Duration {
     MAX_ATTEMPT_FLOOR.min(per_attempt).min(deadline / 10)
 }
 
 /// An attempt's timeout: the per-attempt timeout, cut to what is left of
 /// the deadline (and at least a millisecond, as reqwest needs one).
-fn attempt_timeout(per_attempt: Duration, remaining: Duration) -> Duration {
+pub(crate) fn attempt_timeout(per_attempt: Duration, remaining: Duration) -> Duration {
     per_attempt.min(remaining).max(Duration::from_millis(1))
 }
 
 /// The call's deadline, on the client's clock.
-struct Deadline<'c> {
+pub(crate) struct Deadline<'c> {
     clock: &'c dyn Clock,
     started: Duration,
     length: Duration,
 }
 
 impl<'c> Deadline<'c> {
-    /// The deadline of a call whose first attempt began at `started`.
-    fn new(clock: &'c dyn Clock, started: Duration, length: Duration) -> Self {
+    /// The deadline of a call that starts now.
+    pub(crate) fn start(clock: &'c dyn Clock, length: Duration) -> Self {
         Self {
             clock,
-            started,
+            started: clock.now(),
             length,
         }
     }
-    fn spent(&self) -> Duration {
+    pub(crate) fn spent(&self) -> Duration {
         self.clock.now().saturating_sub(self.started)
     }
-    fn remaining(&self) -> Duration {
-        self.remaining_at(self.clock.now())
-    }
-    /// What is left at `now`, a reading of the same clock.
-    fn remaining_at(&self, now: Duration) -> Duration {
-        self.length.saturating_sub(now.saturating_sub(self.started))
+    pub(crate) fn remaining(&self) -> Duration {
+        self.length.saturating_sub(self.spent())
     }
     /// Whether at least `floor` is left after waiting `wait` for the retry
     /// that follows `attempt`; logs why not.
-    fn leaves_after(
+    pub(crate) fn leaves_after(
         &self,
         wait: Duration,
         floor: Duration,
@@ -388,124 +388,6 @@ impl<'c> Deadline<'c> {
             "not retrying: too little of the deadline would be left"
         );
         false
-    }
-}
-
-/// An attempt about to go out: reqwest's future for it (`P`), or, with a
-/// rate limit, the request waiting for its turn.
-enum Outgoing<'a, P> {
-    Now(P),
-    AfterTurn(&'a crate::rate_limit::RateLimit, Box<reqwest::Request>),
-}
-
-/// How one attempt ended.
-enum Sent {
-    /// An answer, its body read up to the cap (`truncated` when it was
-    /// longer); the response's own body is spent.
-    Answered {
-        response: reqwest::Response,
-        body: bytes::Bytes,
-        truncated: bool,
-    },
-    /// No complete answer: the connection failed or timed out.
-    Failed(reqwest::Error),
-}
-
-impl Sent {
-    fn kind(&self) -> Attempt {
-        match self {
-            Self::Answered { response, body, .. } => Attempt::Response {
-                status: response.status().as_u16(),
-                json_body: answer::is_json(response.headers(), body),
-            },
-            Self::Failed(_) => Attempt::Transport,
-        }
-    }
-
-    /// Whether the request may have reached the server.
-    fn reached_server(&self) -> bool {
-        match self {
-            Self::Answered { .. } => true,
-            Self::Failed(e) => !e.is_connect(),
-        }
-    }
-
-    /// The wait the answer asks for, if any.
-    fn asked_wait(&self) -> Option<Duration> {
-        match self {
-            Self::Answered { response, .. } => {
-                answer::server_wait(response.status().as_u16(), response.headers())
-            }
-            Self::Failed(_) => None,
-        }
-    }
-
-    /// Records what the attempt's span shows.
-    fn log(&self, span: &tracing::Span, cap: usize, scrub: impl Fn(&str) -> String) {
-        match self {
-            Self::Answered {
-                response,
-                truncated,
-                ..
-            } => {
-                span.record("status", response.status().as_u16());
-                let id = answer::header_str(response.headers(), crate::headers::CORRELATION_ID);
-                if let Some(id) = id {
-                    span.record("correlation_id", scrub(id));
-                }
-                if *truncated {
-                    tracing::debug!(parent: span, limit = cap, "the answer exceeded the body cap");
-                }
-            }
-            Self::Failed(e) => {
-                // reqwest's own message holds the URL, and so the full
-                // token: log only what kind of failure it was.
-                tracing::debug!(
-                    parent: span,
-                    timeout = e.is_timeout(),
-                    connect = e.is_connect(),
-                    malformed = answer::is_malformed_head(e),
-                    "attempt failed"
-                );
-            }
-        }
-    }
-
-    /// The final attempt's result, as the generated code expects it.
-    fn hand_over(self, tally: &mut Tally) -> reqwest::Result<reqwest::Response> {
-        match self {
-            Self::Answered {
-                response,
-                body,
-                truncated,
-            } => {
-                let mut response = response;
-                // The headers are moved out, not copied.
-                let answer = Answer {
-                    status: response.status().as_u16(),
-                    headers: std::mem::take(response.headers_mut()),
-                    body,
-                    truncated,
-                };
-                Ok(answer::hand_over(answer, tally))
-            }
-            Self::Failed(e) => Err(e.without_url()),
-        }
-    }
-}
-
-/// The generated code requires the hooks, but calls none of them: codegen's
-/// `lean` pass drops its calls to `pre` and `post` (whose defaults do
-/// nothing) and puts [`Shared::execute`], with the call, in place of
-/// `exec`. Should a generated method still call `exec`, it is outside any
-/// call, and nothing is sent.
-impl progenitor_client::ClientHooks<Arc<CallContext>> for crate::generated::Client {
-    fn exec(
-        &self,
-        _request: reqwest::Request,
-        _info: &progenitor_client::OperationInfo,
-    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
-        std::future::ready(Ok(answer::stand_in(None)))
     }
 }
 

@@ -3,11 +3,11 @@
 //! prove a new description can be generated before vendoring it).
 //!
 //! It depends on `progenitor_impl`, `openapiv3`, `syn`, `prettyplease` and
-//! the `normalize` module. Its output passes through [`lean`], which builds
-//! each request's URL on a path prefix the client parses once, drops a
-//! header Klarna does not know and makes header names constants.
-
-pub mod lean;
+//! the `normalize` module. What it writes is what progenitor generates from
+//! the canonical form, only formatted: the facade extends the generated
+//! client through progenitor's own settings (below: the replaced types, the
+//! inner type, hooks that must be implemented) and its `ClientHooks` impl,
+//! never by rewriting the output.
 
 use serde_json::Value;
 
@@ -27,18 +27,26 @@ pub fn prepare(doc: &Value) -> Value {
     doc
 }
 
-/// Generates the formatted bindings from a prepared description (see
-/// `prepare`).
-pub fn generate_prepared(doc: Value) -> Result<String, String> {
-    let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
-        .map_err(|e| format!("it is not a valid OpenAPI 3.0 description: {e}"))?;
+/// The generated client's inner value: each attempt of a call gets a
+/// generated client of its own, whose inner value tells the `exec` hook what
+/// the attempt is (see the facade's `transport` module).
+pub const INNER_TYPE: &str = "crate::transport::Attempt";
 
+/// Every setting the facade's bindings are generated with: positional
+/// methods, one client, the facade's own types for every body
+/// (`normalize::REPLACED`), the per-attempt inner value ([`INNER_TYPE`]), and
+/// hooks the facade must implement (`HooksMode::Expected`: a missing
+/// `ClientHooks` impl is a compile error, not a silent default).
+///
+/// # Errors
+/// When the inner type does not parse, which its fixed text rules out.
+pub fn settings() -> Result<progenitor_impl::GenerationSettings, String> {
     let mut settings = progenitor_impl::GenerationSettings::new();
     settings
         .with_interface(progenitor_impl::InterfaceStyle::Positional)
         .with_tag(progenitor_impl::TagStyle::Merged)
         .with_inner_type(
-            "std::sync::Arc<crate::transport::CallContext>"
+            INNER_TYPE
                 .parse()
                 .map_err(|e| format!("internal: bad inner type: {e}"))?,
         )
@@ -46,14 +54,21 @@ pub fn generate_prepared(doc: Value) -> Result<String, String> {
     for (schema, rust_type) in normalize::REPLACED {
         settings.with_replacement(pascal_case(schema), rust_type, std::iter::empty());
     }
+    Ok(settings)
+}
 
+/// Generates the formatted bindings from a prepared description (see
+/// `prepare`): progenitor's output with [`settings`], formatted and nothing
+/// else.
+pub fn generate_prepared(doc: Value) -> Result<String, String> {
+    let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
+        .map_err(|e| format!("it is not a valid OpenAPI 3.0 description: {e}"))?;
+    let settings = settings()?;
     let mut generator = progenitor_impl::Generator::new(&settings);
     let tokens = run_quietly(move || generator.generate_tokens(&spec))?
         .map_err(|e| format!("progenitor rejected it: {e}"))?;
-    let mut file: syn::File = syn::parse2(tokens)
+    let file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("internal: the generated code does not parse: {e}"))?;
-    // What is not rewritten stays as progenitor wrote it (see `lean`).
-    lean::lean(&mut file)?;
     Ok(prettyplease::unparse(&file))
 }
 

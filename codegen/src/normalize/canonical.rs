@@ -14,7 +14,8 @@ pub const CANONICAL_DESCRIPTION: &str =
     "Generated from the vendored description; see the crate's facade for documentation.";
 
 /// The operations the facade calls, with their success status, the schema
-/// of their success body (none for cancel's 202) and of their request body.
+/// of their success body (none for cancel's 202, declared as raw bytes: see
+/// `RAW_BODY`) and of their request body.
 pub const KNOWN_OPERATIONS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ("readCustomerToken", "200", Some("customer_token"), None),
     (
@@ -31,8 +32,19 @@ pub const KNOWN_OPERATIONS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ),
 ];
 
-/// The schema every error body is decoded as (the facade's `ErrorBody`).
-pub const ERROR_SCHEMA: &str = "ErrorV2";
+/// The media type of a body the generated code hands on as raw bytes
+/// (progenitor's `ByteStream`): any type but JSON makes progenitor treat a
+/// response as raw, and `*/*` says that any is expected.
+///
+/// Every error response is declared so: the generated code then returns an
+/// error answer as `Error::ErrorResponse(ResponseValue<ByteStream>)`, with
+/// its status and headers, whatever its body (a gateway's HTML page
+/// included), and the facade reads Klarna's error fields from the bytes,
+/// leniently. Declared as JSON, a body that is not JSON would end in
+/// `Error::InvalidResponsePayload`, which keeps neither status nor headers.
+/// Cancel's 202 is declared so too: the facade checks only that its body,
+/// which it never reads, was within the cap.
+pub const RAW_BODY: &str = "*/*";
 
 /// The statuses every error is declared under in the canonical form. Not
 /// `default`: progenitor 0.15 counts a `default` response as a success too
@@ -87,8 +99,8 @@ const NAME_MAPS: &[&str] = &[
 ///   and top-level `tags`;
 /// - every known operation (see `KNOWN_OPERATIONS`) answers with one fixed
 ///   set of responses: its success status with the facade's type (cancel's
-///   202 without a body), and every error under the ranges `4XX` and `5XX`
-///   with the error body (see `ERROR_RANGES`);
+///   202 as raw bytes), and every error under the ranges `4XX` and `5XX`
+///   as raw bytes (see `ERROR_RANGES` and `RAW_BODY`);
 ///   its request body is the facade's type. Any other operation keeps its
 ///   success responses, and its errors become the same ranges;
 /// - every response description is `""` (openapiv3 requires one).
@@ -163,9 +175,10 @@ fn canonical_operation(op: &mut Map<String, Value>) {
         KNOWN_OPERATIONS.iter().find(|(known, ..)| *known == id)
     {
         let mut ok = json!({ "description": "" });
-        if let Some(schema) = success {
-            ok["content"] = json_body(schema);
-        }
+        ok["content"] = match success {
+            Some(schema) => json_body(schema),
+            None => raw_body(),
+        };
         responses.insert((*status).to_owned(), ok);
         if let Some(schema) = request {
             op.insert(
@@ -186,7 +199,7 @@ fn canonical_operation(op: &mut Map<String, Value>) {
             }
         }
     }
-    let error = json!({ "description": "", "content": json_body(ERROR_SCHEMA) });
+    let error = json!({ "description": "", "content": raw_body() });
     for range in ERROR_RANGES {
         responses.insert((*range).to_owned(), error.clone());
     }
@@ -196,6 +209,13 @@ fn canonical_operation(op: &mut Map<String, Value>) {
 /// A JSON `content` map whose schema is the named component schema.
 fn json_body(schema: &str) -> Value {
     json!({ "application/json": { "schema": schema_ref(schema) } })
+}
+
+/// A `content` map of raw bytes of any type (see `RAW_BODY`).
+fn raw_body() -> Value {
+    let mut content = Map::new();
+    content.insert(RAW_BODY.to_owned(), json!({}));
+    Value::Object(content)
 }
 
 fn schema_ref(name: &str) -> Value {

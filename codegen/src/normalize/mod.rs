@@ -49,8 +49,8 @@ mod refs;
 mod text;
 
 pub use canonical::{
-    CANONICAL_DESCRIPTION, CANONICAL_TITLE, ERROR_RANGES, ERROR_SCHEMA, KNOWN_OPERATIONS,
-    canonical, for_generation, open_response_enums, prune_replaced,
+    CANONICAL_DESCRIPTION, CANONICAL_TITLE, ERROR_RANGES, KNOWN_OPERATIONS, RAW_BODY, canonical,
+    for_generation, open_response_enums, prune_replaced,
 };
 pub use prescan::{MAX_BYTES, MAX_DEPTH, prescan};
 pub use refs::{collect_refs, reachable_schemas, resolve};
@@ -59,14 +59,14 @@ pub use text::{ascii_text, decode_text, resolve_controls, shield_controls};
 use serde_json::{Map, Value, json};
 
 /// Schemas whose Rust type is the facade's own: the request bodies and every
-/// response body, so that responses decode into open types.
+/// success body, so that responses decode into open types. Error bodies are
+/// raw bytes in the canonical form (see `RAW_BODY`), read by the facade.
 pub const REPLACED: &[(&str, &str)] = &[
     // The order as the call keeps it: serialized once (the facade's
     // `OrderRequest` is what callers build and validate).
     ("customer_token_order", "crate::order::OrderJson"),
     ("customer_token", "crate::token::TokenDetails"),
     ("order", "crate::order::OrderBody"),
-    ("ErrorV2", "crate::error::ErrorBody"),
     (
         "customer_token_status_update_request",
         "crate::token::CancelRequest",

@@ -224,10 +224,10 @@ fn unknown_value(known: &[&str], got: &str) -> String {
     )
 }
 
-/// Validates a whole order.
-pub(super) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> {
+/// Validates a whole order whose JSON is `body_len` bytes long.
+pub(super) fn check_order(order: &OrderRequest, body_len: usize) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    check_order_into(&mut errors, order, &Broken::default());
+    check_order_into(&mut errors, order, &Broken::default(), body_len);
     sort_by_field_order(&mut errors);
     errors.into_result()
 }
@@ -238,15 +238,20 @@ pub(super) fn check_order(order: &OrderRequest) -> Result<(), ValidationErrors> 
 pub(super) fn check_decoded(order: &OrderRequest, decoded: ValidationErrors) -> ValidationErrors {
     let broken = Broken(decoded.iter().map(|v| v.path().to_owned()).collect());
     let mut rules = ValidationErrors::default();
-    check_order_into(&mut rules, order, &broken);
+    check_order_into(&mut rules, order, &broken, super::size::json_len(order));
     let mut errors = decoded;
     errors.append_where(rules, |v| !broken.is(v.path()));
     sort_by_field_order(&mut errors);
     errors
 }
 
-fn check_order_into(errors: &mut ValidationErrors, order: &OrderRequest, broken: &Broken) {
-    let (amount_ok, tax_ok) = check_order_fields(errors, order, broken);
+fn check_order_into(
+    errors: &mut ValidationErrors,
+    order: &OrderRequest,
+    broken: &Broken,
+    body_len: usize,
+) {
+    let (amount_ok, tax_ok) = check_order_fields(errors, order, broken, body_len);
     let lines = &order.order_lines;
     // Source: the description (`order_lines` 1 to 1000 items).
     if !(limits::MIN_ORDER_LINES..=limits::MAX_ORDER_LINES).contains(&lines.len()) {
@@ -289,14 +294,15 @@ fn check_order_fields(
     errors: &mut ValidationErrors,
     order: &OrderRequest,
     broken: &Broken,
+    body_len: usize,
 ) -> (bool, bool) {
     let top = At::ROOT;
     // Source: Klarna's request limits (a body over 1 MB gets 413).
-    if let Some(size) = super::size::body_size_over_limit(order) {
+    if body_len > limits::MAX_BODY_BYTES {
         errors.push(
             "",
             format!(
-                "the request body would be {size} bytes, over Klarna's limit of 1 MB ({} bytes), which Klarna answers with 413",
+                "the request body would be {body_len} bytes, over Klarna's limit of 1 MB ({} bytes), which Klarna answers with 413",
                 limits::MAX_BODY_BYTES
             ),
         );

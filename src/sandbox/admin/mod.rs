@@ -15,9 +15,9 @@ use std::time::Duration;
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use super::answer::Answer;
+use super::auth::Access;
 use super::review::DecisionError;
 use super::state::Shared;
 use super::{Fault, SandboxToken};
@@ -35,52 +35,6 @@ pub(crate) const ADMIN_PREFIX: &str = "/__sandbox/";
 
 /// The largest admin request body (64 KiB).
 pub(crate) const MAX_ADMIN_BODY_BYTES: usize = 64 * 1024;
-
-/// Who may use the admin API.
-#[derive(Debug)]
-pub(crate) struct Access {
-    /// The SHA-256 of the bearer token, when one is required.
-    bearer: Option<[u8; 32]>,
-}
-
-impl Access {
-    pub(crate) fn open() -> Self {
-        Self { bearer: None }
-    }
-
-    pub(crate) fn bearer(token: &str) -> Self {
-        Self {
-            bearer: Some(Sha256::digest(token.as_bytes()).into()),
-        }
-    }
-
-    /// Whether the request may use the admin API. The given token is
-    /// compared by its SHA-256 digest, every byte looked at, so the time
-    /// taken does not tell how much of it matched.
-    fn allows(&self, headers: &http::HeaderMap) -> bool {
-        let Some(expected) = &self.bearer else {
-            return true;
-        };
-        let Some(given) = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .and_then(|(scheme, token)| {
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim_start_matches(' '))
-            })
-        else {
-            return false;
-        };
-        let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
-        given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
-    }
-}
 
 /// Whether a path belongs to the admin API.
 pub(crate) fn is_admin_path(path: &str) -> bool {
@@ -270,7 +224,7 @@ async fn token_status(call: &Call<'_>, id: &str, body: Incoming) -> Answer {
     if call.method != "PUT" {
         return call.wrong_method("PUT");
     }
-    let Some(id) = super::router::percent_decode(id) else {
+    let Some(id) = super::path::percent_decode(id) else {
         return bad_request(
             "path: the token is not UTF-8".to_owned(),
             call.correlation_id,
@@ -379,7 +333,7 @@ async fn fraud_decision(call: &Call<'_>, id: &str, body: Incoming) -> Answer {
     if call.method != "POST" {
         return call.wrong_method("POST");
     }
-    let Some(id) = super::router::percent_decode(id) else {
+    let Some(id) = super::path::percent_decode(id) else {
         return bad_request(
             "path: the order id is not UTF-8".to_owned(),
             call.correlation_id,
@@ -506,29 +460,4 @@ fn reset(call: &Call<'_>) -> Answer {
     ok(&Tokens {
         tokens: call.shared.tokens().iter().map(TokenJson::from).collect(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_right_bearer_token_is_let_in() {
-        let access = Access::bearer("s3cret");
-        let with = |value: &str| {
-            let mut headers = http::HeaderMap::new();
-            headers.insert(
-                http::header::AUTHORIZATION,
-                http::HeaderValue::from_str(value).expect("header"),
-            );
-            headers
-        };
-        assert!(access.allows(&with("Bearer s3cret")));
-        assert!(access.allows(&with("bearer s3cret")));
-        assert!(!access.allows(&with("Bearer s3cre")));
-        assert!(!access.allows(&with("Bearer s3cret2")));
-        assert!(!access.allows(&with("Basic s3cret")));
-        assert!(!access.allows(&http::HeaderMap::new()));
-        assert!(Access::open().allows(&http::HeaderMap::new()));
-    }
 }

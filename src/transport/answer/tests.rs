@@ -2,6 +2,7 @@
 #![allow(clippy::result_large_err)] // the generated code's own result type
 
 use super::*;
+use crate::transport::DEFAULT_MAX_RESPONSE_BODY;
 use std::sync::Arc;
 
 const TOKEN: &str = "0b1d9815-165e-42e2-8867-35bc03789e00";
@@ -20,61 +21,63 @@ fn decode_u32(body: &[u8]) -> Result<u32, serde_path_to_error::Error<serde_json:
     serde_path_to_error::deserialize(&mut de)
 }
 
-fn answer(status: u16, body: &'static [u8], truncated: bool) -> Answer {
+fn headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert(
         CORRELATION_ID,
         HeaderValue::from_str(&format!("id-{TOKEN}")).expect("header"),
     );
-    Answer {
-        status,
-        headers,
-        body: Bytes::from_static(body),
-        truncated,
-    }
+    headers
 }
 
-/// The final answer as the attempt loop hands it over, and the reading
-/// of what the generated code made of it.
-async fn read<E>(
-    operation: Operation,
-    answer: Answer,
-    generated: impl FnOnce(
-        reqwest::Response,
-    )
-        -> Result<progenitor_client::ResponseValue<u32>, progenitor_client::Error<E>>,
-) -> Result<Success<u32>, Error> {
-    let shared = shared();
+/// An attempt of `operation`, whose hook recorded `head` of its answer.
+fn attempt(operation: Operation, head: Option<super::super::Head>) -> Attempt {
     let token = CustomerToken::new(TOKEN).expect("token");
-    let mut tally = Tally {
-        attempts: 1,
-        ..Tally::default()
-    };
-    let response = hand_over(answer, &mut tally);
+    let attempt = Attempt::new(&shared(), operation, 1, Duration::from_secs(1), &token);
+    if let Some(head) = head {
+        assert!(attempt.head.set(head).is_ok(), "set once");
+    }
+    attempt
+}
+
+/// What the generated code returned, read as the retry loop reads its last
+/// attempt.
+async fn read(attempt: &Attempt, generated: Generated<u32>) -> Result<Success<u32>, Error> {
+    let answered = Answered::read(generated, attempt).await;
     let reading = Reading {
-        shared: &shared,
-        operation,
-        token: &token,
-        tally,
+        shared: &attempt.shared,
+        operation: attempt.operation,
+        token: &attempt.token,
+        tally: Tally {
+            attempts: 1,
+            ambiguous: false,
+        },
         key: None,
     };
-    reading
-        .settle(generated(response), decode_u32)
-        .resolved()
-        .await
+    reading.finish(answered, decode_u32)
 }
 
-/// The generated code makes `Error<()>` for an operation whose error
-/// responses declare no body; the reading takes it as any other.
+/// The raw bytes of an error answer, as the generated code hands them on.
+fn stream(body: &'static [u8]) -> progenitor_client::ByteStream {
+    let response = reqwest::Response::from(http::Response::new(Bytes::from_static(body)));
+    progenitor_client::ByteStream::new(Box::pin(response.bytes_stream()))
+}
+
+/// An error status reaches the facade as progenitor's `ErrorResponse`,
+/// status and headers intact, and Klarna's fields are read from its bytes.
 #[tokio::test(flavor = "current_thread")]
-async fn an_error_answer_passes_the_generated_code_whole() {
-    type Unit = progenitor_client::Error<()>;
-    let not_found = answer(404, br#"{"error_code":"TOKEN_NOT_FOUND"}"#, false);
-    let e = read(Operation::ReadToken, not_found, |response| {
-        assert_eq!(response.status().as_u16(), STAND_IN_STATUS);
-        Err::<_, Unit>(progenitor_client::Error::UnexpectedResponse(response))
-    })
+async fn an_error_answer_keeps_its_status_headers_and_bytes() {
+    let attempt = attempt(Operation::ReadToken, None);
+    let value = progenitor_client::ResponseValue::new(
+        stream(br#"{"error_code":"TOKEN_NOT_FOUND"}"#),
+        reqwest::StatusCode::NOT_FOUND,
+        headers(),
+    );
+    let e = read(
+        &attempt,
+        Err(progenitor_client::Error::ErrorResponse(value)),
+    )
     .await
     .err()
     .expect("an error");
@@ -82,11 +85,29 @@ async fn an_error_answer_passes_the_generated_code_whole() {
     assert_eq!(e.error_code().map(|c| c.as_str()), Some("TOKEN_NOT_FOUND"));
     assert_eq!(e.correlation_id(), Some("id-…9e00"));
 
-    let e = read(Operation::ReadToken, answer(200, b"7", false), |_| {
-        Err::<progenitor_client::ResponseValue<u32>, Unit>(
-            progenitor_client::Error::InvalidRequest(format!("bad {TOKEN}")),
-        )
-    })
+    // A gateway's page: not JSON, still an answer with its status.
+    let value = progenitor_client::ResponseValue::new(
+        stream(b"<html>bad gateway</html>"),
+        reqwest::StatusCode::BAD_GATEWAY,
+        HeaderMap::new(),
+    );
+    let e = read(
+        &attempt,
+        Err(progenitor_client::Error::ErrorResponse(value)),
+    )
+    .await
+    .err()
+    .expect("an error");
+    let api = e.api().expect("an API error");
+    assert_eq!(api.status(), 502);
+    assert_eq!(api.raw_body(), b"<html>bad gateway</html>");
+
+    let e = read(
+        &attempt,
+        Err(progenitor_client::Error::InvalidRequest(format!(
+            "bad {TOKEN}"
+        ))),
+    )
     .await
     .err()
     .expect("an error");
@@ -94,39 +115,56 @@ async fn an_error_answer_passes_the_generated_code_whole() {
     assert!(!e.to_string().contains(TOKEN), "{e}");
 }
 
-/// A whole 2xx answer goes to the generated decoder with its body moved
-/// in; what it cannot decode is read again from the same bytes.
+/// A success body the generated decoder refused keeps, through what the
+/// hook recorded, the status and correlation id progenitor's
+/// `InvalidResponsePayload` drops; it is read again from the same bytes.
 #[tokio::test(flavor = "current_thread")]
-async fn a_success_body_reaches_the_generated_decoder() {
-    let success = read(Operation::ReadToken, answer(200, b"7", false), |response| {
-        assert_eq!(response.status().as_u16(), 200);
-        // The headers stay behind: the generated code would copy them.
-        assert!(response.headers().is_empty());
-        Err::<progenitor_client::ResponseValue<u32>, _>(progenitor_client::Error::<
-            crate::error::ErrorBody,
-        >::InvalidResponsePayload(
-            Bytes::from_static(b"7"),
+async fn a_refused_success_body_keeps_its_head() {
+    let head = super::super::Head {
+        status: 200,
+        correlation_id: headers().get(CORRELATION_ID).cloned(),
+        cut: None,
+    };
+    let attempt = attempt(Operation::ReadToken, Some(head.clone()));
+    let refused = |body: &'static [u8]| {
+        Err(progenitor_client::Error::InvalidResponsePayload(
+            Bytes::from_static(body),
             serde_json::from_str::<u32>("x").expect_err("not json"),
         ))
-    })
-    .await;
+    };
+    let success = read(&attempt, refused(b"7")).await;
     let Ok(success) = success else {
         panic!("not decoded");
     };
     assert_eq!(success.value, 7);
+    assert_eq!(success.status, 200);
     assert_eq!(success.correlation_id.as_deref(), Some("id-…9e00"));
+
+    let e = read(&attempt, refused(b"\"x\""))
+        .await
+        .err()
+        .expect("an error");
+    let Error::UndecodableResponse(u) = &e else {
+        panic!("{e:?}");
+    };
+    assert_eq!(u.status(), 200);
+    assert_eq!(e.correlation_id(), Some("id-…9e00"));
+    assert_eq!(u.raw_body(), b"\"x\"");
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_oversized_answer_is_an_error_whatever_its_status() {
+    let cap = DEFAULT_MAX_RESPONSE_BODY;
+    let long = Bytes::from(vec![b' '; cap + 1]);
+    // An undeclared 202, one byte past the cap.
+    let undeclared = attempt(Operation::CreateOrder, None);
+    let mut response = http::Response::new(long.clone());
+    *response.status_mut() = reqwest::StatusCode::ACCEPTED;
     let e = read(
-        Operation::CreateOrder,
-        answer(202, b"{}", true),
-        |response| {
-            Err::<progenitor_client::ResponseValue<u32>, _>(
-                progenitor_client::Error::<()>::UnexpectedResponse(response),
-            )
-        },
+        &undeclared,
+        Err(progenitor_client::Error::UnexpectedResponse(
+            reqwest::Response::from(response),
+        )),
     )
     .await
     .err()
@@ -135,8 +173,25 @@ async fn an_oversized_answer_is_an_error_whatever_its_status() {
         panic!("{e:?}");
     };
     assert!(u.body_truncated());
+    assert_eq!(u.raw_body().len(), cap);
     assert_eq!(e.order_outcome(), Some(OrderOutcome::Created));
     assert!(e.to_string().contains("exceeded 1048576 bytes"), "{e}");
+
+    // A declared 200 whose first bytes decoded: still past the cap.
+    let head = super::super::Head {
+        status: 200,
+        correlation_id: None,
+        cut: Some(long),
+    };
+    let padded = attempt(Operation::CreateOrder, Some(head));
+    let decoded =
+        progenitor_client::ResponseValue::new(7, reqwest::StatusCode::OK, HeaderMap::new());
+    let e = read(&padded, Ok(decoded)).await.err().expect("an error");
+    let Error::UndecodableResponse(u) = &e else {
+        panic!("{e:?}");
+    };
+    assert!(u.body_truncated());
+    assert_eq!(e.status(), Some(200));
 }
 
 fn chunked(chunks: Vec<&'static [u8]>) -> reqwest::Response {
