@@ -25,7 +25,38 @@ use std::time::Duration;
 /// response, and it is not a request to wait.
 ///
 /// Create-order is safe to retry because every attempt of a call carries the
-/// same `Klarna-Idempotency-Key`; read and cancel are idempotent by nature.
+/// same `Klarna-Idempotency-Key` (made when the call is made, or yours) and
+/// the same body bytes; read and cancel are idempotent by nature.
+///
+/// | retried | not retried |
+/// |---|---|
+/// | connection failures and timeouts | every other 4xx, including 409 |
+/// | 408, 429, 500, 502, 503, 504 | 501 |
+/// | any other 5xx whose body is not JSON (a gateway's page) | any other 5xx with a JSON body |
+///
+/// No retry is sent with less than a floor of the deadline left after its
+/// wait: the shortest of 1 s (a TLS handshake with Klarna and its answer,
+/// across continents), the attempt timeout and a tenth of the deadline. An
+/// attempt sent with less would most likely time out after it was sent and
+/// turn a clean answer into "may have been created"; the call fails instead
+/// with the answer it has, its outcome worked out over the attempts already
+/// made. The first attempt is always sent; a turn of the client's
+/// [`rate_limit`](crate::ClientBuilder::rate_limit) must come with the floor
+/// left.
+///
+/// `PAYMENT_METHOD_FAILED` ("the purchase was declined, it may be tried
+/// again") is never retried automatically: whether and when to charge a
+/// declined customer again is a business decision
+/// ([`charge::Next::NewAttempt`](crate::charge::Next::NewAttempt)).
+/// `RetryPolicy::none()` means one attempt and nothing hidden: the HTTP
+/// stack's own retries are off too (hyper may resend a request on a pooled
+/// connection that turned out to be closed before any byte of it was
+/// written; such a request never reached Klarna).
+///
+/// Each call is a `tracing` span (`klarna.call`: operation, redacted token,
+/// idempotency key, attempts, status, correlation id, elapsed time) with a
+/// span per attempt (`klarna.attempt`); neither holds a credential or a full
+/// token.
 ///
 /// ```
 /// use std::time::Duration;
