@@ -16,7 +16,7 @@ mod endpoint;
 mod enums;
 mod error;
 mod generated;
-mod headers;
+pub mod headers;
 mod idempotency;
 mod next_step;
 pub mod notification;
@@ -27,9 +27,6 @@ mod payment_method;
 mod rate_limit;
 mod report;
 mod retry;
-#[cfg(feature = "sandbox")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
-pub mod sandbox;
 #[cfg(feature = "schemars")]
 mod schema;
 #[cfg(feature = "serde")]
