@@ -4,7 +4,7 @@
 //! charges nobody twice. It ends with a summary per next step and exits
 //! non-zero if any subscription was charged twice.
 //!
-//! Run: `cargo run --features sandbox --example billing_run [SUBSCRIPTIONS]`
+//! Run: `cargo run -p klarna-customer-token-sandbox --example billing_run [SUBSCRIPTIONS]`
 //!
 //! The journal is the charges' history: every line is one
 //! [`charge::Event`](klarna_customer_token::charge::Event) of one charge,

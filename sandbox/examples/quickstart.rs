@@ -1,7 +1,7 @@
 //! The quickstart walkthrough.
 //!
 //! ```text
-//! cargo run --features sandbox --example quickstart
+//! cargo run -p klarna-customer-token-sandbox --example quickstart
 //! ```
 //!
 //! By default it runs against the in-process sandbox: no account and no

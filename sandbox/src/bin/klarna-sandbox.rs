@@ -1,7 +1,7 @@
 //! The sandbox as a standalone server, for billing code in any language.
 //!
 //! ```text
-//! cargo run --features sandbox-bin --bin klarna-sandbox -- --port 8080
+//! cargo run -p klarna-customer-token-sandbox --bin klarna-sandbox -- --port 8080
 //! ```
 //!
 //! It binds to loopback unless `--bind` names another address (for example
