@@ -3,7 +3,7 @@
 //!
 //! The default is tokio's clock. Tests can give a client a `VirtualClock`,
 //! whose waits cost no real time, with `ClientBuilder::clock` (both behind
-//! the `test-util` feature, which the `sandbox` feature turns on).
+//! the `test-util` feature; the sandbox crate turns it on).
 
 #![cfg_attr(not(feature = "test-util"), allow(unreachable_pub))]
 

@@ -1,21 +1,26 @@
-//! The header names the API uses, written once: the client and the sandbox
-//! read and write them through these constants. HTTP header names are
-//! case-insensitive; these are the lowercase forms `http` stores.
+//! The names of the headers Klarna's Customer Token API uses, written once:
+//! the client reads and writes them through these constants, and so does the
+//! sandbox crate (`klarna-customer-token-sandbox`). HTTP header names are
+//! case-insensitive; these are the lowercase forms the `http` crate stores.
+//!
+//! ```
+//! use klarna_customer_token::headers;
+//!
+//! assert_eq!(headers::CORRELATION_ID, "klarna-correlation-id");
+//! ```
 
 /// The create-order idempotency key (`Klarna-Idempotency-Key`); the client
-/// sends it through the generated code, which takes the name from the description.
-#[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
-pub(crate) const IDEMPOTENCY_KEY: &str = "klarna-idempotency-key";
+/// sends it through the generated code, which takes the name from the
+/// description (a unit test checks that the two agree).
+pub const IDEMPOTENCY_KEY: &str = "klarna-idempotency-key";
 /// The id Klarna gives every answer, quoted to its support
 /// (`Klarna-Correlation-Id`).
-pub(crate) const CORRELATION_ID: &str = "klarna-correlation-id";
+pub const CORRELATION_ID: &str = "klarna-correlation-id";
 /// How long to wait before the next request (`Retry-After`).
-pub(crate) const RETRY_AFTER: &str = "retry-after";
+pub const RETRY_AFTER: &str = "retry-after";
 /// The requests allowed per window (`X-Ratelimit-Limit`).
-#[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
-pub(crate) const RATELIMIT_LIMIT: &str = "x-ratelimit-limit";
+pub const RATELIMIT_LIMIT: &str = "x-ratelimit-limit";
 /// The requests left in the window (`X-Ratelimit-Remaining`).
-#[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
-pub(crate) const RATELIMIT_REMAINING: &str = "x-ratelimit-remaining";
+pub const RATELIMIT_REMAINING: &str = "x-ratelimit-remaining";
 /// Seconds until the window resets (`X-Ratelimit-Reset`).
-pub(crate) const RATELIMIT_RESET: &str = "x-ratelimit-reset";
+pub const RATELIMIT_RESET: &str = "x-ratelimit-reset";

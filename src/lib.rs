@@ -203,7 +203,7 @@ mod endpoint;
 mod enums;
 mod error;
 mod generated;
-mod headers;
+pub mod headers;
 mod idempotency;
 mod next_step;
 pub mod notification;
@@ -214,9 +214,6 @@ mod payment_method;
 mod rate_limit;
 mod report;
 mod retry;
-#[cfg(feature = "sandbox")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
-pub mod sandbox;
 #[cfg(feature = "schemars")]
 mod schema;
 #[cfg(feature = "serde")]
@@ -259,8 +256,3 @@ pub use violation::{ValidationErrors, Violation};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-/// The sandbox guide's code, compiled and run as doctests.
-#[cfg(all(doctest, feature = "sandbox"))]
-#[doc = include_str!("../docs/sandbox.md")]
-pub struct SandboxGuideDoctests;

@@ -1,7 +1,8 @@
 //! The operations of the Customer Token API and their routes: method, path
-//! template and parameters. This is the one route table: the sandbox's
-//! router matches requests against it, and a unit test below checks it
-//! against the vendored API description.
+//! template and parameters. This is the one route table: the client and
+//! the sandbox crate read it through [`Operation::http_method`] and
+//! [`Operation::path_template`], and a unit test below checks it against
+//! the vendored API description.
 
 use std::fmt;
 
@@ -23,7 +24,7 @@ pub enum Operation {
 }
 
 /// Where a parameter is sent.
-#[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Location {
     /// A `{name}` segment of the path template.
@@ -33,7 +34,7 @@ pub(crate) enum Location {
 }
 
 /// A parameter an operation sends.
-#[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Parameter {
     pub(crate) location: Location,
@@ -61,9 +62,6 @@ const CUSTOMER_TOKEN: Parameter = Parameter {
     name: "customerToken",
     required: true,
 };
-
-/// The customer token's segment in a path template.
-const CUSTOMER_TOKEN_SEGMENT: &str = "{customerToken}";
 
 const READ_TOKEN: Route = Route {
     method: "GET",
@@ -122,12 +120,6 @@ impl Operation {
         Self::ALL.into_iter().find(|op| op.operation_id() == id)
     }
 
-    /// The operation with this facade name (see [`as_str`](Self::as_str)).
-    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|op| op.as_str() == name)
-    }
-
     const fn route(self) -> &'static Route {
         match self {
             Self::ReadToken => &READ_TOKEN,
@@ -143,16 +135,29 @@ impl Operation {
         self.route().safe_to_retry
     }
 
-    /// The HTTP method the facade sends, such as `POST`.
-    #[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
-    pub(crate) fn http_method(self) -> &'static str {
+    /// The HTTP method the operation is sent with, such as `POST`.
+    ///
+    /// ```
+    /// use klarna_customer_token::Operation;
+    ///
+    /// assert_eq!(Operation::CancelToken.http_method(), "PATCH");
+    /// ```
+    pub fn http_method(self) -> &'static str {
         self.route().method
     }
 
-    /// The path template the facade sends to, with `{name}` for each path
-    /// parameter.
-    #[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
-    pub(crate) fn path_template(self) -> &'static str {
+    /// The path the operation is sent to, as Klarna's API description
+    /// writes it: `{customerToken}` stands for the token's segment.
+    ///
+    /// ```
+    /// use klarna_customer_token::Operation;
+    ///
+    /// assert_eq!(
+    ///     Operation::CreateOrder.path_template(),
+    ///     "/customer-token/v1/tokens/{customerToken}/order"
+    /// );
+    /// ```
+    pub fn path_template(self) -> &'static str {
         self.route().path
     }
 
@@ -161,67 +166,6 @@ impl Operation {
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn parameters(self) -> &'static [Parameter] {
         self.route().parameters
-    }
-
-    /// The path template's text before and after its customer token
-    /// (`/customer-token/v1/tokens/` and `/order` for create-order).
-    #[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
-    pub(crate) fn around_token(self) -> Option<(&'static str, &'static str)> {
-        let template = self.path_template();
-        let at = template.find(CUSTOMER_TOKEN_SEGMENT)?;
-        Some((
-            &template[..at],
-            &template[at + CUSTOMER_TOKEN_SEGMENT.len()..],
-        ))
-    }
-
-    /// The raw (still percent-encoded) value of each path parameter, by
-    /// name, when `path` has this operation's template: as many segments,
-    /// the literal ones equal, each parameter's segment not empty. The
-    /// method is not looked at.
-    #[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
-    pub(crate) fn match_path(self, path: &str) -> Option<PathParameters<'_>> {
-        let mut template = self.path_template().split('/');
-        let mut given = path.split('/');
-        let mut values = PathParameters { values: Vec::new() };
-        loop {
-            match (template.next(), given.next()) {
-                (None, None) => return Some(values),
-                (Some(expected), Some(segment)) => {
-                    match expected.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                        Some(name) if !segment.is_empty() => values.values.push((name, segment)),
-                        Some(_) => return None,
-                        None if expected == segment => {}
-                        None => return None,
-                    }
-                }
-                _ => return None,
-            }
-        }
-    }
-}
-
-/// The path parameters of a matched request, as sent (percent-encoded).
-#[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
-#[derive(Debug)]
-pub(crate) struct PathParameters<'a> {
-    values: Vec<(&'static str, &'a str)>,
-}
-
-#[cfg_attr(not(any(feature = "sandbox", test)), allow(dead_code))]
-impl<'a> PathParameters<'a> {
-    /// The raw value of the parameter with this name.
-    pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
-        self.values
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, value)| *value)
-    }
-
-    /// The raw value of the customer token, the one parameter every
-    /// operation's path has.
-    pub(crate) fn customer_token(&self) -> Option<&'a str> {
-        self.get(CUSTOMER_TOKEN.name)
     }
 }
 
@@ -341,14 +285,13 @@ mod tests {
         );
         for op in Operation::ALL {
             assert_eq!(Operation::from_operation_id(op.operation_id()), Some(op));
-            assert_eq!(Operation::from_name(op.as_str()), Some(op));
         }
     }
 
     #[test]
     fn no_two_operations_share_a_path_template() {
-        // The sandbox's router relies on it: a path names one operation,
-        // and a 405 names that operation's method.
+        // The sandbox crate's router relies on it: a path names one
+        // operation, and a 405 names that operation's method.
         let templates: std::collections::BTreeSet<&str> =
             Operation::ALL.iter().map(|op| op.path_template()).collect();
         assert_eq!(templates.len(), Operation::ALL.len());
@@ -365,40 +308,5 @@ mod tests {
             header.name.to_ascii_lowercase(),
             crate::headers::IDEMPOTENCY_KEY
         );
-    }
-
-    #[test]
-    fn a_path_matches_a_template_segment_by_segment() {
-        let prefix = "/customer-token/v1/tokens";
-        let path = format!("{prefix}/a%20b/order");
-        let matched = Operation::CreateOrder.match_path(&path).expect("matches");
-        assert_eq!(matched.customer_token(), Some("a%20b"));
-        assert_eq!(matched.get("other"), None);
-        for (op, path) in [
-            (Operation::ReadToken, format!("{prefix}/")),
-            (Operation::ReadToken, format!("{prefix}/t/")),
-            (Operation::ReadToken, format!("{prefix}/t/order")),
-            (Operation::CreateOrder, format!("{prefix}/t/orders")),
-            (Operation::CreateOrder, format!("{prefix}//order")),
-            (Operation::CancelToken, format!("{prefix}/t/status/x")),
-            (
-                Operation::CancelToken,
-                "/customer-token/v2/tokens/t/status".into(),
-            ),
-        ] {
-            assert!(op.match_path(&path).is_none(), "{op} {path}");
-        }
-        assert!(
-            Operation::ReadToken
-                .match_path(&format!("{prefix}/t"))
-                .is_some()
-        );
-        for op in Operation::ALL {
-            let (before, after) = op.around_token().expect("a token segment");
-            assert_eq!(
-                format!("{before}{{{}}}{after}", CUSTOMER_TOKEN.name),
-                op.path_template()
-            );
-        }
     }
 }

@@ -23,16 +23,6 @@ pub struct AuthorizedPaymentMethod {
 }
 
 impl AuthorizedPaymentMethod {
-    /// A method of this type, as the sandbox reports it.
-    #[cfg(feature = "sandbox")]
-    pub(crate) fn new(method_type: AuthorizedPaymentMethodType) -> Self {
-        Self {
-            number_of_days: None,
-            number_of_installments: None,
-            method_type,
-        }
-    }
-
     /// The kind of payment method.
     pub fn method_type(&self) -> &AuthorizedPaymentMethodType {
         &self.method_type

@@ -186,21 +186,6 @@ pub struct TokenDetails {
 }
 
 impl TokenDetails {
-    /// Details as the sandbox answers them.
-    #[cfg(feature = "sandbox")]
-    pub(crate) fn new(
-        status: TokenStatus,
-        payment_method_type: PaymentMethodType,
-        card: Option<CardInformation>,
-        direct_debit: Option<DirectDebitInformation>,
-    ) -> Self {
-        Self {
-            card,
-            direct_debit,
-            payment_method_type,
-            status,
-        }
-    }
     /// Whether the token can be charged, is suspended or is cancelled.
     pub fn status(&self) -> &TokenStatus {
         &self.status
@@ -234,14 +219,6 @@ pub struct CardInformation {
 }
 
 impl CardInformation {
-    #[cfg(feature = "sandbox")]
-    pub(crate) fn new(brand: String, expiry_date: String, masked_number: String) -> Self {
-        Self {
-            brand,
-            expiry_date,
-            masked_number,
-        }
-    }
     /// The card brand, such as `VISA`.
     pub fn brand(&self) -> &str {
         &self.brand
@@ -269,10 +246,6 @@ pub struct DirectDebitInformation {
 }
 
 impl DirectDebitInformation {
-    #[cfg(feature = "sandbox")]
-    pub(crate) fn new(masked_number: String) -> Self {
-        Self { masked_number }
-    }
     /// The masked account number.
     pub fn masked_number(&self) -> &str {
         &self.masked_number

@@ -10,7 +10,7 @@
 use klarna_customer_token_benches::proc_memory;
 
 use base64::Engine as _;
-use klarna_customer_token::sandbox::{MAX_BODY_BYTES, Sandbox, credentials, defaults};
+use klarna_customer_token_sandbox::{MAX_BODY_BYTES, Sandbox, credentials, defaults};
 
 fn report(phase: &str, sandbox: &Sandbox) {
     let (rss, peak) =

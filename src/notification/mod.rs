@@ -60,7 +60,7 @@ use crate::error::Error;
 use crate::violation::{ValidationErrors, json_path, without_values};
 
 pub use crate::enums::FraudEvent;
-pub use signer::{NotificationError, NotificationSigner};
+pub use signer::{NotificationError, NotificationSigner, hide_signatures};
 
 /// The largest notification body read: Klarna's carries an order id, an
 /// event type and a time stamp.

@@ -26,8 +26,18 @@ const MAX_URL: usize = 2000;
 
 /// `text` with the value of every `klarna_sig=` parameter replaced by
 /// `[REDACTED]`: a signed notification URL is a secret, and is never shown
-/// whole.
-pub(crate) fn hide_signatures(text: &str) -> std::borrow::Cow<'_, str> {
+/// whole. The client scrubs what it shows with it; use it on anything else
+/// that may carry a signed URL before logging it.
+///
+/// ```
+/// use klarna_customer_token::notification::hide_signatures;
+///
+/// assert_eq!(
+///     hide_signatures("https://shop.example/n?klarna_key=k&klarna_sig=c2VjcmV0"),
+///     "https://shop.example/n?klarna_key=k&klarna_sig=[REDACTED]"
+/// );
+/// ```
+pub fn hide_signatures(text: &str) -> std::borrow::Cow<'_, str> {
     const NEEDLE: &str = "klarna_sig=";
     if !text.contains(NEEDLE) {
         return std::borrow::Cow::Borrowed(text);

@@ -24,30 +24,6 @@ pub(crate) struct OrderBody {
     redirect_url: Option<String>,
 }
 
-impl OrderBody {
-    /// An accepted order, as the sandbox answers it.
-    #[cfg(feature = "sandbox")]
-    pub(crate) fn accepted(
-        order_id: String,
-        method: AuthorizedPaymentMethod,
-        redirect_url: String,
-    ) -> Self {
-        Self {
-            authorized_payment_method: Some(method),
-            fraud_status: FraudStatus::Accepted,
-            order_id,
-            redirect_url: Some(redirect_url),
-        }
-    }
-
-    /// The same order with this fraud status (the sandbox's `PENDING`).
-    #[cfg(feature = "sandbox")]
-    pub(crate) fn with_fraud_status(mut self, fraud_status: FraudStatus) -> Self {
-        self.fraud_status = fraud_status;
-        self
-    }
-}
-
 /// An order Klarna created, with the idempotency key that created it.
 ///
 /// **A created order is not always a paid one.** When its

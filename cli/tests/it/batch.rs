@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::{ORDER, Output, against, run, sandbox_env, spawn, temp_dir, write};
-use klarna_customer_token::sandbox::{Fault, Sandbox, SandboxToken, credentials};
 use klarna_customer_token::{
     CustomerToken, IdempotencyKey, Operation, OrderRequest, PaymentMethodType, TokenStatus,
 };
+use klarna_customer_token_sandbox::{Fault, Sandbox, SandboxToken, credentials};
 
 const NS: &str = "cli-batch-test";
 

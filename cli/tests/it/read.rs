@@ -2,8 +2,8 @@
 //! sandbox on 127.0.0.1: every single-call subcommand and exit code.
 
 use crate::support::{ORDER, against, run, sandbox_env, temp_dir, write};
-use klarna_customer_token::sandbox::{Fault, Sandbox, credentials, tokens};
 use klarna_customer_token::{CustomerToken, IdempotencyKey, Operation, TokenStatus};
+use klarna_customer_token_sandbox::{Fault, Sandbox, credentials, tokens};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_documents_commands_and_exit_codes() {

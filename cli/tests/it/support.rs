@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use klarna_customer_token::sandbox::{Sandbox, credentials};
+use klarna_customer_token_sandbox::{Sandbox, credentials};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_klarna-token");
 /// The longest any one run of the binary may take.

@@ -93,8 +93,8 @@ impl Verdict {
 /// step without it (a panic elsewhere, a crash) is `Verdict::Crashed`.
 pub const DRIFT_MARK: &str = "[drift guard]";
 
-/// The facade, whose drift guards (`tests/drift.rs` and the route table's
-/// unit test) are run first.
+/// The facade, whose drift guards (the `drift` module of its test binary,
+/// `tests/it/drift.rs`, and the route table's unit test) are run first.
 const FACADE: &str = "klarna-customer-token";
 
 /// Builds the tests of every workspace member, then runs the facade's drift
@@ -150,7 +150,9 @@ pub fn build_and_test(root: &Path) -> Verdict {
                 FACADE,
                 "--all-features",
                 "--test",
-                "drift",
+                "it",
+                "--",
+                "drift::",
             ],
             drift_step,
         ),
