@@ -24,11 +24,11 @@ use klarna_customer_token_codegen::{codegen, normalize, structure};
 use serde_json::{Value, json};
 
 /// The Klarna-shaped description, byte for byte (not valid UTF-8).
-const FIXTURE: &[u8] = include_bytes!("../fixtures/klarna-shape-v1.yaml");
+const FIXTURE: &[u8] = include_bytes!("../../fixtures/klarna-shape-v1.yaml");
 /// Our own description, as `build.rs` reads it.
 /// Our own description, as first written: a fixed copy, so that these tests
 /// stay true whichever description is vendored in `openapi/`.
-const OURS: &[u8] = include_bytes!("../../../tests/fixtures/customer-token-v1.0.yaml");
+const OURS: &[u8] = include_bytes!("../../../../tests/fixtures/customer-token-v1.0.yaml");
 
 const TOKEN_PATH: &str = "/customer-token/v1/tokens/{customerToken}";
 const ORDER_PATH: &str = "/customer-token/v1/tokens/{customerToken}/order";
