@@ -410,7 +410,7 @@ impl ClientBuilder {
             // Every retry is this crate's, under its policy.
             .retry(reqwest::retry::never())
             .pool_idle_timeout(Duration::from_secs(60));
-        http = configure_tls(
+        http = tls::configure_tls(
             http,
             &self.root_certificates,
             base_url.starts_with("https:"),
@@ -453,55 +453,6 @@ impl ClientBuilder {
         });
         Ok(Client { shared })
     }
-}
-
-#[cfg(feature = "rustls")]
-fn select_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-    builder.tls_backend_rustls()
-}
-
-#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-fn select_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-    builder.tls_backend_native()
-}
-
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
-fn configure_tls(
-    builder: reqwest::ClientBuilder,
-    pems: &[Vec<u8>],
-    _https: bool,
-) -> Result<reqwest::ClientBuilder, ConfigError> {
-    let mut certificates = Vec::new();
-    for pem in pems {
-        let bundle = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|_| ConfigError::new("a root certificate is not valid PEM"))?;
-        if bundle.is_empty() {
-            return Err(ConfigError::new(
-                "a root certificate bundle holds no certificate",
-            ));
-        }
-        certificates.extend(bundle);
-    }
-    let builder = select_tls(builder);
-    Ok(if certificates.is_empty() {
-        builder
-    } else {
-        builder.tls_certs_merge(certificates)
-    })
-}
-
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-fn configure_tls(
-    builder: reqwest::ClientBuilder,
-    pems: &[Vec<u8>],
-    https: bool,
-) -> Result<reqwest::ClientBuilder, ConfigError> {
-    if https || !pems.is_empty() {
-        return Err(ConfigError::new(
-            "this build has no TLS: enable the `rustls` or `native-tls` feature",
-        ));
-    }
-    Ok(builder)
 }
 
 /// Every form in which the credentials (and a proxy's user and password)
@@ -621,6 +572,8 @@ fn user_agent(suffix: Option<&str>) -> Result<HeaderValue, ConfigError> {
         ConfigError::new("the User-Agent suffix holds characters not allowed in a header")
     })
 }
+
+mod tls;
 
 #[cfg(test)]
 mod tests;

@@ -38,7 +38,7 @@ pub(super) fn plan(line: &Line, charge: &Charge, now: Timestamp) -> Plan {
     let key = match charge.intent(line.attempt, digest, now) {
         Ok(Event::Intent { key, .. }) => key,
         Ok(_) => charge.key(line.attempt),
-        Err(refused) => return Plan::Ended(refused_send(line, charge, &refused)),
+        Err(refused) => return Plan::Ended(refused_send(line, charge, &refused, now)),
     };
     let resend = charge.has_attempt(line.attempt);
     // Safe to send; is it useful? A journaled answer that said stop, ask
@@ -77,11 +77,13 @@ pub(super) fn plan(line: &Line, charge: &Charge, now: Timestamp) -> Plan {
 }
 
 /// How a charge the charge refused to send ends, said on standard error.
-fn refused_send(line: &Line, charge: &Charge, refused: &SendRefused) -> Ended {
+/// The refusal is judged at the plan's own `now`, the time the charge
+/// decided with.
+fn refused_send(line: &Line, charge: &Charge, refused: &SendRefused, now: Timestamp) -> Ended {
     let attempt = line.attempt;
     match refused {
         // An order exists: paid, held for review, or closed by it.
-        SendRefused::AlreadyCharged { .. } => match Ended::after(charge.next(Timestamp::now())) {
+        SendRefused::AlreadyCharged { .. } => match Ended::after(charge.next(now)) {
             Ended::Charged => Ended::AlreadyCharged,
             other => other,
         },
@@ -119,12 +121,12 @@ fn refused_send(line: &Line, charge: &Charge, refused: &SendRefused) -> Ended {
                     "key {key} was first sent {:.1} hours ago and may have created an order, \
                      but Klarna keeps a key for 24 hours only, so sending it again could \
                      charge twice",
-                    Timestamp::now().since(*first_sent).as_secs_f64() / 3600.0
+                    now.since(*first_sent).as_secs_f64() / 3600.0
                 ),
                 Reason::StampedInFuture { first_sent, .. } => format!(
                     "key {key} may have created an order, and its first send is stamped {:.1} \
                      hours in the future; the clock cannot tell whether Klarna still holds it",
-                    first_sent.since(Timestamp::now()).as_secs_f64() / 3600.0
+                    first_sent.since(now).as_secs_f64() / 3600.0
                 ),
                 other => format!("key {key}: {other}"),
             };
