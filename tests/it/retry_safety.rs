@@ -396,8 +396,10 @@ async fn a_caller_key_is_kept_on_every_retry_and_never_reused() {
     assert_eq!(sandbox.orders().len(), 2);
 }
 
-/// At least 1,000 logical create-order calls under random faults. The seed
-/// is printed; set `SOAK_SEED` to replay a run.
+/// At least 1,000 logical create-order calls under random faults, eight at
+/// a time through one client: each call's faults are drawn in call order
+/// from the seed and bound to its key, so concurrent calls never take each
+/// other's faults. The seed is printed; set `SOAK_SEED` to replay a run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_random_faults_never_double_charge() {
     let seed: u64 = std::env::var("SOAK_SEED")
@@ -415,40 +417,62 @@ async fn soak_random_faults_never_double_charge() {
         .expect("client");
     let token = token();
     const CALLS: usize = 1_000;
+    const LANES: usize = 8;
+    // Up to three faults a call: sometimes more than the retries.
+    let plans: Vec<Vec<Fault>> = (0..CALLS)
+        .map(|_| {
+            (0..rng.usize(0..=3))
+                .map(|_| match rng.u8(0..7) {
+                    0 => Fault::drop_before_processing(),
+                    1 => Fault::drop_after_processing(),
+                    2 => Fault::status(503, UNAVAILABLE),
+                    3 => Fault::status(500, r#"{"error_code":"INTERNAL_SERVER_ERROR"}"#),
+                    4 => Fault::gateway_502(),
+                    5 => Fault::delay_before_processing(Duration::from_millis(rng.u64(80..120))),
+                    _ => Fault::delay_after_processing(Duration::from_millis(rng.u64(80..120))),
+                })
+                .collect()
+        })
+        .collect();
+    let plans = std::sync::Arc::new(plans);
+    let mut lanes = tokio::task::JoinSet::new();
+    for lane in 0..LANES {
+        let (sandbox, client, token, plans) = (
+            sandbox.clone(),
+            client.clone(),
+            token.clone(),
+            plans.clone(),
+        );
+        lanes.spawn(async move {
+            let mut results = Vec::new();
+            for i in (lane..CALLS).step_by(LANES) {
+                let order = order(1000 + i as i64);
+                let call = client.create_order(&token, &order);
+                let key = call.idempotency_key().unwrap().clone();
+                for fault in &plans[i] {
+                    sandbox.inject(
+                        fault
+                            .clone()
+                            .with_operation(Operation::CreateOrder)
+                            .with_key(&key),
+                    );
+                }
+                let result = call.await.map(|created| {
+                    assert_eq!(created.idempotency_key(), &key);
+                    created.order_id().to_owned()
+                });
+                results.push((i, key.as_str().to_owned(), result));
+            }
+            results
+        });
+    }
     let mut successes: HashMap<String, String> = HashMap::new();
     let mut may_have: HashSet<String> = HashSet::new();
     let mut not_created: HashSet<String> = HashSet::new();
-    let mut max_delay = Duration::ZERO;
-    for i in 0..CALLS {
-        sandbox.clear_faults();
-        // Up to three faults in a row: sometimes more than the retries.
-        for _ in 0..rng.usize(0..=3) {
-            let fault = match rng.u8(0..7) {
-                0 => Fault::drop_before_processing(),
-                1 => Fault::drop_after_processing(),
-                2 => Fault::status(503, UNAVAILABLE),
-                3 => Fault::status(500, r#"{"error_code":"INTERNAL_SERVER_ERROR"}"#),
-                4 => Fault::gateway_502(),
-                5 => {
-                    let delay = Duration::from_millis(rng.u64(80..120));
-                    max_delay = max_delay.max(delay);
-                    Fault::delay_before_processing(delay)
-                }
-                _ => {
-                    let delay = Duration::from_millis(rng.u64(80..120));
-                    max_delay = max_delay.max(delay);
-                    Fault::delay_after_processing(delay)
-                }
-            };
-            sandbox.inject(fault.with_operation(Operation::CreateOrder));
-        }
-        let order = order(1000 + i as i64);
-        let call = client.create_order(&token, &order);
-        let key = call.idempotency_key().unwrap().as_str().to_owned();
-        match call.await {
-            Ok(created) => {
-                assert_eq!(created.idempotency_key().as_str(), key);
-                successes.insert(key, created.order_id().to_owned());
+    for (i, key, result) in lanes.join_all().await.into_iter().flatten() {
+        match result {
+            Ok(order_id) => {
+                successes.insert(key, order_id);
             }
             Err(e) => {
                 assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some(key.as_str()));
@@ -464,8 +488,14 @@ async fn soak_random_faults_never_double_charge() {
             }
         }
     }
-    // Let delayed requests that outlived their client finish.
-    tokio::time::sleep(max_delay + Duration::from_millis(200)).await;
+    assert_eq!(
+        successes.len() + may_have.len() + not_created.len(),
+        CALLS,
+        "every call has one result under a key of its own"
+    );
+    // Let delayed requests that outlived their client (delays are under
+    // 120 ms) finish.
+    tokio::time::sleep(Duration::from_millis(320)).await;
 
     let orders = sandbox.orders();
     let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
