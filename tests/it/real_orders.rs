@@ -4,8 +4,7 @@
 //! Bodies that break Klarna's documented arithmetic stay refused, with
 //! their paths.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use crate::support::capture::Capture;
 
 use httpmock::prelude::*;
 use klarna_customer_token::{
@@ -365,31 +364,12 @@ async fn unknown_fields_reach_the_wire_unchanged() {
     mock.assert_async().await;
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Sending an order with unknown fields logs their paths at debug level,
 /// never their values.
 #[tokio::test]
 async fn sending_unknown_fields_logs_their_paths() {
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture.install_at(tracing::Level::DEBUG);
 
     let server = MockServer::start_async().await;
     server
@@ -406,7 +386,7 @@ async fn sending_unknown_fields_logs_their_paths() {
         .create_order(&token, &order)
         .await
         .expect("sent");
-    let logs = String::from_utf8(capture.0.lock().expect("lock").clone()).expect("utf-8");
+    let logs = capture.text();
     assert!(logs.contains("DEBUG"), "{logs}");
     assert!(
         logs.contains("billing_address") && logs.contains("customer"),
