@@ -606,20 +606,34 @@ fn one_deadline_covers_the_whole_download() {
             ),
         ),
     ];
-    for (name, url) in cases {
-        let dir = Crate::new("drip");
-        let mut options = dir.options(Input::Url(url));
-        options.timeout = Duration::from_secs(1);
-        let body = dir.root.join("body.md");
-        options.pr_body = Some(body.clone());
-        assert_eq!(run(&options), EXIT_UNUSABLE, "{name}");
-        assert_eq!(dir.vendored(), own(), "{name}");
-        let body = std::fs::read_to_string(body).unwrap();
-        assert!(
-            body.contains("did not complete within 1 s"),
-            "{name}: {body}"
-        );
-    }
+    // The four downloads run at once (each in a directory of its own):
+    // one second in all, not four.
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = cases
+            .into_iter()
+            .map(|(name, url)| {
+                scope.spawn(move || {
+                    let dir = Crate::new("drip");
+                    let mut options = dir.options(Input::Url(url));
+                    options.timeout = Duration::from_secs(1);
+                    let body = dir.root.join("body.md");
+                    options.pr_body = Some(body.clone());
+                    assert_eq!(run(&options), EXIT_UNUSABLE, "{name}");
+                    assert_eq!(dir.vendored(), own(), "{name}");
+                    let body = std::fs::read_to_string(body).unwrap();
+                    assert!(
+                        body.contains("did not complete within 1 s"),
+                        "{name}: {body}"
+                    );
+                })
+            })
+            .collect();
+        for run in runs {
+            if let Err(panic) = run.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 }
 
 #[test]
