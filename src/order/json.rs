@@ -9,7 +9,8 @@
 //!   field the typed API does not know is kept byte for byte, in order. Any
 //!   problem stops it.
 //! - **The thorough pass** runs only when the fast one failed: it reads the
-//!   document as a JSON value, decodes every field it can, notes every one
+//!   document as a JSON value (a document that is not an object is refused
+//!   whole, without building one), decodes every field it can, notes every one
 //!   it cannot (wrong type, missing, repeated) with its path, and then runs
 //!   every validation rule on what it decoded. A mistyped field hides
 //!   nothing else.
@@ -69,6 +70,18 @@ const UNKNOWN_FIELD: &str = "is not a field of the API (refused by from_json_str
 
 /// The thorough pass: every problem the document has, each with its path.
 fn thorough(json: &[u8], strict: bool) -> Refused {
+    if !starts_an_object(json) {
+        // Refused whole, so never built as a `Value` (one of a 10 MiB
+        // `[0,0,…]` would take some 160 MiB): the syntax is checked as the
+        // bytes stream by, keeping nothing.
+        return Refused::Problems(ValidationErrors::single(
+            "",
+            match serde_json::from_slice::<IgnoredAny>(json) {
+                Ok(_) => NOT_AN_OBJECT.to_owned(),
+                Err(e) => format!("not valid JSON: {e}"),
+            },
+        ));
+    }
     let value: serde_json::Value = match serde_json::from_slice(json) {
         Ok(value) => value,
         Err(e) => {
@@ -79,7 +92,7 @@ fn thorough(json: &[u8], strict: bool) -> Refused {
     let order = match Seed::<OrderRequest>::new(&mut ctx).deserialize(&value) {
         Ok(order) => order,
         Err(_) => {
-            return Refused::Problems(ValidationErrors::single("", "must be a JSON object"));
+            return Refused::Problems(ValidationErrors::single("", NOT_AN_OBJECT));
         }
     };
     let mut decoded = ctx.errors;
@@ -100,6 +113,15 @@ fn thorough(json: &[u8], strict: bool) -> Refused {
         );
     }
     Refused::Partly(Box::new(order), decoded)
+}
+
+const NOT_AN_OBJECT: &str = "must be a JSON object";
+
+/// Whether the first byte after JSON's whitespace opens an object.
+fn starts_an_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
 }
 
 /// The state of one decoding pass.
@@ -473,10 +495,28 @@ mod tests {
 
     #[test]
     fn syntax_errors_and_trailing_data_are_reported() {
-        for json in ["{", "{} x"] {
+        for json in ["{", "{} x", "[1,2] x", " [", "", "nul", "\"open"] {
             let p = problems(json);
-            assert!(p.len() == 1 && p[0].contains("not valid JSON"), "{p:?}");
+            assert!(
+                p.len() == 1 && p[0].contains("not valid JSON"),
+                "{json:?}: {p:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_object_is_refused_whole() {
+        for json in ["[1,2]", " \n\t[0,0]", "\"text\"", "12", "true", "null"] {
+            assert_eq!(problems(json), [NOT_AN_OBJECT], "{json:?}");
+        }
+        let zeros = format!("[{}0]", "0,".repeat(100_000));
+        assert_eq!(problems(&zeros), [NOT_AN_OBJECT]);
+        // Whitespace before an object is still an object.
+        assert!(
+            problems(" \r\n\t{\"order_lines\":[1]}")
+                .iter()
+                .any(|p| p.starts_with("order_lines[0]")),
+        );
     }
 
     #[test]
