@@ -23,6 +23,10 @@
 //!   ([`Event::Resolved`]) closes it. Until then the next step is to
 //!   **re-send the recorded body with the same key**
 //!   ([`Next::Reconcile`]); a refusal of the re-send changes nothing.
+//!   Where that refusal will come back every time (the token cannot be
+//!   used, or the request is refused as wrong), re-sending cannot settle
+//!   it and a person looks ([`Reason::TokenUnusable`],
+//!   [`Reason::ResendRefused`]).
 //! - A `409 IDEMPOTENCY_KEY_MISMATCH` means an earlier, different body was
 //!   processed under the key: a person settles it, never a new attempt.
 //! - A new key ([`Next::NewAttempt`], or any other attempt number given to
@@ -286,18 +290,23 @@ impl Charge {
             if let Some(reason) = Self::unsafe_to_resend(attempt, now) {
                 return Next::NeedsPerson { reason };
             }
-            if let Some((
-                Answer::Refused {
-                    step: NextStep::StopCharging | NextStep::AskCustomer,
-                },
-                _,
-            )) = &attempt.last
-            {
-                return Next::NeedsPerson {
-                    reason: Reason::TokenUnusable {
-                        attempt: attempt.attempt,
-                    },
-                };
+            // A re-send that is refused the same way every time cannot
+            // settle what the first send did.
+            if let Some((Answer::Refused { step }, _)) = &attempt.last {
+                let attempt = attempt.attempt;
+                match step {
+                    NextStep::StopCharging | NextStep::AskCustomer => {
+                        return Next::NeedsPerson {
+                            reason: Reason::TokenUnusable { attempt },
+                        };
+                    }
+                    NextStep::FixRequest => {
+                        return Next::NeedsPerson {
+                            reason: Reason::ResendRefused { attempt },
+                        };
+                    }
+                    _ => {}
+                }
             }
         }
         if let Some(attempt) = open.iter().min_by_key(|a| a.first_sent) {

@@ -142,6 +142,16 @@ pub enum Reason {
         /// The attempt.
         attempt: u32,
     },
+    /// This attempt may have created an order, and its latest re-send was
+    /// refused as a wrong request (a validation error, `BAD_VALUE`, a body
+    /// too large). Klarna refuses the same body the same way every time,
+    /// and no other body may go with the key, so re-sending cannot settle
+    /// it: look the order up in the Merchant Portal and record an
+    /// [`Event::Resolved`](super::Event::Resolved).
+    ResendRefused {
+        /// The attempt.
+        attempt: u32,
+    },
     /// Klarna stopped an order it had accepted (`FRAUD_RISK_STOPPED` after
     /// `ACCEPTED`): it may have been captured or fulfilled already.
     StoppedAfterAcceptance {
@@ -211,6 +221,12 @@ impl fmt::Display for Reason {
                 "attempt {attempt} may have created an order, and re-sending it is refused \
                  because the token cannot be used; check the Merchant Portal and record the \
                  resolution"
+            ),
+            Self::ResendRefused { attempt } => write!(
+                f,
+                "attempt {attempt} may have created an order, and re-sending it is refused as a \
+                 wrong request, as it will be every time; check the Merchant Portal and record \
+                 the resolution"
             ),
             Self::StoppedAfterAcceptance { attempt } => write!(
                 f,

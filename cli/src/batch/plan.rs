@@ -45,7 +45,7 @@ pub(super) fn plan(line: &Line, charge: &Charge, now: Timestamp) -> Plan {
     // the customer or fix something is not sent again under this attempt.
     let settled = match charge.next(now) {
         Next::NeedsPerson {
-            reason: reason @ Reason::TokenUnusable { attempt },
+            reason: reason @ (Reason::TokenUnusable { attempt } | Reason::ResendRefused { attempt }),
         } if attempt == line.attempt => {
             refuse(
                 line,

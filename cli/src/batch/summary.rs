@@ -113,6 +113,9 @@ impl Ended {
                 Reason::TokenUnusable { .. } => {
                     "needs a person: may have been created, token now refused".to_owned()
                 }
+                Reason::ResendRefused { .. } => {
+                    "needs a person: may have been created, re-send refused as wrong".to_owned()
+                }
                 Reason::KeyMismatch { .. } => {
                     "needs a person: Klarna holds another body under the key".to_owned()
                 }

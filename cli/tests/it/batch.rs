@@ -619,6 +619,59 @@ async fn a_refused_resend_never_lets_a_new_attempt_charge_twice() {
     }
 }
 
+/// After a lost answer, a re-send refused as a wrong request is refused so
+/// every time (only the recorded body may go with the key): the charge
+/// needs a person, who records what the Merchant Portal shows, instead of
+/// a re-run that can never settle it. Seen when a batch killed with such a
+/// charge in flight was re-run four times to no end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_refused_as_wrong_needs_a_person_not_endless_reruns() {
+    let (sandbox, dir, journal, key) = one_lost_answer("batch-resend-refused").await;
+    let card = "sandbox-active-card-0002";
+    let file = write(&dir, "batch.jsonl", &line(card, "c-1", 1));
+    let out = batch(&sandbox, &file, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 3, "stored, answer lost: {out:?}");
+    sandbox.inject(
+        Fault::status(400, r#"{"error_code":"BAD_VALUE"}"#)
+            .with_key(&key)
+            .with_times(REFUSED_EVERY_TIME)
+            .with_operation(Operation::CreateOrder),
+    );
+    // Still "may have been created" (exit 3), but for a person now.
+    let out = batch(&sandbox, &file, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("needs a person: may have been created, re-send refused as wrong"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("re-run: same attempt"),
+        "{}",
+        out.stdout
+    );
+    // The next run sends nothing and says what a person appends.
+    let before = sandbox.requests().len();
+    let out = batch(&sandbox, &file, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(sandbox.requests().len(), before, "nothing sent: {out:?}");
+    assert!(
+        out.stderr
+            .contains(r#"{"event":"resolved","charge_id":…,"attempt":1"#),
+        "{out:?}"
+    );
+    // The person finds the order: the charge is done, with one order.
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str(r#"{"event":"resolved","charge_id":"c-1","attempt":1,"created":true}"#);
+    text.push('\n');
+    std::fs::write(&journal, text).unwrap();
+    let out = batch(&sandbox, &file, &journal, &NO_RETRIES).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sandbox.orders().len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The same charge with an edited order under a sent key is refused before
 /// sending, naming the line; attempt 2 is refused too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
