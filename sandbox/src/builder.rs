@@ -266,13 +266,10 @@ impl SandboxBuilder {
             header_read_timeout: self.header_read_timeout,
         };
         let max_connections = limits.max_connections;
-        let sender = notify::worker::client(&state.notify).map_err(std::io::Error::other)?;
         let weak = Arc::downgrade(&state);
-        let notifier = tokio::spawn(notify::worker::run(
-            Arc::clone(&state.notify),
-            sender,
-            move || weak.upgrade().map(|shared| shared.clock.now()),
-        ));
+        let notifier = tokio::spawn(notify::worker::run(Arc::clone(&state.notify), move || {
+            weak.upgrade().map(|shared| shared.clock.now())
+        }));
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state), limits));
         Ok(Sandbox {
             inner: Arc::new(Inner {

@@ -38,20 +38,31 @@ pub(crate) fn client(hub: &Hub) -> Result<reqwest::Client, reqwest::Error> {
 }
 
 /// Sends due notifications until `now` says the sandbox is gone (or the
-/// task is aborted with it).
-pub(crate) async fn run(
-    hub: Arc<Hub>,
-    client: reqwest::Client,
-    now: impl Fn() -> Option<Duration> + Send + 'static,
-) {
+/// task is aborted with it). The HTTP client is built when the first one
+/// is due: most sandboxes never send one, and building a client sets up
+/// TLS (the system's root certificates read and parsed) for nothing.
+pub(crate) async fn run(hub: Arc<Hub>, now: impl Fn() -> Option<Duration> + Send + 'static) {
     let mut sending: JoinSet<AttemptOutcome> = JoinSet::new();
     // The task of each send, to its delivery and the attempt's time.
     let mut jobs: HashMap<tokio::task::Id, (u64, Duration)> = HashMap::new();
+    let mut sender: Option<reqwest::Client> = None;
     loop {
         let Some(time) = now() else { return };
         for job in hub.take_due(time, IN_FLIGHT.saturating_sub(sending.len())) {
-            let client = client.clone();
-            let task = sending.spawn(async move { send(&client, job.url, job.body).await });
+            let built = match &sender {
+                Some(client) => Ok(client.clone()),
+                None => client(&hub).inspect(|client| sender = Some(client.clone())),
+            };
+            let task = match built {
+                Ok(client) => sending.spawn(async move { send(&client, job.url, job.body).await }),
+                Err(e) => {
+                    let failed = AttemptOutcome::Failed(format!(
+                        "the HTTP client could not be built: {}",
+                        describe(&e)
+                    ));
+                    sending.spawn(async move { failed })
+                }
+            };
             jobs.insert(task.id(), (job.id, job.at));
         }
         tokio::select! {
