@@ -27,7 +27,7 @@ impl Admin {
     fn new(sandbox: &Sandbox) -> Self {
         Self {
             base: format!("{}/__sandbox", sandbox.base_url()),
-            http: reqwest::Client::new(),
+            http: crate::support::http(),
             bearer: None,
         }
     }
@@ -79,7 +79,7 @@ async fn a_double_charge_check_done_only_over_http() {
 
         let authorization = format!("Basic {}", basic_value());
         // The first attempt is processed, then its connection drops.
-        let first = reqwest::Client::new()
+        let first = crate::support::http()
             .post(format!(
                 "{base}/customer-token/v1/tokens/{}/order",
                 tokens::ACTIVE_INVOICE
@@ -330,7 +330,7 @@ async fn admin_requests_are_bounded_and_routed() {
     within(async {
         let sandbox = admin_sandbox().await;
         let admin = Admin::new(&sandbox);
-        let response = reqwest::Client::new()
+        let response = crate::support::http()
             .post(format!("{}/faults", admin.base))
             .header("content-type", "application/json")
             .body(vec![b' '; 65 * 1024])
@@ -375,7 +375,7 @@ async fn an_admin_token_is_required_as_a_bearer_token() {
 async fn without_the_admin_api_its_paths_are_unknown() {
     within(async {
         let sandbox = Sandbox::start().await.expect("start");
-        let response = reqwest::Client::new()
+        let response = crate::support::http()
             .get(format!("{}/__sandbox/faults", sandbox.base_url()))
             .header("authorization", format!("Basic {}", basic_value()))
             .timeout(Duration::from_secs(10))
@@ -438,7 +438,7 @@ async fn raw_admin(
     body: &str,
 ) -> u16 {
     let mut request =
-        reqwest::Client::new().request(method, format!("{}/__sandbox{path}", sandbox.base_url()));
+        crate::support::http().request(method, format!("{}/__sandbox{path}", sandbox.base_url()));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -511,7 +511,7 @@ async fn a_web_page_cannot_steer_the_sandbox() {
             )
             .await;
             assert_eq!(status, 403, "{host}");
-            let read = reqwest::Client::new()
+            let read = crate::support::http()
                 .get(format!(
                     "{}/customer-token/v1/tokens/{}",
                     sandbox.base_url(),

@@ -386,7 +386,7 @@ async fn admin_call(
     bearer: Option<&str>,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let mut request = reqwest::Client::new()
+    let mut request = crate::support::http()
         .request(method, format!("{base_url}/__sandbox/{path}"))
         .timeout(PATIENCE);
     if let Some(token) = bearer {

@@ -33,7 +33,7 @@ impl Raw {
 }
 
 async fn create(sandbox: &Sandbox, token: &str, key: &str, body: Vec<u8>) -> Raw {
-    let response = reqwest::Client::new()
+    let response = crate::support::http()
         .post(format!("{}{PREFIX}{token}/order", sandbox.base_url()))
         .header("authorization", basic_header())
         .header("content-type", "application/json")
@@ -273,7 +273,7 @@ async fn the_request_log_keeps_the_last_requests_only() {
             .start()
             .await
             .expect("starts");
-        let http = reqwest::Client::new();
+        let http = crate::support::http();
         for i in 0..8 {
             http.get(format!("{}/nothing-{i}", sandbox.base_url()))
                 .send()
@@ -302,7 +302,7 @@ async fn the_request_log_keeps_the_last_requests_only() {
 async fn a_recorded_request_keeps_at_most_8_kib_of_headers() {
     within(async {
         let sandbox = Sandbox::start().await.expect("starts");
-        let mut request = reqwest::Client::new()
+        let mut request = crate::support::http()
             .get(format!(
                 "{}{PREFIX}{}",
                 sandbox.base_url(),
@@ -330,7 +330,7 @@ async fn a_recorded_request_keeps_at_most_8_kib_of_headers() {
         assert!(recorded.header("x-pad-39").is_none());
 
         // A small request is kept whole.
-        reqwest::Client::new()
+        crate::support::http()
             .get(format!("{}/small", sandbox.base_url()))
             .send()
             .await
@@ -387,7 +387,7 @@ async fn the_clock_saturates_and_the_sandbox_keeps_serving() {
 async fn a_405_names_the_allowed_method() {
     within(async {
         let sandbox = Sandbox::start().await.expect("starts");
-        let http = reqwest::Client::new();
+        let http = crate::support::http();
         let base = format!("{}{PREFIX}{}", sandbox.base_url(), tokens::ACTIVE_INVOICE);
         for (method, tail, allowed) in [
             (reqwest::Method::DELETE, "", "GET"),

@@ -438,7 +438,7 @@ async fn a_forged_url_is_refused_and_changes_nothing() {
         // The altered and the unsigned URL, posted by anyone.
         let body = seen[0].body.clone();
         for url in [altered, unsigned] {
-            let response = reqwest::Client::new()
+            let response = crate::support::http()
                 .post(&url)
                 .body(body.clone())
                 .send()

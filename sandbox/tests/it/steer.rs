@@ -391,7 +391,7 @@ async fn the_authorization_scheme_is_matched_case_insensitively() {
             sandbox.base_url(),
             tokens::ACTIVE_INVOICE
         );
-        let http = reqwest::Client::new();
+        let http = crate::support::http();
         for scheme in ["Basic", "basic", "BASIC", "bAsIc"] {
             let response = http
                 .get(&url)

@@ -52,7 +52,7 @@ pub async fn post_order(
     authorization: &str,
     key: &str,
 ) -> reqwest::Response {
-    reqwest::Client::new()
+    http()
         .post(format!("{base_url}/customer-token/v1/tokens/{token}/order"))
         .header("authorization", authorization)
         .header("content-type", "application/json")
@@ -125,8 +125,13 @@ pub fn url(sandbox: &Sandbox, token: &str, tail: &str) -> String {
     format!("{}{PREFIX}{token}{tail}", sandbox.base_url())
 }
 
+/// A plain HTTP client for what the klarna client cannot send. On rustls:
+/// where `native-tls` is built too (`--all-features`), reqwest's default
+/// would set up OpenSSL for each client, which took most of these tests'
+/// CPU time; they only speak HTTP to 127.0.0.1.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
+        .tls_backend_rustls()
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()
